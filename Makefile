@@ -1,0 +1,44 @@
+# The verbs of the project. Every target bootstraps .venv from pyproject.toml first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: venv demo test lint unit integration e2e cfn bench deploy clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bluegreen local demo
+
+test: lint cfn
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m bluegreen.asl_lint statemachine/*.asl.json
+
+cfn: $(STAMP)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+	$(BIN)/sam build --cached --parallel > /dev/null
+
+bench: $(STAMP)
+	$(BIN)/python -m bluegreen.bench
+
+deploy: $(STAMP)
+	$(BIN)/sam build && $(BIN)/sam deploy --config-env $${ENV:-default}
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache

@@ -1,0 +1,202 @@
+"""Seed a demo app into an AWS endpoint (the local twin or moto): network, two slots, DNS, a blue fleet, config.
+
+Used by `bluegreen local demo`, the end-to-end tests and the integration tests, so all three see the same world.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluegreen.aws import Aws
+
+ZONE = "shop.example.com"
+TAG_APP = "bluegreen:app"
+# A demo AMI tagged so marks a broken build: the slot stand-in servers answer 500 for fleets running it.
+TAG_BROKEN = "bluegreen-demo:broken"
+
+
+@dataclass
+class SeededApp:
+    app: str
+    config: dict
+    base_ami: str
+    blue_asg: str
+    subnets: list[str]
+    vpc_id: str
+    isolation_sg: str
+    target_groups: dict[str, str]
+    alarm_names: list[str] = field(default_factory=list)
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def seed_app(
+    aws: Aws,
+    app: str = "shop",
+    *,
+    instances: int = 3,
+    test_urls: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
+    put_config: bool = True,
+) -> SeededApp:
+    """Create everything an app needs before its first release; the blue slot holds all traffic."""
+    ec2, elbv2, asg = aws.client("ec2"), aws.client("elbv2"), aws.client("autoscaling")
+    route53, ssm, cloudwatch = aws.client("route53"), aws.client("ssm"), aws.client("cloudwatch")
+    region = aws.client("ec2").meta.region_name
+
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
+    app_sg = ec2.create_security_group(GroupName=f"{app}-app", Description=f"{app} instances", VpcId=vpc_id)["GroupId"]
+    isolation_sg = ec2.create_security_group(
+        GroupName=f"{app}-isolation", Description="no ingress, no egress: forensics only", VpcId=vpc_id
+    )["GroupId"]
+
+    base_ami = register_ami(aws, f"{app}-base", app=None)
+    template_id = ec2.create_launch_template(
+        LaunchTemplateName=f"{app}-lt",
+        LaunchTemplateData={"ImageId": base_ami, "InstanceType": "t3.micro", "SecurityGroupIds": [app_sg]},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+
+    zone_id = route53.create_hosted_zone(Name=ZONE, CallerReference=f"{app}-zone")["HostedZone"]["Id"].split("/")[-1]
+    slots: dict[str, Any] = {}
+    target_groups: dict[str, str] = {}
+    for slot in ("blue", "green"):
+        lb = elbv2.create_load_balancer(Name=f"{app}-{slot}", Subnets=subnets, SecurityGroups=[app_sg])[
+            "LoadBalancers"
+        ][0]
+        tg = elbv2.create_target_group(
+            Name=f"{app}-{slot}", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="instance"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.modify_target_group_attributes(
+            TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}]
+        )
+        elbv2.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=80,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+        )
+        target_groups[slot] = tg
+        slots[slot] = {
+            "target_group_arns": [tg],
+            "alias": {"dns_name": lb["DNSName"], "hosted_zone_id": lb["CanonicalHostedZoneId"]},
+            "test_base_url": (test_urls or {}).get(slot, f"http://127.0.0.1:9/{slot}"),
+        }
+
+    alarm_names = [f"{app}-5xx", f"{app}-p99"]
+    for name in alarm_names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count" if name.endswith("5xx") else "TargetResponseTime",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="seeded healthy")
+
+    document = {
+        "app": app,
+        "launch_template_id": template_id,
+        "dns": {"hosted_zone_id": zone_id, "record_name": f"www.{ZONE}", "record_type": "A"},
+        "slots": slots,
+        "health": {"timeout_seconds": 120, "poll_seconds": 5},
+        "smoke_tests": [{"path": "/health", "expect_status": 200, "expect_body_contains": "ok", "attempts": 2}],
+        "traffic": {"steps": [10, 50, 100], "bake_seconds": 60, "alarm_names": alarm_names},
+        "keep_previous_seconds": 0,
+        "quarantine": {"security_group_id": isolation_sg, "snapshot_volumes": True},
+    }
+    document.update(config or {})
+    if put_config:
+        ssm.put_parameter(Name=f"/bluegreen/apps/{app}", Value=json.dumps(document), Type="String", Overwrite=True)
+
+    blue_asg = f"{app}-blue-initial"
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=blue_asg,
+        LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"},
+        MinSize=instances,
+        MaxSize=instances * 2,
+        DesiredCapacity=instances,
+        VPCZoneIdentifier=",".join(subnets),
+        TargetGroupARNs=[target_groups["blue"]],
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=120,
+        Tags=[
+            {"Key": k, "Value": v, "PropagateAtLaunch": True}
+            for k, v in {TAG_APP: app, "bluegreen:slot": "blue", "bluegreen:ami": base_ami, "team": "shop"}.items()
+        ],
+    )
+    weights = {"blue": 100, "green": 0}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": f"www.{ZONE}",
+                        "Type": "A",
+                        "SetIdentifier": f"{app}-{slot}",
+                        "Weight": weights[slot],
+                        "AliasTarget": {
+                            "DNSName": slots[slot]["alias"]["dns_name"],
+                            "HostedZoneId": slots[slot]["alias"]["hosted_zone_id"],
+                            "EvaluateTargetHealth": True,
+                        },
+                    },
+                }
+                for slot in ("blue", "green")
+            ]
+        },
+    )
+    return SeededApp(
+        app=app,
+        config=document,
+        base_ami=base_ami,
+        blue_asg=blue_asg,
+        subnets=subnets,
+        vpc_id=vpc_id,
+        isolation_sg=isolation_sg,
+        target_groups=target_groups,
+        alarm_names=alarm_names,
+    )
+
+
+def register_ami(aws: Aws, name: str, app: str | None, broken: bool = False, architecture: str = "x86_64") -> str:
+    """Publish an AMI as an image pipeline would; tagged bluegreen:app=<app> when app is given."""
+    ec2 = aws.client("ec2")
+    # Bake it the way Packer does: launch a builder from a stock image, snapshot it into an AMI, drop the builder.
+    stock = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "architecture", "Values": [architecture]}])
+    source = sorted(i["ImageId"] for i in stock["Images"])[0]
+    builder = ec2.run_instances(ImageId=source, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]
+    image_id = ec2.create_image(InstanceId=builder["InstanceId"], Name=name)["ImageId"]
+    ec2.terminate_instances(InstanceIds=[builder["InstanceId"]])
+    tags = {}
+    if app:
+        tags[TAG_APP] = app
+    if broken:
+        tags[TAG_BROKEN] = "true"
+    if tags:
+        ec2.create_tags(Resources=[image_id], Tags=_tags(tags))
+    return image_id
+
+
+def ami_event(ami_id: str, region: str, state: str = "available") -> dict:
+    """The EventBridge entry of an "EC2 AMI State Change", as EC2 publishes it."""
+    return {
+        "Source": "aws.ec2",
+        "DetailType": "EC2 AMI State Change",
+        "Resources": [f"arn:aws:ec2:{region}::image/{ami_id}"],
+        "Detail": json.dumps({"RequestId": "3b1c7f0e-demo", "ImageId": ami_id, "State": state, "ErrorMessage": ""}),
+    }

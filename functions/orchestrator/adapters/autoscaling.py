@@ -1,0 +1,105 @@
+"""Auto Scaling groups: read, clone, resize and delete the app's fleets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from orchestrator.adapters.aws import client, error_code, paginate
+from orchestrator.errors import NotFoundError
+
+TAG_APP = "bluegreen:app"
+TAG_SLOT = "bluegreen:slot"
+TAG_RELEASE = "bluegreen:release"
+TAG_AMI = "bluegreen:ami"
+
+
+def describe_group(name: str, api: Any = None) -> dict | None:
+    api = api or client("autoscaling")
+    groups = api.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+    return groups[0] if groups else None
+
+
+def require_group(name: str, api: Any = None) -> dict:
+    group = describe_group(name, api)
+    if group is None:
+        raise NotFoundError(f"Auto Scaling group {name!r} does not exist")
+    return group
+
+
+def groups_of_app(app: str, api: Any = None) -> list[dict]:
+    api = api or client("autoscaling")
+    filters = [{"Name": f"tag:{TAG_APP}", "Values": [app]}]
+    return paginate(api, "describe_auto_scaling_groups", "AutoScalingGroups", Filters=filters)
+
+
+def tag_value(group: dict, key: str) -> str | None:
+    return next((t["Value"] for t in group.get("Tags", []) if t["Key"] == key), None)
+
+
+def group_extras(name: str, api: Any = None) -> dict[str, list[dict]]:
+    """What a group carries beside its own description: policies, schedules, hooks, warm pool, notifications."""
+    api = api or client("autoscaling")
+    warm_pool = api.describe_warm_pool(AutoScalingGroupName=name).get("WarmPoolConfiguration")
+    return {
+        "scaling_policies": paginate(api, "describe_policies", "ScalingPolicies", AutoScalingGroupName=name),
+        "scheduled_actions": paginate(
+            api, "describe_scheduled_actions", "ScheduledUpdateGroupActions", AutoScalingGroupName=name
+        ),
+        "lifecycle_hooks": api.describe_lifecycle_hooks(AutoScalingGroupName=name)["LifecycleHooks"],
+        "warm_pool": [warm_pool] if warm_pool else [],
+        "notifications": paginate(
+            api,
+            "describe_notification_configurations",
+            "NotificationConfigurations",
+            AutoScalingGroupNames=[name],
+        ),
+    }
+
+
+def create_group(params: dict, api: Any = None) -> None:
+    api = api or client("autoscaling")
+    try:
+        api.create_auto_scaling_group(**params)
+    except ClientError as err:
+        if error_code(err) != "AlreadyExists":  # a retried task finds its own group: fine
+            raise
+
+
+def apply_extras(name: str, extras: dict[str, list[dict]], api: Any = None) -> None:
+    """Put the cloned policies, schedules, warm pool and notifications on a new group."""
+    api = api or client("autoscaling")
+    for policy in extras.get("scaling_policies", []):
+        api.put_scaling_policy(AutoScalingGroupName=name, **policy)
+    for action in extras.get("scheduled_actions", []):
+        api.put_scheduled_update_group_action(AutoScalingGroupName=name, **action)
+    for pool in extras.get("warm_pool", []):
+        api.put_warm_pool(AutoScalingGroupName=name, **pool)
+    for note in extras.get("notifications", []):
+        api.put_notification_configuration(AutoScalingGroupName=name, **note)
+
+
+def set_capacity(name: str, *, min_size: int, max_size: int, desired: int, api: Any = None) -> None:
+    api = api or client("autoscaling")
+    api.update_auto_scaling_group(
+        AutoScalingGroupName=name, MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired
+    )
+
+
+def set_min_size(name: str, min_size: int, api: Any = None) -> None:
+    (api or client("autoscaling")).update_auto_scaling_group(AutoScalingGroupName=name, MinSize=min_size)
+
+
+def delete_group(name: str, api: Any = None) -> bool:
+    """Delete a group and its instances; True once it no longer exists."""
+    api = api or client("autoscaling")
+    if describe_group(name, api) is None:
+        return True
+    try:
+        api.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+    except ClientError as err:
+        # Real AWS answers ScalingActivityInProgress while a previous delete runs; poll again later.
+        if error_code(err) not in ("ScalingActivityInProgress", "ResourceInUse", "ValidationError"):
+            raise
+    return describe_group(name, api) is None

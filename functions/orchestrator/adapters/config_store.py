@@ -1,0 +1,33 @@
+"""App configurations in SSM Parameter Store, read through Powertools Parameters (cached briefly)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from orchestrator.adapters.aws import client, error_code
+from orchestrator.config import AppConfig, check_app_name, parameter_name, parse_config
+from orchestrator.errors import AppNotFoundError
+
+
+def load(app: str, max_age: int = 5) -> AppConfig:
+    name = parameter_name(check_app_name(app))
+    try:
+        raw = parameters.get_parameter(name, max_age=max_age)
+    except GetParameterError as err:
+        cause = err.__context__  # Powertools re-raises the ClientError without `from`
+        if isinstance(cause, ClientError) and error_code(cause) == "ParameterNotFound":
+            raise AppNotFoundError(
+                f"app: no configuration for {app!r} at {name} (create it with `bluegreen app put {app} FILE`)"
+            ) from None
+        raise
+    return parse_config(raw, app)
+
+
+def save(config: AppConfig, api: Any = None) -> None:
+    (api or client("ssm")).put_parameter(
+        Name=parameter_name(config.app), Value=config.model_dump_json(), Type="String", Overwrite=True
+    )

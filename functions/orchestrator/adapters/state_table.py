@@ -1,0 +1,187 @@
+"""The state table (DynamoDB, one item family per app): live pointer, lock, queue, AMI claims, releases, cases.
+
+Keys: pk = "APP#<app>"; sk = "LIVE" | "LOCK" | "QUEUE" | "AMI#<ami>" | "RELEASE#<id>" | "CASE#<id>".
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from orchestrator.adapters.aws import _CONFIG, error_code
+from orchestrator.errors import LockLostError
+
+
+@functools.cache
+def _table(name: str) -> Any:
+    return boto3.resource("dynamodb", config=_CONFIG).Table(name)
+
+
+def table(name: str | None = None) -> Any:
+    return _table(name or os.environ["STATE_TABLE"])
+
+
+def _pk(app: str) -> str:
+    return f"APP#{app}"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; hand out ints and floats."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _conditional(call: Any, **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def get(app: str, sk: str, tbl: Any = None) -> dict | None:
+    item = (tbl or table()).get_item(Key={"pk": _pk(app), "sk": sk}, ConsistentRead=True).get("Item")
+    return _plain(item) if item else None
+
+
+def put(app: str, sk: str, fields: dict, tbl: Any = None) -> None:
+    (tbl or table()).put_item(Item={"pk": _pk(app), "sk": sk, **_dynamo(fields)})
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    return value
+
+
+def update(app: str, sk: str, fields: dict, tbl: Any = None) -> None:
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if not fields:
+        return
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())}
+    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+    (tbl or table()).update_item(
+        Key={"pk": _pk(app), "sk": sk},
+        UpdateExpression=expression,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+# --- the lock: one release in flight per app -------------------------------------------------------------------
+
+
+def acquire_lock(app: str, release_id: str, fields: dict, now: int, lease_seconds: int, tbl: Any = None) -> bool:
+    """Conditional write: free, expired, or already ours."""
+    item = {"pk": _pk(app), "sk": "LOCK", "release_id": release_id, "expires_at": now + lease_seconds}
+    item.update(_dynamo(fields))
+    return _conditional(
+        (tbl or table()).put_item,
+        Item=item,
+        ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now) | Attr("release_id").eq(release_id),
+    )
+
+
+def gate(app: str, release_id: str, now: int, lease_seconds: int, fields: dict | None = None, tbl: Any = None) -> dict:
+    """Renew the lease and read the lock in one call; LockLostError if another release holds it now."""
+    fields = {k: v for k, v in (fields or {}).items() if v is not None}
+    fields["expires_at"] = now + lease_seconds
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())}
+    values[":rid"] = release_id
+    try:
+        response = (tbl or table()).update_item(
+            Key={"pk": _pk(app), "sk": "LOCK"},
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+            ConditionExpression="release_id = :rid",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            raise LockLostError(f"the lock of {app!r} is no longer held by release {release_id}") from None
+        raise
+    return _plain(response["Attributes"])
+
+
+def release_lock(app: str, release_id: str, tbl: Any = None) -> bool:
+    return _conditional(
+        (tbl or table()).delete_item,
+        Key={"pk": _pk(app), "sk": "LOCK"},
+        ConditionExpression=Attr("release_id").eq(release_id),
+    )
+
+
+def flag_lock(app: str, flag: str, value: Any = True, tbl: Any = None) -> dict | None:
+    """Set a field on the lock of a release in flight (abort, rollback, approval); None when no lock exists."""
+    try:
+        response = (tbl or table()).update_item(
+            Key={"pk": _pk(app), "sk": "LOCK"},
+            UpdateExpression="SET #f = :v",
+            ConditionExpression=Attr("pk").exists(),
+            ExpressionAttributeNames={"#f": flag},
+            ExpressionAttributeValues={":v": _dynamo(value)},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _plain(response["Attributes"])
+
+
+# --- the queue: latest AMI wins --------------------------------------------------------------------------------
+
+
+def pop_queue(app: str, tbl: Any = None) -> dict | None:
+    response = (tbl or table()).delete_item(Key={"pk": _pk(app), "sk": "QUEUE"}, ReturnValues="ALL_OLD")
+    item = response.get("Attributes")
+    return _plain(item) if item else None
+
+
+# --- AMI claims: an (app, AMI) pair is released at most once ---------------------------------------------------
+
+
+def claim_ami(app: str, ami_id: str, release_id: str, now: int, retry_failed: bool, tbl: Any = None) -> bool:
+    condition = Attr("pk").not_exists()
+    if retry_failed:
+        condition = condition | Attr("status").eq("failed")
+    return _conditional(
+        (tbl or table()).put_item,
+        Item={
+            "pk": _pk(app),
+            "sk": f"AMI#{ami_id}",
+            "release_id": release_id,
+            "status": "in_flight",
+            "at": now,
+        },
+        ConditionExpression=condition,
+    )
+
+
+def history(app: str, prefix: str, limit: int = 20, tbl: Any = None) -> list[dict]:
+    response = (tbl or table()).query(
+        KeyConditionExpression=Key("pk").eq(_pk(app)) & Key("sk").begins_with(prefix),
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [_plain(i) for i in response.get("Items", [])]

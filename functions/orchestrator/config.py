@@ -1,0 +1,153 @@
+"""The app configuration (`/bluegreen/apps/<app>` in SSM): one pydantic model, validated on every read."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orchestrator.errors import ConfigInvalidError
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
+SLOTS = ("blue", "green")
+PARAMETER_PREFIX = "/bluegreen/apps/"
+
+Seconds = Annotated[int, Field(ge=0, le=86_400)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Alias(_Model):
+    dns_name: str = Field(min_length=1)
+    hosted_zone_id: str = Field(min_length=1)
+
+
+class Slot(_Model):
+    target_group_arns: list[str] = Field(min_length=1)
+    alias: Alias
+    test_base_url: str = Field(pattern=r"^https?://[^\s/]+")
+
+
+class Dns(_Model):
+    hosted_zone_id: str = Field(min_length=1)
+    record_name: str = Field(min_length=1)
+    record_type: Literal["A", "AAAA"] = "A"
+    # Route 53 answers alias records with a fixed TTL of 60 s; it bounds bake and drain times.
+    ttl_seconds: Seconds = 60
+
+
+class Health(_Model):
+    timeout_seconds: int = Field(default=900, ge=30, le=7_200)
+    poll_seconds: int = Field(default=15, ge=1, le=300)
+
+
+class SmokeTest(_Model):
+    path: str = Field(default="/", pattern=r"^/")
+    method: Literal["GET", "HEAD"] = "GET"
+    expect_status: int = Field(default=200, ge=100, le=599)
+    expect_body_contains: str | None = None
+    max_latency_ms: int | None = Field(default=None, ge=1)
+    attempts: int = Field(default=3, ge=1, le=10)
+    timeout_seconds: int = Field(default=5, ge=1, le=60)
+
+
+class Traffic(_Model):
+    steps: list[int] = Field(default=[10, 50, 100], min_length=1, max_length=20)
+    bake_seconds: Seconds = 300
+    alarm_names: list[str] = []
+    insufficient_data: Literal["ignore", "wait", "fail"] = "wait"
+
+    @field_validator("steps")
+    @classmethod
+    def _steps_rise_to_100(cls, steps: list[int]) -> list[int]:
+        if any(not 1 <= s <= 100 for s in steps):
+            raise ValueError("every step must be a percentage from 1 to 100")
+        if any(b <= a for a, b in itertools.pairwise(steps)):
+            raise ValueError("steps must strictly increase")
+        if steps[-1] != 100:
+            raise ValueError("the last step must be 100")
+        return steps
+
+
+class Approval(_Model):
+    before_traffic: bool = False
+    timeout_seconds: int = Field(default=86_400, ge=60, le=604_800)
+
+
+class Quarantine(_Model):
+    security_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{1,17}$")
+    snapshot_volumes: bool = True
+
+
+class AppConfig(_Model):
+    app: str
+    launch_template_id: str = Field(pattern=r"^lt-[0-9a-f]{1,17}$")
+    dns: Dns
+    slots: dict[Literal["blue", "green"], Slot]
+    health: Health = Health()
+    smoke_tests: list[SmokeTest] = []
+    traffic: Traffic = Traffic()
+    drain_seconds: Seconds | None = None
+    keep_previous_seconds: Seconds = 0
+    approval: Approval = Approval()
+    quarantine: Quarantine = Quarantine()
+    notify_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:")
+
+    @field_validator("app")
+    @classmethod
+    def _app_name(cls, app: str) -> str:
+        if not APP_NAME.match(app):
+            raise ValueError("must match [a-z][a-z0-9-]{1,30}")
+        return app
+
+    @model_validator(mode="after")
+    def _both_slots(self) -> AppConfig:
+        missing = [s for s in SLOTS if s not in self.slots]
+        if missing:
+            raise ValueError(f"slots.{missing[0]} is missing: an app needs both a blue and a green slot")
+        return self
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line naming the first bad field and what is wrong with it."""
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "config"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "is not a known field (check its spelling against the README's schema)"
+    elif first["type"] == "missing":
+        message = "is required"
+    return f"{field}: {message}"
+
+
+def parse_config(raw: str | dict, app: str | None = None) -> AppConfig:
+    """Validate a configuration document; raise ConfigInvalidError with one clear line."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as err:
+        raise ConfigInvalidError(f"config is not valid JSON: {err.msg} at line {err.lineno}") from None
+    if not isinstance(data, dict):
+        raise ConfigInvalidError("config must be a JSON object")
+    try:
+        config = AppConfig.model_validate(data)
+    except ValidationError as err:
+        label = app or data.get("app") or "app"
+        raise ConfigInvalidError(f"config of {label!r} is invalid: {describe_validation_error(err)}") from None
+    if app is not None and config.app != app:
+        raise ConfigInvalidError(f"app: the document names {config.app!r} but is stored for {app!r}")
+    return config
+
+
+def parameter_name(app: str) -> str:
+    return f"{PARAMETER_PREFIX}{app}"
+
+
+def check_app_name(app: str) -> str:
+    if not isinstance(app, str) or not APP_NAME.match(app):
+        raise ConfigInvalidError(f"app: {app!r} is not a valid app name (use [a-z][a-z0-9-]{{1,30}})")
+    return app

@@ -1,0 +1,546 @@
+"""The deploy pipeline's tasks: each takes the release (and time) and returns the release, updated.
+
+Each function here is one Step Functions task. They call the AWS adapters; the handlers only parse and return.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from orchestrator.adapters import (
+    autoscaling,
+    cloudwatch,
+    config_store,
+    ec2,
+    elbv2,
+    notify,
+    route53,
+    state_table,
+)
+from orchestrator.adapters.aws import client
+from orchestrator.config import AppConfig
+from orchestrator.domain import clone, gates, health, smoke
+from orchestrator.domain.release import (
+    check_ami_id,
+    expected_duration,
+    live_slot_from_weights,
+    new_release_id,
+    other_slot,
+    plan_waits,
+    steps_for,
+    traffic_split,
+)
+from orchestrator.errors import (
+    AlarmTriggeredError,
+    AmiInvalidError,
+    ConfigInvalidError,
+    GreenUnhealthyError,
+    LiveFleetNotFoundError,
+    OperatorRollbackError,
+    ReleaseAbortedError,
+    SmokeTestFailedError,
+)
+from orchestrator.models import ClonePlan, HealthReport, LiveFleet, Release, TrafficProgress
+
+AMI_EVENT = "EC2 AMI State Change"
+
+
+# --- Prepare ---------------------------------------------------------------------------------------------------
+
+
+def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
+    """An ignored Release, or (app or None, ami id, options) from an AMI event or a manual request."""
+    if raw.get("detail-type") == AMI_EVENT:
+        detail = raw.get("detail") or {}
+        ami_id = detail.get("ImageId")
+        if detail.get("State") != "available":
+            return Release(outcome="Ignored", reason=f"AMI {ami_id} is {detail.get('State')}, not available")
+        if raw.get("region") and raw["region"] != region:
+            return Release(outcome="Ignored", reason=f"AMI {ami_id} is in {raw['region']}, not {region}")
+        return None, check_ami_id(ami_id), {"source": "event"}
+    if "app" not in raw:
+        raise ConfigInvalidError('input: expected an \'EC2 AMI State Change\' event or {"app": ..., "ami_id": ...}')
+    options = {k: raw[k] for k in ("dry_run", "retry_failed", "emergency", "source") if k in raw}
+    options.setdefault("source", "manual")
+    return raw["app"], check_ami_id(raw.get("ami_id")), options
+
+
+def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
+    """The live fleet: the state table's pointer, else the app's tagged group in the slot that holds traffic."""
+    pointer = state_table.get(config.app, "LIVE")
+    slot = live_slot_from_weights(weights)
+    if pointer and slot in (None, pointer["slot"]):
+        group = autoscaling.describe_group(pointer["asg_name"])
+        if group:
+            return _live_from(group, pointer["slot"], pointer.get("ami_id"), pointer.get("release_id"))
+    groups = autoscaling.groups_of_app(config.app)
+    if slot is not None:
+        groups = [g for g in groups if autoscaling.tag_value(g, autoscaling.TAG_SLOT) == slot]
+    if len(groups) != 1:
+        found = ", ".join(g["AutoScalingGroupName"] for g in groups) or "none"
+        raise LiveFleetNotFoundError(
+            f"live fleet of {config.app!r}: expected one Auto Scaling group tagged bluegreen:app={config.app}"
+            f" in the slot holding traffic ({slot or 'any'}), found {found}"
+        )
+    group = groups[0]
+    group_slot = slot or autoscaling.tag_value(group, autoscaling.TAG_SLOT)
+    if group_slot not in ("blue", "green"):
+        raise LiveFleetNotFoundError(
+            f"live fleet {group['AutoScalingGroupName']}: tag bluegreen:slot must be blue or green"
+        )
+    return _live_from(
+        group,
+        group_slot,
+        autoscaling.tag_value(group, autoscaling.TAG_AMI),
+        autoscaling.tag_value(group, autoscaling.TAG_RELEASE),
+    )
+
+
+def _live_from(group: dict, slot: str, ami_id: str | None, release_id: str | None) -> LiveFleet:
+    return LiveFleet(
+        slot=slot,
+        asg_name=group["AutoScalingGroupName"],
+        ami_id=ami_id,
+        release_id=release_id,
+        min_size=group["MinSize"],
+        max_size=group["MaxSize"],
+        desired_capacity=group["DesiredCapacity"],
+    )
+
+
+def live_launch_template_version(group: dict) -> str:
+    spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
+        "LaunchTemplateSpecification", {}
+    )
+    return str(spec.get("Version") or "$Default")
+
+
+def check_image(config: AppConfig, image: dict, group: dict) -> None:
+    if image.get("State") != "available":
+        raise AmiInvalidError(f"ami_id: {image['ImageId']} is {image.get('State')}, not available")
+    data = ec2.launch_template_data(config.launch_template_id, live_launch_template_version(group))
+    types = [data["LaunchTemplateData"].get("InstanceType")]
+    overrides = group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get("Overrides", [])
+    types = [t for t in types + [o.get("InstanceType") for o in overrides] if t]
+    if types and image.get("Architecture") not in ec2.architectures_of(sorted(set(types))):
+        raise AmiInvalidError(
+            f"ami_id: {image['ImageId']} is {image.get('Architecture')}, but the fleet runs {', '.join(sorted(set(types)))}"
+        )
+
+
+def prepare(
+    raw: dict, *, execution_arn: str, state_machine_arn: str, region: str, now: datetime, scale: float
+) -> Release:
+    normalised = normalise(raw, region)
+    if isinstance(normalised, Release):
+        return normalised
+    app, ami_id, options = normalised
+    image = ec2.describe_image(ami_id)
+    if app is None:
+        app = ec2.image_tag(image, "bluegreen:app")
+        if not app:
+            return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has no bluegreen:app tag")
+    config = config_store.load(app)
+    weights = route53.current_weights(config)
+    live = find_live(config, weights)
+    live_group = autoscaling.require_group(live.asg_name)
+    check_image(config, image, live_group)
+
+    emergency = bool(options.get("emergency"))
+    release = Release(
+        app=app,
+        ami_id=ami_id,
+        execution_arn=execution_arn,
+        state_machine_arn=state_machine_arn,
+        source=options["source"],
+        emergency=emergency,
+        dry_run=bool(options.get("dry_run")),
+        config=config,
+        live=live,
+        idle_slot=other_slot(live.slot),
+        steps=steps_for(config, emergency),
+        weights=weights,
+        approval_required=config.approval.before_traffic and not emergency,
+    )
+    if live.ami_id == ami_id:
+        return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
+    claim = state_table.get(app, f"AMI#{ami_id}")
+    retry_failed = bool(options.get("retry_failed"))
+    if claim and not (retry_failed and claim.get("status") == "failed"):
+        return release.model_copy(
+            update={
+                "outcome": "Duplicate",
+                "reason": f"{ami_id} was already released ({claim.get('status')})",
+            }
+        )
+
+    delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
+    release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
+    release.release_id = new_release_id(now)
+    release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
+    release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
+    if release.dry_run:
+        plan, _, _ = _clone_params(release, live_group, lt_version="<new>")
+        release.clone_plan = plan
+        return release.model_copy(update={"outcome": "DryRun", "reason": "dry run: nothing was changed"})
+
+    epoch = int(now.timestamp())
+    lock_fields = {
+        "ami_id": ami_id,
+        "execution_arn": execution_arn,
+        "phase": "Prepare",
+        "green_asg": release.green_asg,
+    }
+    if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
+        # One release in flight per app: the newest AMI waits its turn, replacing any older one queued.
+        state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": options["source"]})
+        return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
+    try:
+        if not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
+            state_table.release_lock(app, release.release_id)
+            return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
+        state_table.put(
+            app,
+            f"RELEASE#{release.release_id}",
+            {
+                "kind": "release",
+                "release_id": release.release_id,
+                "ami_id": ami_id,
+                "slot": release.idle_slot,
+                "status": "in_flight",
+                "started_at": now.isoformat(),
+                "execution_arn": execution_arn,
+                "source": options["source"],
+                "previous": live.model_dump(mode="json"),
+            },
+        )
+    except Exception:
+        state_table.release_lock(app, release.release_id)
+        raise
+    return release
+
+
+def _clone_params(release: Release, live_group: dict, lt_version: int | str) -> tuple[ClonePlan, dict, dict]:
+    config, live = release.config, release.live
+    assert config and live and release.idle_slot and release.release_id and release.ami_id
+    plan, params, after = clone.plan_clone(
+        live_group,
+        autoscaling.group_extras(live.asg_name),
+        name=clone.green_name(config.app, release.idle_slot, release.release_id),
+        launch_template_id=config.launch_template_id,
+        lt_version=lt_version,
+        target_group_arns=config.slots[release.idle_slot].target_group_arns,
+        tags=clone.release_tags(config.app, release.idle_slot, release.release_id, release.ami_id),
+        live_target_group_arns=config.slots[live.slot].target_group_arns,
+    )
+    # Pin green's minimum at live's capacity until traffic is all on green, so scaling cannot shrink it early.
+    params["MinSize"] = max(params.get("MinSize", 0), live.desired_capacity)
+    params["DesiredCapacity"] = live.desired_capacity
+    plan.adjusted.append(
+        clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until 100 %, then {live.min_size}")
+    )
+    return plan, params, after
+
+
+# --- gates: every task after Prepare renews the lease and honours abort and rollback requests -----------------
+
+
+def gate(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
+    assert release.app and release.release_id
+    lock = state_table.gate(
+        release.app,
+        release.release_id,
+        int(now.timestamp()),
+        release.waits.lease_seconds,
+        {"phase": phase, **fields},
+    )
+    if lock.get("abort_requested"):
+        raise ReleaseAbortedError(f"release {release.release_id} of {release.app} aborted: {lock['abort_requested']}")
+    if lock.get("rollback_requested"):
+        raise OperatorRollbackError(f"release {release.release_id} of {release.app} rolled back by an operator")
+    return lock
+
+
+# --- Create green ----------------------------------------------------------------------------------------------
+
+
+def create_green(release: Release, now: datetime) -> Release:
+    gate(release, now, "CreateGreen")
+    assert release.config and release.live and release.green_asg
+    live_group = autoscaling.require_group(release.live.asg_name)
+    if release.lt_version is None:
+        release.lt_version = ec2.create_launch_template_version(
+            release.config.launch_template_id,
+            live_launch_template_version(live_group),
+            release.ami_id or "",
+            note=f"bluegreen {release.app} release {release.release_id}",
+        )
+        state_table.gate(
+            release.app or "",
+            release.release_id or "",
+            int(now.timestamp()),
+            release.waits.lease_seconds,
+            {"lt_version": release.lt_version},
+        )
+    plan, params, after = _clone_params(release, live_group, release.lt_version)
+    autoscaling.create_group(params)
+    autoscaling.apply_extras(release.green_asg, after)
+    release.clone_plan = plan
+    release.healthy_by = (now + timedelta(seconds=release.waits.health_timeout_seconds)).isoformat()
+    return release
+
+
+# --- Wait healthy ----------------------------------------------------------------------------------------------
+
+
+def fleet_health(asg_name: str, target_group_arns: list[str]) -> HealthReport:
+    group = autoscaling.require_group(asg_name)
+    ids = [i["InstanceId"] for i in group.get("Instances", [])]
+    return health.evaluate(group, {arn: elbv2.target_states(arn, ids) for arn in target_group_arns})
+
+
+def check_green_health(release: Release, now: datetime) -> Release:
+    gate(release, now, "WaitHealthy")
+    assert release.config and release.idle_slot and release.green_asg
+    report = fleet_health(release.green_asg, release.config.slots[release.idle_slot].target_group_arns)
+    state_table.update(release.app or "", "LOCK", {"health": f"{report.healthy_targets}/{report.desired}"})
+    if not report.healthy and release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
+        raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
+    release.health = report
+    return release
+
+
+# --- Smoke tests -----------------------------------------------------------------------------------------------
+
+
+def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
+    gate(release, now, "SmokeTest")
+    assert release.config and release.idle_slot
+    slot = release.config.slots[release.idle_slot]
+    failures = smoke.run(
+        release.config.smoke_tests,
+        slot.test_base_url,
+        retry_seconds=release.waits.smoke_retry_seconds,
+        get=get,
+    )
+    if failures:
+        raise SmokeTestFailedError("; ".join(failures))
+    return release
+
+
+# --- Approval --------------------------------------------------------------------------------------------------
+
+
+def request_approval(release: Release, task_token: str, now: datetime, topic: str | None) -> dict:
+    gate(release, now, "AwaitingApproval", task_token=task_token)
+    assert release.config
+    notify.publish(
+        [topic, release.config.notify_topic_arn],
+        f"bluegreen: {release.app} release {release.release_id} awaits approval",
+        {
+            "app": release.app,
+            "release_id": release.release_id,
+            "ami_id": release.ami_id,
+            "approve": f"bluegreen approve {release.app}",
+            "reject": f"bluegreen reject {release.app}",
+        },
+    )
+    return {"requested": True}
+
+
+# --- Shift traffic ---------------------------------------------------------------------------------------------
+
+
+def shift_traffic(release: Release, now: datetime) -> Release:
+    assert release.config and release.idle_slot
+    percent = release.steps[release.step_index]
+    weights = traffic_split(release.idle_slot, percent)
+    gate(release, now, "ShiftTraffic", weights=weights)
+    change_id = route53.set_weights(release.config, weights)
+    release.weights = weights
+    release.step_index += 1
+    release.traffic = TrafficProgress(change_id=change_id, in_sync=route53.is_in_sync(change_id), percent=percent)
+    return release
+
+
+def check_dns_change(release: Release, now: datetime) -> Release:
+    assert release.traffic and release.traffic.change_id
+    release.traffic.in_sync = route53.is_in_sync(release.traffic.change_id)
+    return release
+
+
+def check_alarms(release: Release, now: datetime) -> Release:
+    gate(release, now, "Bake")
+    assert release.config and release.traffic
+    states = cloudwatch.alarm_states(release.config.traffic.alarm_names)
+    verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, release.traffic.alarm_waits)
+    if verdict == "fail":
+        raise AlarmTriggeredError(f"at {release.traffic.percent} % on {release.idle_slot}: {detail}")
+    release.traffic.verdict = verdict
+    release.traffic.alarm_waits += verdict == "wait"
+    release.traffic.done = verdict == "ok" and release.step_index >= len(release.steps)
+    return release
+
+
+# --- Drain and terminate old -----------------------------------------------------------------------------------
+
+
+def hold_keep_window(release: Release, now: datetime) -> Release:
+    """After drain: blue stays whole at zero weight; `bluegreen rollback` may flip back until the window ends."""
+    gate(
+        release,
+        now,
+        "KeepWindow",
+        keep_until=(now + timedelta(seconds=release.waits.keep_seconds)).isoformat(),
+    )
+    return release
+
+
+def commit_release(release: Release, now: datetime) -> Release:
+    """The point of no return: green becomes live, its minimum unpinned, and blue is scaled in."""
+    gate(release, now, "Drain")
+    assert release.config and release.live and release.green_asg and release.idle_slot
+    state_table.put(
+        release.config.app,
+        "LIVE",
+        {
+            "slot": release.idle_slot,
+            "asg_name": release.green_asg,
+            "ami_id": release.ami_id,
+            "release_id": release.release_id,
+            "lt_version": release.lt_version,
+            "since": now.isoformat(),
+        },
+    )
+    state_table.update(release.config.app, f"AMI#{release.ami_id}", {"status": "live"})
+    route53.publish_live(
+        release.config,
+        f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
+    )
+    autoscaling.set_min_size(release.green_asg, release.live.min_size)
+    autoscaling.set_capacity(release.live.asg_name, min_size=0, max_size=0, desired=0)
+    release.committed = True
+    return release
+
+
+def check_old_drained(release: Release, now: datetime) -> Release:
+    assert release.live
+    group = autoscaling.describe_group(release.live.asg_name)
+    remaining = len(group.get("Instances", [])) if group else 0
+    release.old_remaining = remaining
+    return release
+
+
+def delete_old_group(release: Release, now: datetime) -> Release:
+    assert release.live
+    release.old_gone = autoscaling.delete_group(release.live.asg_name)
+    return release
+
+
+def complete_release(release: Release, now: datetime, topic: str | None) -> Release:
+    assert release.config and release.app and release.release_id
+    state_table.update(
+        release.app,
+        f"RELEASE#{release.release_id}",
+        {"status": "succeeded", "finished_at": now.isoformat(), "asg": release.green_asg},
+    )
+    _finish(
+        release,
+        topic,
+        "succeeded",
+        {"asg": release.green_asg, "previous": release.live.asg_name if release.live else None},
+    )
+    return release
+
+
+def _finish(release: Release, topic: str | None, status: str, detail: dict) -> None:
+    """Free the lock, start the queued release if any, and tell people."""
+    assert release.app and release.release_id and release.config
+    state_table.release_lock(release.app, release.release_id)
+    start_queued(release)
+    notify.publish(
+        [topic, release.config.notify_topic_arn],
+        f"bluegreen: {release.app} release {release.release_id} {status}",
+        {
+            "app": release.app,
+            "release_id": release.release_id,
+            "ami_id": release.ami_id,
+            "status": status,
+            **detail,
+        },
+    )
+
+
+def start_queued(release: Release, sfn: Any = None) -> str | None:
+    queued = state_table.pop_queue(release.app or "")
+    if not queued or not release.state_machine_arn:
+        return None
+    started = (sfn or client("stepfunctions")).start_execution(
+        stateMachineArn=release.state_machine_arn,
+        input=json.dumps({"app": release.app, "ami_id": queued["ami_id"], "source": "queue"}),
+    )
+    return started["executionArn"]
+
+
+# --- Rollback --------------------------------------------------------------------------------------------------
+
+
+def rollback_traffic(release: Release, now: datetime) -> Release:
+    """All traffic back on the previous fleet, unless green was already committed (then finish forward)."""
+    assert release.config and release.live and release.app
+    pointer = state_table.get(release.app, "LIVE") or {}
+    release.committed = release.committed or pointer.get("release_id") == release.release_id
+    weights = route53.current_weights(release.config)
+    keep_slot = release.idle_slot if release.committed else release.live.slot
+    wanted = {keep_slot: 100, other_slot(keep_slot): 0}
+    if weights != wanted:
+        route53.set_weights(release.config, wanted)
+    idle_weight = weights.get(release.idle_slot or "", 0)
+    had_traffic = idle_weight > 0 or release.step_index > 0
+    # I2: a group that served traffic keeps its instances for the drain time after its weight reaches zero.
+    release.rollback_drain_seconds = release.waits.drain_seconds if had_traffic and not release.committed else 0
+    release.weights = wanted
+    return release
+
+
+def remove_failed_group(release: Release, now: datetime) -> Release:
+    """Delete the group that is not live: green after a rollback, or the old fleet after a committed release."""
+    assert release.config and release.live and release.app and release.release_id and release.idle_slot
+    doomed = (
+        release.live.asg_name
+        if release.committed
+        else clone.green_name(release.app, release.idle_slot, release.release_id)
+    )
+    release.old_gone = autoscaling.delete_group(doomed)
+    if release.old_gone and not release.committed and release.lt_version is None:
+        lock = state_table.get(release.app, "LOCK") or {}
+        release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
+    if release.old_gone and not release.committed and release.lt_version is not None:
+        ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
+    return release
+
+
+def record_failure(release: Release, error: dict, now: datetime, topic: str | None) -> Release:
+    assert release.app and release.release_id
+    name, cause = error.get("Error", "States.Unknown"), _cause_text(error.get("Cause", ""))
+    status = "succeeded" if release.committed else "rolled_back"
+    state_table.update(
+        release.app,
+        f"RELEASE#{release.release_id}",
+        {"status": status, "error": name, "cause": cause[:4000], "finished_at": now.isoformat()},
+    )
+    if not release.committed and release.ami_id:
+        state_table.update(release.app, f"AMI#{release.ami_id}", {"status": "failed", "error": name})
+    _finish(release, topic, status, {"error": name, "cause": cause[:1000]})
+    return release
+
+
+def _cause_text(cause: str) -> str:
+    """Step Functions wraps a Lambda error as JSON text; keep its message."""
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return str(cause)
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else str(cause)

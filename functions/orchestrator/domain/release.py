@@ -1,0 +1,79 @@
+"""Release planning: ids, the idle slot, every wait of a release, and the expected duration."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from datetime import datetime
+
+from orchestrator.config import AppConfig
+from orchestrator.errors import AmiInvalidError, TrafficSplitError
+from orchestrator.models import Waits
+
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
+# Emergency profile (quarantine swap): straight to 100 %, no approval, a short bake.
+EMERGENCY_STEPS = [100]
+EMERGENCY_BAKE_SECONDS = 30
+
+
+def new_release_id(now: datetime) -> str:
+    """Sortable by time, unique enough for one app: 20261122T035210-3f9a."""
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+
+
+def check_ami_id(ami_id: object) -> str:
+    if not isinstance(ami_id, str) or not AMI_ID.match(ami_id):
+        raise AmiInvalidError(f"ami_id: {ami_id!r} is not an AMI id (expected ami- and 8 or 17 hex digits)")
+    return ami_id
+
+
+def other_slot(slot: str) -> str:
+    return "green" if slot == "blue" else "blue"
+
+
+def live_slot_from_weights(weights: dict[str, int]) -> str | None:
+    """The slot holding all traffic; None when nothing is weighted yet; an error while traffic is split."""
+    holding = [slot for slot, weight in weights.items() if weight > 0]
+    if len(holding) > 1:
+        raise TrafficSplitError(
+            f"traffic is split {weights}: finish or roll back the release in flight before starting another"
+        )
+    return holding[0] if holding else None
+
+
+def scaled(seconds: float, scale: float) -> int:
+    return max(0, math.ceil(seconds * scale))
+
+
+def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, emergency: bool = False) -> Waits:
+    """Every wait, scaled. Bake never undercuts the record TTL; drain defaults to TTL + deregistration delay."""
+    ttl = config.dns.ttl_seconds
+    bake = EMERGENCY_BAKE_SECONDS if emergency else config.traffic.bake_seconds
+    drain = config.drain_seconds if config.drain_seconds is not None else ttl + deregistration_delay
+    keep = 0 if emergency else config.keep_previous_seconds
+    longest = max(bake, ttl, drain, keep, config.health.timeout_seconds, config.approval.timeout_seconds)
+    return Waits(
+        poll_seconds=max(1, scaled(config.health.poll_seconds, scale)),
+        health_timeout_seconds=max(1, scaled(config.health.timeout_seconds, scale)),
+        bake_seconds=scaled(max(bake, ttl), scale),
+        drain_seconds=scaled(drain, scale),
+        keep_seconds=scaled(keep, scale),
+        # The lease outlives the longest single wait, so a live release never loses its lock; a crashed one frees it.
+        lease_seconds=scaled(longest, scale) + 900,
+        smoke_retry_seconds=min(2.0, max(0.05, 2.0 * scale)),
+    )
+
+
+def steps_for(config: AppConfig, emergency: bool) -> list[int]:
+    return list(EMERGENCY_STEPS if emergency else config.traffic.steps)
+
+
+def expected_duration(waits: Waits, steps: list[int], approval: bool) -> int:
+    """A lower bound of the release's length when nothing goes wrong (waits only)."""
+    return waits.poll_seconds + len(steps) * waits.bake_seconds + waits.drain_seconds + waits.keep_seconds
+
+
+def traffic_split(idle_slot: str, percent: int) -> dict[str, int]:
+    """Weights for one step: idle gets p, the other 100 - p; never both zero."""
+    return {idle_slot: percent, other_slot(idle_slot): 100 - percent}

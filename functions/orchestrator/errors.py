@@ -1,0 +1,61 @@
+"""The project's errors. A class name becomes the Step Functions error name that `Catch` matches: keep them stable."""
+
+
+class BluegreenError(Exception):
+    """Base of every error the orchestrator raises on purpose."""
+
+
+class ConfigInvalidError(BluegreenError):
+    """The app configuration or the release input is invalid; nothing was changed."""
+
+
+class AppNotFoundError(BluegreenError):
+    """No configuration exists for the app."""
+
+
+class AmiInvalidError(BluegreenError):
+    """The AMI does not exist here, is not available, or does not fit the launch template."""
+
+
+class LiveFleetNotFoundError(BluegreenError):
+    """The app's live Auto Scaling group cannot be found or is ambiguous."""
+
+
+class TrafficSplitError(BluegreenError):
+    """Traffic is split between the slots outside a release; an operator must settle it first."""
+
+
+class GreenUnhealthyError(BluegreenError):
+    """The green fleet did not become healthy before its deadline."""
+
+
+class SmokeTestFailedError(BluegreenError):
+    """A smoke test against the idle slot failed after its retries."""
+
+
+class AlarmTriggeredError(BluegreenError):
+    """A gate alarm was in ALARM (or INSUFFICIENT_DATA where the app says so) after a bake."""
+
+
+class ApprovalRejectedError(BluegreenError):
+    """An operator rejected the release at the approval gate."""
+
+
+class ReleaseAbortedError(BluegreenError):
+    """An operator (or a quarantine) asked the release to stop; it rolls back."""
+
+
+class OperatorRollbackError(BluegreenError):
+    """An operator rolled the release back within the keep window."""
+
+
+class LockLostError(BluegreenError):
+    """The app's release lock is no longer held by this release (it expired and was taken)."""
+
+
+class LockHeldError(BluegreenError):
+    """Another release of the app holds the lock."""
+
+
+class NotFoundError(BluegreenError):
+    """A named AWS resource does not exist."""

@@ -1,0 +1,49 @@
+"""Lambda wiring shared by every handler: Powertools logger, metrics and tracer, settings, and the handler decorator."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel
+
+logger = Logger(service="bluegreen")
+metrics = Metrics(namespace="Bluegreen", service="bluegreen")
+tracer = Tracer(service="bluegreen")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def wait_scale() -> float:
+    """Every wait of a release is multiplied by this (1 in AWS; the local twin runs with a small fraction)."""
+    return float(os.environ.get("WAIT_SCALE", "1"))
+
+
+def topic_arn() -> str | None:
+    return os.environ.get("TOPIC_ARN")
+
+
+def handler(model: type[M]) -> Callable[[Callable[[M, Any], BaseModel | dict]], Callable[[dict, Any], dict]]:
+    """Parse the event into `model`, call the task, return JSON-ready output; logs, metrics and traces around it."""
+
+    def decorate(task: Callable[[M, Any], BaseModel | dict]) -> Callable[[dict, Any], dict]:
+        @functools.wraps(task)
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @metrics.log_metrics
+        def entry(event: dict, context: Any) -> dict:
+            result = task(parse(event=event, model=model), context)
+            return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+
+        return entry
+
+    return decorate

@@ -1,0 +1,69 @@
+"""Shared test set-up: fake credentials, and a guard that fails any request to a non-loopback endpoint."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+# Fake credentials before anything builds a client: a test can never sign a request for a real account.
+for _key, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_DEV": "false",
+    "SAM_CLI_TELEMETRY": "0",
+}.items():
+    os.environ[_key] = _value
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+class NonLoopbackRequestError(AssertionError):
+    """A test tried to reach something other than this machine."""
+
+
+def _is_loopback(host: object) -> bool:
+    if host in ("localhost", "localhost.localdomain") or host is None:
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def check_destination(host: object) -> None:
+    if not _is_loopback(host):
+        raise NonLoopbackRequestError(f"tests may only reach loopback; blocked a request to {host!r}")
+
+
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_create_connection = socket.create_connection
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    check_destination(host.decode() if isinstance(host, bytes) else host)
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        check_destination(address[0])
+    return _real_connect(self, address)
+
+
+# Installed at import, so it covers every fixture, thread and library the tests use.
+socket.getaddrinfo = _guarded_getaddrinfo
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def region() -> str:
+    return "us-east-1"
