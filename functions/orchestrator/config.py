@@ -7,7 +7,7 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from orchestrator.errors import ConfigInvalidError
 
@@ -105,12 +105,13 @@ class AppConfig(_Model):
             raise ValueError("must match [a-z][a-z0-9-]{1,30}")
         return app
 
-    @model_validator(mode="after")
-    def _both_slots(self) -> AppConfig:
-        missing = [s for s in SLOTS if s not in self.slots]
+    @field_validator("slots")
+    @classmethod
+    def _both_slots(cls, slots: dict[str, Slot]) -> dict[str, Slot]:
+        missing = [s for s in SLOTS if s not in slots]
         if missing:
-            raise ValueError(f"slots.{missing[0]} is missing: an app needs both a blue and a green slot")
-        return self
+            raise ValueError(f"{missing[0]} is missing: an app needs both a blue and a green slot")
+        return slots
 
 
 def describe_validation_error(err: ValidationError) -> str:

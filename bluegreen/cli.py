@@ -1,0 +1,288 @@
+"""The `bluegreen` command: start, watch, approve, abort and roll back releases; manage apps; run the local twin.
+
+Exit codes: 0 success; 1 the release failed (and was rolled back); 2 bad input; 3 not found; 4 AWS unreachable or
+refused the call.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from orchestrator.errors import BluegreenError
+from rich.console import Console
+
+from bluegreen import ops, views
+from bluegreen.aws import DEFAULT_STACK, Aws
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
+apps = typer.Typer(no_args_is_help=True, help="App configurations in SSM (/bluegreen/apps/<app>).")
+local = typer.Typer(no_args_is_help=True, help="The local twin: the whole stack on this machine, no AWS account.")
+app.add_typer(apps, name="app")
+app.add_typer(local, name="local")
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    aws: Aws = Aws()
+    output: str = "table"
+
+
+state = State()
+
+
+@app.callback()
+def main_options(
+    profile: Annotated[str | None, typer.Option(help="AWS profile.", envvar="AWS_PROFILE")] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region.", envvar="AWS_REGION")] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="Endpoint, e.g. the twin's http://127.0.0.1:5000.", envvar="BLUEGREEN_ENDPOINT_URL"),
+    ] = None,
+    stack: Annotated[str, typer.Option(help="Stack name.", envvar="BLUEGREEN_STACK")] = DEFAULT_STACK,
+    output: Annotated[str, typer.Option(help="json or table.")] = "table",
+) -> None:
+    if output not in ("json", "table"):
+        raise ops.CliError(f"--output: {output!r} is not json or table")
+    state.aws = Aws(region=region, profile=profile, endpoint_url=endpoint_url, stack=stack)
+    state.output = output
+
+
+def emit(data: Any, table: Any = None) -> None:
+    if state.output == "json" or table is None:
+        console.print_json(json.dumps(data, default=str))
+    else:
+        console.print(table)
+
+
+@app.command()
+def deploy(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    ami: Annotated[str, typer.Option(help="The AMI to release.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Watch until the release ends.")] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Allow an AMI whose release failed.")] = False,
+) -> None:
+    """Release an AMI to an app (also what an AMI event does)."""
+    arn = ops.start_release(state.aws, app_name, ami, dry_run=dry_run, retry_failed=retry_failed)
+    if dry_run:
+        execution = ops.wait_for(state.aws, arn, timeout=120)
+        _finish(execution, show_plan=True)
+        return
+    if not wait:
+        emit({"executionArn": arn}, f"started {arn}\nwatch it: bluegreen watch {app_name}")
+        return
+    _finish(views.watch(state.aws, app_name, arn, console))
+
+
+def _finish(execution: ops.Execution, show_plan: bool = False) -> None:
+    release = (execution.output or {}).get("release", {})
+    if state.output == "json":
+        emit({"status": execution.status, "error": execution.error, "cause": execution.cause, "release": release})
+    elif show_plan and release.get("outcome") == "DryRun":
+        _print_plan(release)
+    elif execution.status == "SUCCEEDED":
+        console.print(f"[green]{release.get('outcome', 'done')}[/green] {release.get('reason', '')}".rstrip())
+    if execution.status != "SUCCEEDED":
+        raise typer.Exit(1 if state.output == "json" else _fail(f"{execution.error}: {execution.cause}"))
+
+
+def _fail(message: str) -> int:
+    err_console.print(f"[red]error:[/red] {message}")
+    return 1
+
+
+def _print_plan(release: dict) -> None:
+    waits = release["waits"]
+    console.print(f"[bold]Plan[/bold] for {release['app']}: {release['ami_id']} into the {release['idle_slot']} slot")
+    console.print(f"  live: {release['live']['asg_name']} ({release['live']['slot']}), green: {release['green_asg']}")
+    console.print(
+        f"  steps: {release['steps']} with {waits['bake_seconds']}s bake each; drain {waits['drain_seconds']}s"
+    )
+    console.print(
+        f"  approval: {release['approval_required']}; expected at least {release['expected_duration_seconds']}s"
+    )
+    for part in ("copied", "adjusted", "not_copied"):
+        for item in (release.get("clone_plan") or {}).get(part, []):
+            console.print(f"  {part:>10}: {item['what']} {item.get('detail', '')}".rstrip())
+    console.print("[dim]dry run: nothing was changed[/dim]")
+
+
+@app.command()
+def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = None) -> None:
+    """The live release, the release in flight and the weights, of one app or every app."""
+    names = [app_name] if app_name else ops.list_apps(state.aws)
+    rows = [ops.status(state.aws, n) for n in names]
+    flat = [
+        {
+            "app": r["app"],
+            "live": (r["live"] or {}).get("asg_name", "-"),
+            "ami": (r["live"] or {}).get("ami_id", "-"),
+            "weights": " ".join(f"{s}={w}" for s, w in r["weights"].items()),
+            "in flight": (r["in_flight"] or {}).get("release_id", "-"),
+            "phase": (r["in_flight"] or {}).get("phase", "-"),
+            "queued": (r["queued"] or {}).get("ami_id", "-"),
+        }
+        for r in rows
+    ]
+    emit(rows, views.table_of(flat, list(flat[0]) if flat else ["app"], "bluegreen status"))
+
+
+@app.command()
+def watch(target: Annotated[str, typer.Argument(metavar="APP|EXECUTION_ARN")]) -> None:
+    """Live view of a release: phase, weights per slot, health, elapsed time."""
+    if target.startswith("arn:"):
+        arn = target
+        app_name = json.loads(state.aws.client("stepfunctions").describe_execution(executionArn=arn)["input"]).get(
+            "app", ""
+        )
+    else:
+        app_name = target
+        lock = ops.status(state.aws, target)["in_flight"]
+        if not lock:
+            raise ops.NotFound(f"app {target!r} has no release in flight")
+        arn = lock["execution_arn"]
+    _finish(views.watch(state.aws, app_name, arn, console))
+
+
+@app.command()
+def approve(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
+    """Approve the release waiting at the approval gate."""
+    console.print(f"approved release {ops.answer_approval(state.aws, app_name, True)}")
+
+
+@app.command()
+def reject(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
+    """Reject the release waiting at the approval gate; it rolls back."""
+    console.print(f"rejected release {ops.answer_approval(state.aws, app_name, False, reason)}")
+
+
+@app.command()
+def abort(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    reason: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
+    """Stop the release in flight at its next gate and roll it back."""
+    console.print(
+        f"abort requested for release {ops.abort(state.aws, app_name, reason)}: it rolls back at its next gate"
+    )
+
+
+@app.command()
+def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
+    """Within the keep window: traffic back on the previous fleet at once."""
+    console.print(f"traffic is back on the previous fleet; release {ops.rollback(state.aws, app_name)} rolls back")
+
+
+@app.command()
+def history(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+) -> None:
+    """Releases and quarantine cases of an app, newest first."""
+    rows = ops.history(state.aws, app_name, limit)
+    flat = [
+        {
+            "id": r.get("release_id") or r.get("case_id"),
+            "kind": r.get("kind", "release"),
+            "ami": r.get("ami_id", ""),
+            "status": r.get("status", ""),
+            "started": r.get("started_at") or r.get("opened_at", ""),
+            "error": r.get("error", ""),
+        }
+        for r in rows
+    ]
+    emit(rows, views.table_of(flat, ["id", "kind", "ami", "status", "started", "error"], f"history of {app_name}"))
+
+
+@apps.command("put")
+def app_put(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="JSON document (- for stdin).")],
+) -> None:
+    """Validate and store an app's configuration."""
+    text = sys.stdin.read() if str(file) == "-" else _read(file)
+    config = ops.put_config(state.aws, app_name, text)
+    console.print(f"stored /bluegreen/apps/{config.app}")
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text()
+    except OSError as err:
+        raise ops.CliError(f"FILE: cannot read {file}: {err.strerror}") from None
+
+
+@apps.command("get")
+def app_get(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
+    """Print an app's configuration."""
+    console.print_json(ops.load_config(state.aws, app_name).model_dump_json())
+
+
+@apps.command("list")
+def app_list() -> None:
+    """Every configured app."""
+    names = ops.list_apps(state.aws)
+    emit(names, views.table_of([{"app": n} for n in names], ["app"], "apps"))
+
+
+@local.command("up")
+def local_up(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    wait_scale: Annotated[float, typer.Option(help="Multiplier of every wait.")] = 0.02,
+) -> None:
+    """Start the twin, deploy template.yaml into it, print the endpoint and outputs; runs until Ctrl-C."""
+    from bluegreen.twin import local
+
+    local.up(port=port, wait_scale=wait_scale, console=console)
+
+
+@local.command("demo")
+def local_demo(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000) -> None:
+    """Seed a demo app on the twin and run three releases live: good, bad (rolled back), quarantine."""
+    from bluegreen import demo
+
+    raise typer.Exit(demo.run(port=port, console=console))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except ops.CliError as err:
+        _exit(err.exit_code, str(err))
+    except BluegreenError as err:
+        _exit(2, str(err))
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        code = 3 if "NotFound" in error.get("Code", "") or "does not exist" in error.get("Message", "") else 4
+        _exit(code, f"{err.operation_name}: {error.get('Code')}: {error.get('Message')}")
+    except BotoCoreError as err:
+        _exit(4, str(err))
+    except (typer.BadParameter, typer.Abort) as err:
+        _exit(2, str(err) or "aborted")
+    except Exception as err:  # click usage errors and the like
+        from click.exceptions import ClickException
+
+        if isinstance(err, ClickException):
+            err.show()
+            sys.exit(2)
+        raise
+
+
+def _exit(code: int, message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

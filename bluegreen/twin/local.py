@@ -1,0 +1,59 @@
+"""`bluegreen local up`: the twin started and this repo's template.yaml deployed into it."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from bluegreen.aws import DEFAULT_STACK, Aws
+from bluegreen.twin import server
+from bluegreen.twin.deploy import deploy_stack
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+REGION = "us-east-1"
+
+
+@dataclass
+class LocalStack:
+    twin: server.TwinServer
+    aws: Aws
+    outputs: dict[str, str]
+
+    def stop(self) -> None:
+        self.twin.stop()
+
+
+def start(port: int = 5000, wait_scale: float = 0.02, retry_scale: float = 0.05) -> LocalStack:
+    """Start the twin on 127.0.0.1:port (0 = any free port) and deploy template.yaml with scaled waits."""
+    twin = server.start(port=port, retry_scale=retry_scale)
+    try:
+        outputs = deploy_stack(
+            twin.endpoint_url, TEMPLATE, DEFAULT_STACK, parameters={"WaitScale": str(wait_scale)}, region=REGION
+        )
+    except Exception:
+        twin.stop()
+        raise
+    return LocalStack(twin=twin, aws=Aws(region=REGION, endpoint_url=twin.endpoint_url), outputs=outputs)
+
+
+def up(port: int, wait_scale: float, console: Console) -> None:
+    stack = start(port=port, wait_scale=wait_scale)
+    console.print(f"[bold green]twin up[/bold green] at {stack.twin.endpoint_url} (stack {DEFAULT_STACK!r})")
+    for key, value in sorted(stack.outputs.items()):
+        console.print(f"  {key:<24} {value}")
+    console.print(
+        "\nTry:\n"
+        f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}\n"
+        f"  aws --endpoint-url {stack.twin.endpoint_url} events put-events --entries file://events/ami-available.entries.json\n"
+        f"  bluegreen --endpoint-url {stack.twin.endpoint_url} status\n"
+        "Ctrl-C stops the twin."
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stack.stop()

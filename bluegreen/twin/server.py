@@ -1,0 +1,174 @@
+"""The local twin: moto in server mode, patched by `patches`, plus the `/_twin/` control endpoints.
+
+Run it with `python -m bluegreen.twin.server --port 5000`, or call `start()` in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import os
+import signal
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from bluegreen.twin import patches
+
+
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass  # one line per AWS call drowns everything else; errors are still logged
+
+
+class _TwinApp:
+    """Routes `/_twin/...` to the twin's own endpoints and everything else to moto."""
+
+    def __init__(self) -> None:
+        self._moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "").startswith("/_twin/"):
+            return _control(Request(environ))(environ, start_response)
+        return self._moto(environ, start_response)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _control(request: Request) -> Response:
+    route = (request.method, request.path)
+    try:
+        if route == ("GET", "/_twin/health"):
+            return _json({"ok": True})
+        if route == ("POST", "/_twin/faults"):
+            body = request.get_json(force=True)
+            patches.faults.add(body["function"], body["kind"], int(body.get("times", 1)))
+        elif route == ("DELETE", "/_twin/faults"):
+            patches.faults.clear()
+        elif route == ("POST", "/_twin/target-health"):
+            body = request.get_json(force=True)
+            patches.set_target_health(list(body["instance_ids"]), body["state"])
+            return _json({"overrides": patches.target_health_overrides()})
+        elif route == ("DELETE", "/_twin/target-health"):
+            patches.clear_target_health()
+            return _json({"overrides": {}})
+        elif route == ("GET", "/_twin/target-health"):
+            return _json({"overrides": patches.target_health_overrides()})
+        elif route != ("GET", "/_twin/faults"):
+            return _json({"error": f"no route {request.method} {request.path}"}, 404)
+        return _json({"faults": patches.faults.list()})
+    except (KeyError, TypeError, ValueError) as exc:
+        return _json({"error": f"bad request: {exc!r}"}, 400)
+
+
+class TwinServer:
+    """A running twin; `endpoint_url` is what boto3 clients use, `stop()` shuts it down."""
+
+    def __init__(self, server: BaseWSGIServer) -> None:
+        self._server = server
+        self.host, self.port = server.server_address[:2]
+        self.endpoint_url = f"http://{self.host}:{self.port}"
+        self._saved_environ: dict[str, str | None] = {}
+        self._thread = threading.Thread(target=server.serve_forever, name="twin", daemon=True)
+        self._thread.start()
+
+    def _set_environ(self, values: dict[str, str]) -> None:
+        self._saved_environ = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+        # Later code in this process (e.g. other tests) must not keep talking to a stopped twin.
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def start(
+    port: int = 5000,
+    host: str = "127.0.0.1",
+    functions_dir: Path | str | None = None,
+    retry_scale: float = 1.0,
+) -> TwinServer:
+    """Start the twin in a thread of this process; port 0 picks a free port.
+
+    `functions_dir` holds the Lambda handlers (default: the repo's functions/); `retry_scale`
+    multiplies the ASL Retry intervals (1 = as in AWS).
+    """
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"the twin only listens on loopback, not {host}")
+    patches.install(functions_dir)
+    patches.set_retry_scale(retry_scale)
+    server = make_server(host, port, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
+    twin = TwinServer(server)
+    twin._set_environ(
+        {
+            # Moto's Step Functions interpreter calls Lambda at http://localhost:$MOTO_PORT.
+            "MOTO_PORT": str(twin.port),
+            # In-process handlers build ordinary boto3 clients; these point them at the twin.
+            "AWS_ENDPOINT_URL": twin.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # no EMF lines on stdout
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+    )
+    return twin
+
+
+def _call(endpoint_url: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{endpoint_url}{path}", data=data, method=method)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def inject_fault(endpoint_url: str, function: str, kind: str, times: int = 1) -> None:
+    """Make the next `times` invocations of `function` (logical id or name substring) fail with `kind`."""
+    _call(endpoint_url, "POST", "/_twin/faults", {"function": function, "kind": kind, "times": times})
+
+
+def clear_faults(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/faults")
+
+
+def set_target_health(endpoint_url: str, instance_ids: list[str], state: str) -> None:
+    _call(endpoint_url, "POST", "/_twin/target-health", {"instance_ids": instance_ids, "state": state})
+
+
+def clear_target_health(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/target-health")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--functions-dir", default=None, help="where handlers are imported from")
+    parser.add_argument("--retry-scale", type=float, default=1.0, help="multiplier of ASL Retry intervals")
+    args = parser.parse_args(argv)
+    twin = start(args.port, args.host, args.functions_dir, args.retry_scale)
+    print(f"bluegreen twin listening on {twin.endpoint_url}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C stops it as quietly as SIGTERM
+        stopped.wait()
+    twin.stop()
+
+
+if __name__ == "__main__":
+    main()

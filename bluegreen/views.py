@@ -1,0 +1,93 @@
+"""Terminal views: the live release view (phase, weights as bars, health, elapsed) and tables."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.adapters import route53, state_table
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bluegreen import ops
+from bluegreen.aws import Aws
+
+BAR_WIDTH = 30
+SLOT_STYLE = {"blue": "bold blue", "green": "bold green"}
+
+
+def weight_bar(slot: str, weight: int) -> Text:
+    filled = round(BAR_WIDTH * weight / 100)
+    text = Text(f"{slot:>5} ", style=SLOT_STYLE.get(slot, ""))
+    text.append("█" * filled, style=SLOT_STYLE.get(slot, ""))
+    text.append("░" * (BAR_WIDTH - filled), style="dim")
+    text.append(f" {weight:>3} %")
+    return text
+
+
+def snapshot(aws: Aws, app: str, arn: str) -> dict:
+    """One sample of what the watch view shows."""
+    execution = ops.describe(aws, arn)
+    config = ops.load_config(aws, app)
+    lock = state_table.get(app, "LOCK", ops.table(aws)) or {}
+    mine = lock if lock.get("execution_arn") == arn else {}
+    return {
+        "execution": execution,
+        "phase": mine.get("phase") or ("Done" if execution.status != "RUNNING" else "Prepare"),
+        "health": mine.get("health", "-"),
+        "weights": route53.current_weights(config, aws.client("route53")),
+        "release_id": mine.get("release_id"),
+        "groups": [
+            g["AutoScalingGroupName"] + f" ({len(g.get('Instances', []))})"
+            for g in aws.client("autoscaling").describe_auto_scaling_groups(
+                Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
+            )["AutoScalingGroups"]
+        ],
+    }
+
+
+def render(app: str, sample: dict, title: str = "") -> Panel:
+    execution: ops.Execution = sample["execution"]
+    end = execution.stopped or datetime.now(UTC)
+    elapsed = (end - execution.started).total_seconds()
+    status_style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(execution.status, "white")
+    head = Text.assemble(
+        (f"{app} ", "bold"),
+        ("phase ", "dim"),
+        (f"{sample['phase']:<16}", "bold cyan"),
+        ("health ", "dim"),
+        (f"{sample['health']:<6}", ""),
+        ("elapsed ", "dim"),
+        (f"{elapsed:5.1f}s  ", ""),
+        (execution.status, status_style),
+    )
+    rows: list[Any] = [head]
+    rows += [weight_bar(slot, weight) for slot, weight in sample["weights"].items()]
+    rows.append(Text("groups: " + (", ".join(sample["groups"]) or "none"), style="dim"))
+    if execution.error:
+        rows.append(Text(f"{execution.error}: {(execution.cause or '')[:300]}", style="red"))
+    return Panel(Group(*rows), title=title or f"release {sample.get('release_id') or ''}", border_style=status_style)
+
+
+def watch(aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3) -> ops.Execution:
+    """Redraw until the execution ends; returns its final description."""
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+        while True:
+            sample = snapshot(aws, app, arn)
+            live.update(render(app, sample, title))
+            if sample["execution"].status != "RUNNING":
+                return sample["execution"]
+            time.sleep(poll)
+
+
+def table_of(rows: list[dict], columns: list[str], title: str = "") -> Table:
+    out = Table(title=title, show_lines=False)
+    for column in columns:
+        out.add_column(column)
+    for row in rows:
+        out.add_row(*[str(row.get(c, "")) if row.get(c) is not None else "" for c in columns])
+    return out

@@ -1,0 +1,1 @@
+"""Lambda code of the twin's test stack."""

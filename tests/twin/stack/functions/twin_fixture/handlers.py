@@ -1,0 +1,19 @@
+"""The one handler of the twin's test stack: echoes what it was given, or raises on request."""
+
+import os
+from typing import Any
+
+
+class GreenUnhealthyError(Exception):
+    """Stands in for bluegreen's own error that a state machine Catch matches by name."""
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "raise" in event:
+        raise GreenUnhealthyError(event["raise"])
+    return {
+        "event": event,
+        "function_name": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "queue_url": os.environ["QUEUE_URL"],
+    }
