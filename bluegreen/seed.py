@@ -11,7 +11,6 @@ from typing import Any
 
 from bluegreen.aws import Aws
 
-ZONE = "shop.example.com"
 TAG_APP = "bluegreen:app"
 # A demo AMI tagged so marks a broken build: the slot stand-in servers answer 500 for fleets running it.
 TAG_BROKEN = "bluegreen-demo:broken"
@@ -66,7 +65,8 @@ def seed_app(
         LaunchTemplateData={"ImageId": base_ami, "InstanceType": "t3.micro", "SecurityGroupIds": [app_sg]},
     )["LaunchTemplate"]["LaunchTemplateId"]
 
-    zone_id = route53.create_hosted_zone(Name=ZONE, CallerReference=f"{app}-zone")["HostedZone"]["Id"].split("/")[-1]
+    zone = f"{app}.example.com"
+    zone_id = route53.create_hosted_zone(Name=zone, CallerReference=f"{app}-zone")["HostedZone"]["Id"].split("/")[-1]
     slots: dict[str, Any] = {}
     target_groups: dict[str, str] = {}
     for slot in ("blue", "green"):
@@ -109,7 +109,7 @@ def seed_app(
     document = {
         "app": app,
         "launch_template_id": template_id,
-        "dns": {"hosted_zone_id": zone_id, "record_name": f"www.{ZONE}", "record_type": "A"},
+        "dns": {"hosted_zone_id": zone_id, "record_name": f"www.{zone}", "record_type": "A"},
         "slots": slots,
         "health": {"timeout_seconds": 120, "poll_seconds": 5},
         "smoke_tests": [{"path": "/health", "expect_status": 200, "expect_body_contains": "ok", "attempts": 2}],
@@ -145,7 +145,7 @@ def seed_app(
                 {
                     "Action": "UPSERT",
                     "ResourceRecordSet": {
-                        "Name": f"www.{ZONE}",
+                        "Name": f"www.{zone}",
                         "Type": "A",
                         "SetIdentifier": f"{app}-{slot}",
                         "Weight": weights[slot],
