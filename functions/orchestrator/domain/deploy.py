@@ -164,9 +164,10 @@ def prepare(
         weights=weights,
         approval_required=config.approval.before_traffic and not emergency,
     )
-    if live.ami_id == ami_id:
+    # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
+    if live.ami_id == ami_id and not emergency:
         return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
-    claim = state_table.get(app, f"AMI#{ami_id}")
+    claim = None if emergency else state_table.get(app, f"AMI#{ami_id}")
     retry_failed = bool(options.get("retry_failed"))
     if claim and not (retry_failed and claim.get("status") == "failed"):
         return release.model_copy(
@@ -198,7 +199,7 @@ def prepare(
         state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": options["source"]})
         return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
     try:
-        if not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
+        if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
             state_table.release_lock(app, release.release_id)
             return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
         state_table.put(
@@ -531,7 +532,7 @@ def record_failure(release: Release, error: dict, now: datetime, topic: str | No
         f"RELEASE#{release.release_id}",
         {"status": status, "error": name, "cause": cause[:4000], "finished_at": now.isoformat()},
     )
-    if not release.committed and release.ami_id:
+    if not release.committed and release.ami_id and not release.emergency:
         state_table.update(release.app, f"AMI#{release.ami_id}", {"status": "failed", "error": name})
     _finish(release, topic, status, {"error": name, "cause": cause[:1000]})
     return release
