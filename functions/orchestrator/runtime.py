@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
@@ -43,8 +43,8 @@ def handler(model: type[M]) -> Callable[[Callable[[M, Any], BaseModel | dict]], 
         @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def entry(event: dict, context: Any) -> dict:
-            with single_metric(name="TaskInvocations", unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as one:
-                one.add_dimension(name="task", value=task.__name__)
+            # Per function, Lambda's own metrics already split this; here it counts orchestration work per service.
+            metrics.add_metric(name="TaskInvocations", unit=MetricUnit.Count, value=1)
             result = task(parse(event=event, model=model), context)
             return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 

@@ -14,6 +14,7 @@ from orchestrator.adapters import state_table
 
 from bluegreen.aws import Aws
 from bluegreen.seed import SeededApp, seed_app
+from bluegreen.twin import autoscaling_notifications, ec2_launch_template_versions
 
 
 @dataclass
@@ -36,6 +37,11 @@ def create_state_table(aws: Aws) -> str:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     )
     return "bluegreen-state"
+
+
+# The same moto gap adapters the twin installs (they add AWS behaviour moto lacks).
+autoscaling_notifications.install()
+ec2_launch_template_versions.install()
 
 
 @pytest.fixture

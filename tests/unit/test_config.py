@@ -38,7 +38,12 @@ def with_change(path: str, value: object) -> dict:
     return document
 
 
-DELETE = object()
+class _Delete:
+    def __repr__(self) -> str:  # a stable test id, the same in every xdist worker
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 
 def test_valid_document_loads_with_defaults() -> None:

@@ -1,0 +1,174 @@
+"""Each deploy handler against moto, in-process: parse the event, call the domain, return JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from orchestrator.adapters import state_table
+from orchestrator.handlers import deploy as handlers
+
+from bluegreen.seed import ami_event, register_ami
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:deploy:one"
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:deploy"
+
+
+@dataclass
+class Context:
+    """The attributes of the Lambda context that Powertools reads."""
+
+    function_name: str = "test"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "req-1"
+    log_group_name: str = "/aws/lambda/test"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def prepare(raw: dict, execution: str = EXECUTION) -> dict:
+    event = {"input": raw, "execution_arn": execution, "state_machine_arn": MACHINE}
+    return handlers.prepare_release(event, Context())
+
+
+def event_for(ami: str, region: str = "us-east-1", state: str = "available") -> dict:
+    entry = ami_event(ami, region, state)
+    import json
+
+    return {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "region": region,
+        "resources": entry["Resources"],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def step(name: str, release: dict, **extra: object) -> dict:
+    return getattr(handlers, name)({"release": release, **extra}, Context())
+
+
+def test_handlers_carry_a_release_from_event_to_live(world) -> None:
+    # Given a new AMI tagged for the seeded app
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    # When the handlers run in the order of the state machine
+    release = prepare(event_for(ami))
+    assert release["outcome"] == "Proceed"
+    assert release["idle_slot"] == "green"
+    release = step("create_green_group", release)
+    release = step("check_green_health", release)
+    assert release["health"]["healthy"]
+    world.app.config["smoke_tests"] = []
+    while True:
+        release = step("shift_traffic", release)
+        release = step("check_dns_change", release)
+        release = step("check_alarms", release)
+        if release["traffic"]["done"]:
+            break
+    for name in ("hold_keep_window", "commit_release", "check_old_drained", "delete_old_group", "complete_release"):
+        release = step(name, release)
+    # Then green is live, alone, with all the traffic and the lock free
+    assert release["weights"] == {"green": 100, "blue": 0}
+    assert state_table.get("shop", "LIVE")["ami_id"] == ami
+    assert state_table.get("shop", "LOCK") is None
+    groups = world.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert [g["AutoScalingGroupName"] for g in groups] == [release["green_asg"]]
+
+
+def test_untagged_and_pending_amis_are_ignored_quietly(world) -> None:
+    untagged = register_ami(world.aws, "base-v2", app=None)
+    assert prepare(event_for(untagged))["outcome"] == "Ignored"
+    assert prepare(event_for(untagged, state="pending"))["outcome"] == "Ignored"
+    assert prepare(event_for(untagged, region="eu-west-1"))["outcome"] == "Ignored"
+    assert state_table.get("shop", "LOCK") is None
+
+
+def test_the_live_ami_is_already_live(world) -> None:
+    release = prepare({"app": "shop", "ami_id": world.app.base_ami})
+    assert release["outcome"] == "AlreadyLive"
+
+
+def test_a_second_ami_is_queued_and_the_newest_wins(world) -> None:
+    first, second, third = (register_ami(world.aws, f"shop-v{n}", app="shop") for n in (2, 3, 4))
+    assert prepare({"app": "shop", "ami_id": first})["outcome"] == "Proceed"
+    assert prepare({"app": "shop", "ami_id": second}, "arn:2")["outcome"] == "Queued"
+    assert prepare({"app": "shop", "ami_id": third}, "arn:3")["outcome"] == "Queued"
+    assert state_table.get("shop", "QUEUE")["ami_id"] == third
+
+
+def test_the_same_ami_is_never_released_twice(world) -> None:
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    first = prepare({"app": "shop", "ami_id": ami})
+    assert first["outcome"] == "Proceed"
+    state_table.release_lock("shop", first["release_id"])
+    assert prepare({"app": "shop", "ami_id": ami}, "arn:2")["outcome"] == "Duplicate"
+
+
+def test_a_dry_run_plans_and_changes_nothing(world) -> None:
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    before = world.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=world.app.config["launch_template_id"]
+    )["LaunchTemplateVersions"]
+    release = prepare({"app": "shop", "ami_id": ami, "dry_run": True})
+    assert release["outcome"] == "DryRun"
+    assert {i["what"] for i in release["clone_plan"]["adjusted"]} >= {"LaunchTemplate", "TargetGroupARNs"}
+    after = world.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=world.app.config["launch_template_id"]
+    )["LaunchTemplateVersions"]
+    assert len(after) == len(before)
+    assert state_table.get("shop", "LOCK") is None
+    assert state_table.get("shop", f"AMI#{ami}") is None
+
+
+def test_rollback_after_green_was_created_removes_it_and_its_version(world) -> None:
+    # Given a green group created for a release
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": ami}))
+    error = {"Error": "SmokeTestFailedError", "Cause": '{"errorMessage": "GET /health: status 500"}'}
+    # When the rollback tasks run
+    release = step("rollback_traffic", release, error=error)
+    assert release["rollback_drain_seconds"] == 0  # green never took traffic
+    release = step("remove_failed_group", release, error=error)
+    step("record_failure", release, error=error)
+    # Then only blue is left, the version is gone, the lock is free, and the failure is recorded
+    groups = world.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert [g["AutoScalingGroupName"] for g in groups] == [world.app.blue_asg]
+    versions = world.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=world.app.config["launch_template_id"]
+    )["LaunchTemplateVersions"]
+    assert release["lt_version"] not in [v["VersionNumber"] for v in versions]
+    assert state_table.get("shop", "LOCK") is None
+    record = state_table.get("shop", f"RELEASE#{release['release_id']}")
+    assert (record["status"], record["error"], record["cause"]) == (
+        "rolled_back",
+        "SmokeTestFailedError",
+        "GET /health: status 500",
+    )
+
+
+def test_rollback_runs_twice_without_harm(world) -> None:
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": ami}))
+    error = {"Error": "States.Timeout", "Cause": "timed out"}
+    for _ in range(2):
+        again = step("rollback_traffic", release, error=error)
+        again = step("remove_failed_group", again, error=error)
+        assert again["old_gone"]
+    groups = world.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert [g["AutoScalingGroupName"] for g in groups] == [world.app.blue_asg]
+
+
+@pytest.mark.parametrize("flag", ["abort_requested", "rollback_requested"])
+def test_every_gate_honours_abort_and_rollback_requests(world, flag: str) -> None:
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": ami}))
+    state_table.flag_lock("shop", flag, "operator said so")
+    with pytest.raises(Exception) as raised:
+        step("check_green_health", release)
+    assert type(raised.value).__name__ in ("ReleaseAbortedError", "OperatorRollbackError")
