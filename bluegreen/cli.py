@@ -24,8 +24,9 @@ apps = typer.Typer(no_args_is_help=True, help="App configurations in SSM (/blueg
 local = typer.Typer(no_args_is_help=True, help="The local twin: the whole stack on this machine, no AWS account.")
 app.add_typer(apps, name="app")
 app.add_typer(local, name="local")
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a line is never cut at the terminal's width, so errors stay one line and scripts can parse output.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 class State:
@@ -93,7 +94,7 @@ def _finish(execution: ops.Execution, show_plan: bool = False) -> None:
 
 
 def _fail(message: str) -> int:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
     return 1
 
 
@@ -253,9 +254,30 @@ def local_demo(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5
     raise typer.Exit(demo.run(port=port, console=console))
 
 
+GLOBAL_OPTIONS = ("--profile", "--region", "--endpoint-url", "--stack", "--output")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Like the AWS CLI, accept --region, --output... anywhere on the line: move them before the command."""
+    front: list[str] = []
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            front.append(arg)
+            if "=" not in arg:
+                front.append(next(args, ""))
+        else:
+            rest.append(arg)
+    return front + rest
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns the exit code of typer.Exit instead of raising it.
+        code = app(args=hoist_global_options(sys.argv[1:]), standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except ops.CliError as err:
@@ -268,19 +290,12 @@ def main() -> None:
         _exit(code, f"{err.operation_name}: {error.get('Code')}: {error.get('Message')}")
     except BotoCoreError as err:
         _exit(4, str(err))
-    except (typer.BadParameter, typer.Abort) as err:
-        _exit(2, str(err) or "aborted")
-    except Exception as err:  # click usage errors and the like
-        from click.exceptions import ClickException
-
-        if isinstance(err, ClickException):
-            err.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as err:  # usage errors: unknown option, missing argument...
+        _exit(2, err.format_message() if hasattr(err, "format_message") else str(err))
 
 
 def _exit(code: int, message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
     sys.exit(code)
 
 

@@ -1,0 +1,88 @@
+"""The `bluegreen` command against the twin, run as a user runs it: a subprocess with its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("e2e-cli")
+BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
+
+
+def run(app, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return subprocess.run(
+        [BLUEGREEN, *args, "--endpoint-url", app.endpoint, "--region", "us-east-1"],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_app_put_validates_and_an_invalid_document_changes_nothing(app, tmp_path: Path) -> None:
+    # Given the stored configuration
+    before = json.loads(run(app, "app", "get", app.name).stdout)
+    bad = dict(app.seeded.config, traffic={"steps": [10, 50], "bake_seconds": 60})
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    # When an invalid document is put
+    done = run(app, "app", "put", app.name, str(path))
+    # Then one line names the field, the exit code says bad input, and nothing changed
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "traffic.steps: the last step must be 100" in done.stderr
+    assert json.loads(run(app, "app", "get", app.name).stdout) == before
+    # And a valid one (from stdin) is stored
+    good = dict(app.seeded.config, keep_previous_seconds=30)
+    assert run(app, "app", "put", app.name, "-", stdin=json.dumps(good)).returncode == 0
+    assert json.loads(run(app, "app", "get", app.name).stdout)["keep_previous_seconds"] == 30
+    assert app.name in json.loads(run(app, "app", "list", "--output", "json").stdout)
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(app) -> None:
+    ami = app.publish_ami()
+    done = run(app, "deploy", app.name, "--ami", ami, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "into the green slot" in done.stdout
+    assert "adjusted: LaunchTemplate" in done.stdout
+    assert "not_copied:" in done.stdout
+    assert "nothing was changed" in done.stdout
+    assert app.groups() == [app.seeded.blue_asg]
+    assert app.status()["in_flight"] is None
+
+
+def test_deploy_wait_exits_by_outcome_and_history_shows_both(app) -> None:
+    good, broken = app.publish_ami(), app.publish_ami(broken=True)
+    assert run(app, "deploy", app.name, "--ami", good, "--wait").returncode == 0
+    failed = run(app, "deploy", app.name, "--ami", broken, "--wait")
+    assert failed.returncode == 1
+    assert "SmokeTestFailedError" in failed.stderr
+    history = json.loads(run(app, "history", app.name, "--output", "json").stdout)
+    assert [h["status"] for h in history] == ["rolled_back", "succeeded"]
+    status = json.loads(run(app, "status", app.name, "--output", "json").stdout)
+    assert status[0]["live"]["ami_id"] == good
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("deploy", "shop", "--ami", "ami-123"), 2, "ami_id: 'ami-123' is not an AMI id"),
+        (("deploy", "Bad_Name", "--ami", "ami-0123456789abcdef0"), 2, "app: 'Bad_Name' is not a valid app name"),
+        (("app", "get", "nope"), 3, "app 'nope' has no configuration"),
+        (("abort", "nope"), 3, "has no release in flight"),
+        (("status", "--output", "yaml"), 2, "--output: 'yaml' is not json or table"),
+        (("deploy",), 2, "Missing argument"),
+    ],
+)
+def test_errors_are_one_line_with_a_reliable_exit_code(app, args: tuple[str, ...], code: int, message: str) -> None:
+    done = run(app, *args)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
