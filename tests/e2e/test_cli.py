@@ -86,3 +86,40 @@ def test_errors_are_one_line_with_a_reliable_exit_code(app, args: tuple[str, ...
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_local_up_serves_the_stack_to_any_aws_client(tmp_path: Path) -> None:
+    # Given `bluegreen local up` on a free port, as a separate process
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    log = tmp_path / "up.log"
+    with log.open("w") as out:
+        twin = subprocess.Popen([BLUEGREEN, "local", "up", "--port", str(port)], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while "twin up" not in log.read_text() and time.monotonic() < deadline and twin.poll() is None:
+            time.sleep(0.2)
+        printed = log.read_text()
+        # Then it prints the endpoint and the stack's outputs
+        assert f"twin up at http://127.0.0.1:{port}" in printed, printed
+        assert "DeployStateMachineArn" in printed
+        # And the plain AWS CLI sees the stack deployed from template.yaml
+        aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", f"http://127.0.0.1:{port}"]
+        stacks = subprocess.run(
+            [*aws, "cloudformation", "describe-stacks", "--stack-name", "bluegreen", "--output", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert stacks.returncode == 0, stacks.stderr
+        assert json.loads(stacks.stdout)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    finally:
+        twin.terminate()
+        twin.wait(timeout=20)
