@@ -6,7 +6,9 @@ build (`bluegreen-demo:broken=true`), else 200 "ok". So a bad AMI fails its smok
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bluegreen.aws import Aws
@@ -38,6 +40,7 @@ class SlotServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                time.sleep(outer.delay_seconds)
                 broken = fleet_is_broken(outer.aws, outer.app, outer.slot)
                 status, body = (500, b"broken build") if broken else (200, b"ok")
                 self.send_response(status)
@@ -52,9 +55,12 @@ class SlotServer:
                 return
 
         self.aws, self.app, self.slot = aws, app, slot
+        self.delay_seconds = 0.0  # a slow fleet: each answer waits this long
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name=f"standin-{slot}", daemon=True)
+        # A short poll, so that stop() (which waits for the serving loop to notice) is quick.
+        serve = functools.partial(self.httpd.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name=f"standin-{slot}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
@@ -13,10 +14,16 @@ from orchestrator.config import AppConfig, check_app_name, parameter_name, parse
 from orchestrator.errors import AppNotFoundError
 
 
+@functools.cache
+def _provider(ssm: Any) -> parameters.SSMProvider:
+    """Powertools' parameter cache over the adapters' own client (standard retries, the current endpoint)."""
+    return parameters.SSMProvider(boto3_client=ssm)
+
+
 def load(app: str, max_age: int = 5) -> AppConfig:
     name = parameter_name(check_app_name(app))
     try:
-        raw = parameters.get_parameter(name, max_age=max_age)
+        raw = _provider(client("ssm")).get(name, max_age=max_age)
     except GetParameterError as err:
         cause = err.__context__  # Powertools re-raises the ClientError without `from`
         if isinstance(cause, ClientError) and error_code(cause) == "ParameterNotFound":

@@ -119,14 +119,20 @@ def live_launch_template_version(group: dict) -> str:
 
 def check_image(config: AppConfig, image: dict, group: dict) -> None:
     if image.get("State") != "available":
-        raise AmiInvalidError(f"ami_id: {image['ImageId']} is {image.get('State')}, not available")
+        raise AmiInvalidError(
+            f"ami_id: {image['ImageId']} is {image.get('State')}, not available"
+            " (release it once it is available; its AMI event starts the release by itself)"
+        )
     data = ec2.launch_template_data(config.launch_template_id, live_launch_template_version(group))
     types = [data["LaunchTemplateData"].get("InstanceType")]
     overrides = group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get("Overrides", [])
-    types = [t for t in types + [o.get("InstanceType") for o in overrides] if t]
-    if types and image.get("Architecture") not in ec2.architectures_of(sorted(set(types))):
+    types = sorted({t for t in types + [o.get("InstanceType") for o in overrides] if t})
+    fits = ec2.architectures_of(types) if types else set()
+    if types and image.get("Architecture") not in fits:
         raise AmiInvalidError(
-            f"ami_id: {image['ImageId']} is {image.get('Architecture')}, but the fleet runs {', '.join(sorted(set(types)))}"
+            f"ami_id: {image['ImageId']} is built for {image.get('Architecture')}, but the fleet runs"
+            f" {', '.join(types)} ({'/'.join(sorted(fits)) or 'no common architecture'}):"
+            " build the AMI for that architecture, or change the launch template's instance types"
         )
 
 
@@ -170,12 +176,10 @@ def prepare(
     claim = None if emergency else state_table.get(app, f"AMI#{ami_id}")
     retry_failed = bool(options.get("retry_failed"))
     if claim and not (retry_failed and claim.get("status") == "failed"):
-        return release.model_copy(
-            update={
-                "outcome": "Duplicate",
-                "reason": f"{ami_id} was already released ({claim.get('status')})",
-            }
-        )
+        reason = f"{ami_id} was already released ({claim.get('status')})"
+        if claim.get("status") == "failed":
+            reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
+        return release.model_copy(update={"outcome": "Duplicate", "reason": reason})
 
     delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
     release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
@@ -195,9 +199,18 @@ def prepare(
         "green_asg": release.green_asg,
     }
     if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
+        holder = state_table.get(app, "LOCK") or {}
+        if holder.get("ami_id") == ami_id and not emergency:
+            # The same AMI event delivered twice (EventBridge delivers at least once): one release is enough.
+            reason = f"{ami_id} is being released right now ({holder.get('release_id')})"
+            return release.model_copy(update={"outcome": "Duplicate", "reason": reason})
         # One release in flight per app: the newest AMI waits its turn, replacing any older one queued.
         state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": options["source"]})
-        return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
+        # The release in flight may have finished between our two writes, finding no queue: then nobody would
+        # start this one, so look at the lock once more.
+        if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
+            return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
+        state_table.unqueue(app, ami_id)
     try:
         if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
             state_table.release_lock(app, release.release_id)
@@ -268,9 +281,11 @@ def gate(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
 
 
 def create_green(release: Release, now: datetime) -> Release:
-    gate(release, now, "CreateGreen")
+    lock = gate(release, now, "CreateGreen")
     assert release.config and release.live and release.green_asg
     live_group = autoscaling.require_group(release.live.asg_name)
+    # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
+    release.lt_version = release.lt_version or lock.get("lt_version")
     if release.lt_version is None:
         release.lt_version = ec2.create_launch_template_version(
             release.config.launch_template_id,
@@ -389,13 +404,14 @@ def check_alarms(release: Release, now: datetime) -> Release:
 
 
 def hold_keep_window(release: Release, now: datetime) -> Release:
-    """After drain: blue stays whole at zero weight; `bluegreen rollback` may flip back until the window ends."""
-    gate(
-        release,
-        now,
-        "KeepWindow",
-        keep_until=(now + timedelta(seconds=release.waits.keep_seconds)).isoformat(),
-    )
+    """After drain: blue stays whole at zero weight; `bluegreen rollback` may flip back until the window ends.
+
+    Polled (every `poll_seconds`) rather than one long wait, so an operator's rollback or abort acts at once.
+    """
+    if release.keep_until is None:
+        release.keep_until = (now + timedelta(seconds=release.waits.keep_seconds)).isoformat()
+    gate(release, now, "KeepWindow", keep_until=release.keep_until)
+    release.keep_window_over = now >= datetime.fromisoformat(release.keep_until)
     return release
 
 
@@ -456,14 +472,18 @@ def complete_release(release: Release, now: datetime, topic: str | None) -> Rele
     return release
 
 
-def _finish(release: Release, topic: str | None, status: str, detail: dict) -> None:
-    """Free the lock, start the queued release if any, and tell people."""
+def _finish(release: Release, topic: str | None, status: str, detail: dict, headline: str = "") -> None:
+    """Free the lock, start the queued release if any, and tell people (once per outcome, even if run twice)."""
     assert release.app and release.release_id and release.config
     state_table.release_lock(release.app, release.release_id)
     start_queued(release)
+    key = f"RELEASE#{release.release_id}"
+    # A task retried after its first run finished (and then timed out) must not tell people twice.
+    if (state_table.get(release.app, key) or {}).get("notified") == status:
+        return
     notify.publish(
         [topic, release.config.notify_topic_arn],
-        f"bluegreen: {release.app} release {release.release_id} {status}",
+        f"bluegreen: {release.app} release {release.release_id} {headline or status}",
         {
             "app": release.app,
             "release_id": release.release_id,
@@ -472,6 +492,7 @@ def _finish(release: Release, topic: str | None, status: str, detail: dict) -> N
             **detail,
         },
     )
+    state_table.update(release.app, key, {"notified": status})
 
 
 def start_queued(release: Release, sfn: Any = None) -> str | None:
@@ -524,17 +545,26 @@ def remove_failed_group(release: Release, now: datetime) -> Release:
 
 
 def record_failure(release: Release, error: dict, now: datetime, topic: str | None) -> Release:
+    """Rolled back, or (after the commit) finished forward: green is live, so the release succeeded after all."""
     assert release.app and release.release_id
     name, cause = error.get("Error", "States.Unknown"), _cause_text(error.get("Cause", ""))
     status = "succeeded" if release.committed else "rolled_back"
     state_table.update(
         release.app,
         f"RELEASE#{release.release_id}",
-        {"status": status, "error": name, "cause": cause[:4000], "finished_at": now.isoformat()},
+        {
+            "status": status,
+            "error": name,
+            "cause": cause[:4000],
+            "finished_at": now.isoformat(),
+            "finished_forward": release.committed or None,
+            "asg": release.green_asg if release.committed else None,
+        },
     )
     if not release.committed and release.ami_id and not release.emergency:
         state_table.update(release.app, f"AMI#{release.ami_id}", {"status": "failed", "error": name})
-    _finish(release, topic, status, {"error": name, "cause": cause[:1000]})
+    headline = f"{status} (finished forward after {name})" if release.committed else status
+    _finish(release, topic, status, {"error": name, "cause": cause[:1000]}, headline)
     return release
 
 

@@ -1,0 +1,404 @@
+"""Bad input: every case ends with one clear line naming the field and the fix, and changes nothing.
+
+Through the pipeline (AMI events, `start-execution` as the console or a script would send it) and through the CLI,
+whose exit codes scripts rely on: 2 bad input, 3 not found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bluegreen import cli, ops
+from bluegreen.seed import ami_event, register_ami
+from bluegreen.twin import server
+from tests.e2e.conftest import App, finish, new_app
+
+pytestmark = pytest.mark.xdist_group("e2e-bad-input")
+
+BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
+
+
+@pytest.fixture(scope="module")
+def shared_app(stack) -> Iterator[App]:
+    """One app for the cases that must change nothing: each checks it did not; I1-I4 are checked at the end."""
+    harness = new_app(stack)
+    yield harness
+    breaches = finish(harness)
+    assert not breaches, f"invariants breached: {breaches}"
+
+
+def unchanged(app, versions: list[int]) -> None:
+    """Nothing moved: blue alone and whole with all the traffic, no lock, queue, claim, record or new version."""
+    status = app.status()
+    assert status["weights"] == {"blue": 100, "green": 0}
+    assert app.groups() == [app.seeded.blue_asg]
+    assert (status["in_flight"], status["queued"]) == (None, None)
+    assert app.claims() == {}
+    assert app.releases() == []
+    assert app.launch_template_versions() == versions
+
+
+def run(app, payload: dict) -> ops.Execution:
+    """Start the deploy machine with exactly this input, as `aws stepfunctions start-execution` would."""
+    sfn = app.aws.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=app.stack.outputs["DeployStateMachineArn"], input=json.dumps(payload))
+    return app.wait(arn["executionArn"])
+
+
+def event(app, ami_id: str, **changes: str) -> dict:
+    """An "EC2 AMI State Change" event as EventBridge delivers it."""
+    entry = ami_event(ami_id, "us-east-1", changes.pop("state", "available"))
+    delivered = {
+        "version": "0",
+        "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": "123456789012",
+        "time": "2026-11-22T03:52:10Z",
+        "region": "us-east-1",
+        "resources": entry["Resources"],
+        "detail": json.loads(entry["Detail"]),
+    }
+    delivered.update(changes)
+    return delivered
+
+
+def one_line(text: str | None) -> str:
+    assert text and "\n" not in text.strip() and "Traceback" not in text, text
+    return text.strip()
+
+
+# --- through the pipeline ---------------------------------------------------------------------------------------
+
+
+def _foreign_ami(app) -> str:
+    return "ami-0123456789abcdef0"  # well-formed, but no such AMI in this region
+
+
+def _deregistered_ami(app) -> str:
+    ami = app.publish_ami()
+    app.aws.client("ec2").deregister_image(ImageId=ami)
+    return ami
+
+
+def _pending_ami(app) -> str:
+    ami = app.publish_ami()
+    server.set_image_state(app.endpoint, ami, "pending")
+    return ami
+
+
+def _failed_ami(app) -> str:
+    ami = app.publish_ami()
+    server.set_image_state(app.endpoint, ami, "failed")
+    return ami
+
+
+def _arm64_ami(app) -> str:
+    return register_ami(app.aws, f"{app.name}-arm", app=app.name, architecture="arm64")
+
+
+REJECTED = [
+    # (id, input from the app, error name, what the one line must say)
+    ("unknown-app", lambda app: {"app": "no-such-app", "ami_id": app.publish_ami()}, "AppNotFoundError",
+     ["app: no configuration for 'no-such-app'", "bluegreen app put no-such-app"]),
+    ("bad-app-name", lambda app: {"app": "Shop_1", "ami_id": app.publish_ami()}, "ConfigInvalidError",
+     ["app: 'Shop_1' is not a valid app name", "[a-z][a-z0-9-]{1,30}"]),
+    ("malformed-ami", lambda app: {"app": app.name, "ami_id": "ami-xyz"}, "AmiInvalidError",
+     ["ami_id: 'ami-xyz' is not an AMI id", "ami- and 8 or 17 hex digits"]),
+    ("missing-ami", lambda app: {"app": app.name}, "AmiInvalidError", ["ami_id: None is not an AMI id"]),
+    ("not-a-request", lambda app: {"hello": "world"}, "ConfigInvalidError",
+     ["input: expected an 'EC2 AMI State Change' event or {\"app\": ..., \"ami_id\": ...}"]),
+    ("ami-not-here", lambda app: {"app": app.name, "ami_id": _foreign_ami(app)}, "AmiInvalidError",
+     ["ami_id: ami-0123456789abcdef0 does not exist in us-east-1", "aws ec2 copy-image"]),
+    ("ami-deregistered", lambda app: {"app": app.name, "ami_id": _deregistered_ami(app)}, "AmiInvalidError",
+     ["does not exist in us-east-1 (deregistered"]),
+    ("ami-pending", lambda app: {"app": app.name, "ami_id": _pending_ami(app)}, "AmiInvalidError",
+     ["is pending, not available", "once it is available"]),
+    ("ami-failed", lambda app: {"app": app.name, "ami_id": _failed_ami(app)}, "AmiInvalidError",
+     ["is failed, not available"]),
+    ("ami-wrong-architecture", lambda app: {"app": app.name, "ami_id": _arm64_ami(app)}, "AmiInvalidError",
+     ["is built for arm64, but the fleet runs t3.micro", "build the AMI for that architecture"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make_input", "error", "says"), [r[1:] for r in REJECTED], ids=[r[0] for r in REJECTED])
+def test_a_bad_request_fails_in_prepare_with_one_clear_line(shared_app, make_input, error, says) -> None:
+    # Given a request with one thing wrong
+    app = shared_app
+    versions = app.launch_template_versions()
+    payload = make_input(app)
+
+    # When it is started
+    execution = run(app, payload)
+
+    # Then it fails before anything changed, with the error's name and a line that says what to fix
+    assert (execution.status, execution.error) == ("FAILED", error), execution.cause
+    line = one_line(execution.cause)
+    assert all(part in line for part in says), line
+    unchanged(app, versions)
+
+
+IGNORED = [
+    ("event-from-another-region", lambda app: event(app, app.publish_ami(), region="eu-west-1"), "is in eu-west-1"),
+    ("event-of-a-pending-ami", lambda app: event(app, app.publish_ami(), state="pending"), "is pending"),
+    ("event-of-an-untagged-ami", lambda app: event(app, app.publish_ami(tagged=False)), "has no bluegreen:app tag"),
+]
+
+
+@pytest.mark.parametrize(("make_event", "reason"), [r[1:] for r in IGNORED], ids=[r[0] for r in IGNORED])
+def test_an_event_that_is_not_for_us_is_ignored_quietly(shared_app, make_event, reason: str) -> None:
+    # Given an AMI event that asks for no release here
+    app = shared_app
+    versions = app.launch_template_versions()
+
+    # When it reaches the pipeline
+    execution = run(app, make_event(app))
+
+    # Then the execution succeeds as Ignored, saying why, and changes nothing
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["release"]["outcome"] == "Ignored"
+    assert reason in execution.output["release"]["reason"]
+    unchanged(app, versions)
+
+
+def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_app) -> None:
+    # Given an AMI tagged for an app that has no configuration
+    app = shared_app
+    ami = register_ami(app.aws, f"{app.name}-orphan", app="ghost-app")
+    versions = app.launch_template_versions()
+
+    # When its event arrives
+    execution = run(app, event(app, ami))
+
+    # Then it fails with AppNotFoundError and the command that creates the configuration
+    assert (execution.status, execution.error) == ("FAILED", "AppNotFoundError")
+    assert "bluegreen app put ghost-app FILE" in one_line(execution.cause)
+    unchanged(app, versions)
+
+
+def test_a_release_while_traffic_is_split_is_refused(app) -> None:
+    # Given traffic split between the slots outside any release (someone shifted to a green fleet by hand)
+    manual = _manual_green_group(app)
+    config = ops.load_config(app.aws, app.name)
+    ops.route53.set_weights(config, {"blue": 60, "green": 40}, app.aws.client("route53"))
+    versions = app.launch_template_versions()
+
+    # When a release is started
+    execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
+
+    # Then it is refused with TrafficSplitError, and the weights are left for the operator to settle
+    assert (execution.status, execution.error) == ("FAILED", "TrafficSplitError")
+    assert "traffic is split {'blue': 60, 'green': 40}: finish or roll back" in one_line(execution.cause)
+    assert app.status()["weights"] == {"blue": 60, "green": 40}
+    assert app.groups() == sorted([app.seeded.blue_asg, manual])
+    assert app.launch_template_versions() == versions
+    assert (app.lock(), app.releases()) == (None, [])
+    # (the operator settles it: all traffic back on blue, and the hand-made fleet drained, then deleted)
+    ops.route53.set_weights(config, {"blue": 100, "green": 0}, app.aws.client("route53"))
+    time.sleep(app.monitors[0].drain_seconds + 0.2)
+    app.aws.client("autoscaling").delete_auto_scaling_group(AutoScalingGroupName=manual, ForceDelete=True)
+
+
+def _manual_green_group(app) -> str:
+    name = f"{app.name}-green-by-hand"
+    app.aws.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": app.seeded.config["launch_template_id"], "Version": "1"},
+        MinSize=1,
+        MaxSize=1,
+        DesiredCapacity=1,
+        VPCZoneIdentifier=",".join(app.seeded.subnets),
+        Tags=[
+            {"Key": k, "Value": v, "PropagateAtLaunch": True}
+            for k, v in {"bluegreen:app": app.name, "bluegreen:slot": "green"}.items()
+        ],
+    )
+    return name
+
+
+def test_an_invalid_stored_configuration_is_refused_naming_the_field(app) -> None:
+    # Given a configuration written to SSM behind the CLI's back, with a step above 100
+    name = f"/bluegreen/apps/{app.name}"
+    good = app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    bad = json.loads(good)
+    bad["traffic"]["steps"] = [50, 150]
+    app.aws.client("ssm").put_parameter(Name=name, Value=json.dumps(bad), Type="String", Overwrite=True)
+    versions = app.launch_template_versions()
+
+    # When a release is started
+    execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
+
+    # Then it fails with ConfigInvalidError naming the field, and changed nothing
+    app.aws.client("ssm").put_parameter(Name=name, Value=good, Type="String", Overwrite=True)
+    assert (execution.status, execution.error) == ("FAILED", "ConfigInvalidError")
+    assert f"config of '{app.name}' is invalid: traffic.steps: every step must be a percentage" in execution.cause
+    unchanged(app, versions)
+
+
+def test_a_launch_template_that_does_not_exist_is_named(app) -> None:
+    # Given a configuration naming a launch template that does not exist
+    config = json.loads(ops.load_config(app.aws, app.name).model_dump_json())
+    ops.put_config(app.aws, app.name, json.dumps({**config, "launch_template_id": "lt-0123456789abcdef0"}))
+    versions = app.launch_template_versions()
+
+    # When a release is started
+    execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
+
+    # Then it fails naming the field
+    assert (execution.status, execution.error) == ("FAILED", "NotFoundError")
+    assert "launch_template_id: lt-0123456789abcdef0 version 1 does not exist" in one_line(execution.cause)
+    ops.put_config(app.aws, app.name, json.dumps(config))
+    unchanged(app, versions)
+
+
+def test_an_ami_whose_release_failed_is_only_retried_when_asked(app) -> None:
+    # Given an AMI whose release failed (its smoke test) and was rolled back
+    ami = app.publish_ami(broken=True)
+    assert app.release(ami).error == "SmokeTestFailedError"
+
+    # When it is released again, Then nothing happens: the same (app, AMI) pair is never released twice by accident
+    again = app.release(ami)
+    assert (again.status, again.output["release"]["outcome"]) == ("SUCCEEDED", "Duplicate")
+    assert "--retry-failed" in again.output["release"]["reason"]
+    assert len(app.releases()) == 1
+
+    # When it is released with --retry-failed, Then it runs again (and fails the same way)
+    retried = app.release(ami, retry_failed=True)
+    assert retried.error == "SmokeTestFailedError"
+    assert len(app.releases()) == 2
+
+
+# --- through the CLI --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bluegreen(shared_app, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run `bluegreen --endpoint-url <twin> ARGS...` in this process: (exit code, stdout, stderr)."""
+
+    def invoke(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", shared_app.endpoint, *args])
+        if stdin:
+            monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as done:
+            code = int(done.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke
+
+
+class _Stdin:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def read(self) -> str:
+        return self.text
+
+
+def _config(app, **changes) -> str:
+    document = json.loads(ops.load_config(app.aws, app.name).model_dump_json())
+    for dotted, value in changes.items():
+        *path, leaf = dotted.split("__")
+        target = document
+        for key in path:
+            target = target[key]
+        if value is _DELETE:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return json.dumps(document)
+
+
+_DELETE = object()
+CONFIGS = [
+    ("steps-not-ending-at-100", {"traffic__steps": [10, 50]}, "traffic.steps: the last step must be 100"),
+    ("steps-not-rising", {"traffic__steps": [50, 10, 100]}, "traffic.steps: steps must strictly increase"),
+    ("negative-bake", {"traffic__bake_seconds": -5}, "traffic.bake_seconds: Input should be greater than or equal to 0"),
+    ("negative-drain", {"drain_seconds": -1}, "drain_seconds: Input should be greater than or equal to 0"),
+    ("missing-slot", {"slots__green": _DELETE}, "slots: green is missing: an app needs both a blue and a green slot"),
+    ("unknown-field", {"trafic": {"steps": [100]}}, "trafic: is not a known field (check its spelling"),
+    ("bad-insufficient-data", {"traffic__insufficient_data": "maybe"}, "traffic.insufficient_data: Input should be"),
+    ("bad-launch-template", {"launch_template_id": "template-1"}, "launch_template_id: String should match pattern"),
+    ("bad-test-url", {"slots__blue__test_base_url": "blue.internal"}, "slots.blue.test_base_url: String should match"),
+    ("missing-dns", {"dns": _DELETE}, "dns: is required"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "says"), [c[1:] for c in CONFIGS], ids=[c[0] for c in CONFIGS])
+def test_app_put_refuses_an_invalid_configuration(shared_app, bluegreen, changes: dict, says: str) -> None:
+    # Given the stored configuration, and a document with one thing wrong
+    app = shared_app
+    name = f"/bluegreen/apps/{app.name}"
+    before = app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+    # When it is put with `bluegreen app put APP -`
+    code, _, err = bluegreen("app", "put", app.name, "-", stdin=_config(app, **changes))
+
+    # Then the CLI exits 2 with one line naming the field, and the stored configuration is untouched
+    assert code == 2, err
+    assert says in one_line(err), err
+    assert app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == before
+
+
+CLI_ERRORS = [
+    ("invalid-json", ("app", "put", "{app}", "-"), "{not json", 2, "config is not valid JSON"),
+    ("other-apps-document", ("app", "put", "other-app", "-"), "{config}", 2,
+     "app: the document names '{app}' but is stored for 'other-app'"),
+    ("unreadable-file", ("app", "put", "{app}", "/nonexistent/app.json"), "", 2, "FILE: cannot read /nonexistent"),
+    ("malformed-ami", ("deploy", "{app}", "--ami", "ami-xyz"), "", 2, "ami_id: 'ami-xyz' is not an AMI id"),
+    ("bad-app-name", ("deploy", "Bad_App", "--ami", "ami-12345678"), "", 2, "app: 'Bad_App' is not a valid app name"),
+    ("unknown-app", ("status", "no-such-app"), "", 3,
+     "app 'no-such-app' has no configuration (create it with `bluegreen app put no-such-app FILE`)"),
+    ("approve-nothing", ("approve", "{app}"), "", 3, "app '{app}' has no release in flight"),
+    ("abort-nothing", ("abort", "{app}"), "", 3, "app '{app}' has no release in flight"),
+    ("rollback-nothing", ("rollback", "{app}"), "", 3, "app '{app}' has no release in flight"),
+    ("bad-output", ("--output", "yaml", "status"), "", 2, "--output: 'yaml' is not json or table"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "stdin", "code", "says"), [c[1:] for c in CLI_ERRORS], ids=[c[0] for c in CLI_ERRORS])
+def test_the_cli_answers_bad_input_with_one_line_and_an_exit_code(shared_app, bluegreen, args, stdin, code, says):
+    # Given a command with one thing wrong
+    app = shared_app
+    versions = app.launch_template_versions()
+    args = tuple(a.format(app=app.name) for a in args)
+    stdin = stdin.replace("{config}", _config(app))
+
+    # When it is run
+    exit_code, _, err = bluegreen(*args, stdin=stdin)
+
+    # Then it exits with the code scripts rely on and one line that says what is wrong
+    assert exit_code == code, err
+    assert one_line(err).startswith("error: ")
+    assert says.format(app=app.name) in err
+    unchanged(app, versions)
+
+
+def test_the_installed_command_exits_with_the_code_and_no_traceback(shared_app) -> None:
+    # Given the `bluegreen` command as installed, pointed at the twin
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    # When it is asked about an app that does not exist
+    done = subprocess.run(
+        [BLUEGREEN, "--endpoint-url", shared_app.endpoint, "status", "no-such-app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # Then it exits 3 with one line on stderr
+    assert done.returncode == 3, done.stderr
+    assert one_line(done.stderr).startswith("error: app 'no-such-app' has no configuration")

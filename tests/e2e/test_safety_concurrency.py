@@ -1,0 +1,198 @@
+"""One release per app: the lock, the queue (latest wins), duplicate events, apps side by side, and the dry run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bluegreen import ops
+from bluegreen.seed import ami_event
+
+pytestmark = pytest.mark.xdist_group("e2e-safety-concurrency")
+
+BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
+
+
+def test_amis_published_during_a_release_queue_and_the_latest_wins(app) -> None:
+    # Given a release in flight
+    first, middle, last = app.publish_ami(), app.publish_ami(), app.publish_ami()
+    first_arn = app.start(first)
+    app.wait_for_phase("Bake")
+
+    # When two more AMIs arrive while it runs
+    middle_arn = app.start(middle)
+    assert app.wait(middle_arn).output["release"]["outcome"] == "Queued"
+    assert app.status()["queued"]["ami_id"] == middle
+    last_arn = app.start(last)
+    assert app.wait(last_arn).output["release"]["outcome"] == "Queued"
+
+    # Then only the last one waits; the finishing release starts it, and it deploys
+    assert app.status()["queued"]["ami_id"] == last
+    assert app.wait(first_arn).status == "SUCCEEDED"
+    started = app.wait_until(lambda: [a for a in app.executions_for(last) if a != last_arn], what="the queued run")
+    assert json.loads(app.aws.client("stepfunctions").describe_execution(executionArn=started[0])["input"]) == {
+        "app": app.name,
+        "ami_id": last,
+        "source": "queue",
+    }
+    assert app.wait(started[0]).status == "SUCCEEDED"
+    # And the middle one never deployed: no claim, no release, no execution of its own beyond the queued one
+    assert app.status()["live"]["ami_id"] == last
+    assert [r["ami_id"] for r in app.releases()] == [last, first]
+    assert middle not in app.claims()
+    assert app.executions_for(middle) == [middle_arn]
+    assert app.status()["queued"] is None
+
+
+def test_the_same_ami_event_twice_releases_once(app) -> None:
+    # Given an AMI
+    ami = app.publish_ami()
+
+    # When EventBridge delivers its event twice (delivery is at least once)
+    entry = ami_event(ami, "us-east-1")
+    app.aws.client("events").put_events(Entries=[entry, entry])
+    arns = app.wait_until(lambda: len(app.executions_for(ami)) == 2 and app.executions_for(ami), what="2 runs")
+    executions = [app.wait(arn) for arn in arns]
+
+    # Then one execution releases it, and the other ends as a duplicate without side effects
+    assert all(e.status == "SUCCEEDED" for e in executions), [e.cause for e in executions]
+    outcomes = sorted(e.output["release"]["outcome"] for e in executions)
+    assert outcomes == ["Duplicate", "Proceed"]
+    assert [r["ami_id"] for r in app.releases()] == [ami]
+    assert app.status()["queued"] is None
+    assert len(app.executions_for(ami)) == 2  # nothing queued, so nothing started a third
+
+
+def test_an_event_for_an_ami_already_live_changes_nothing(app) -> None:
+    # Given an AMI released already
+    ami = app.publish_ami()
+    first = app.start(ami)
+    assert app.wait(first).status == "SUCCEEDED"
+    live = app.status()["live"]
+
+    # When its event arrives again (a replay, or a late duplicate)
+    app.put_ami_event(ami)
+    again = app.wait_until(lambda: [a for a in app.executions_for(ami) if a != first], what="a second run")
+    execution = app.wait(again[0])
+
+    # Then the execution ends AlreadyLive and nothing moved
+    assert execution.output["release"]["outcome"] == "AlreadyLive"
+    assert app.status()["live"] == live
+    assert len(app.releases()) == 1
+
+
+def test_two_apps_release_at_the_same_time(app, more_apps) -> None:
+    # Given two apps, each with a new AMI
+    other = more_apps()
+    ours, theirs = app.publish_ami(), other.publish_ami()
+
+    # When both are released at once
+    arns = [app.start(ours), other.start(theirs)]
+    executions = [app.wait(arns[0]), other.wait(arns[1])]
+
+    # Then both succeed, each on its own fleet (I1-I4 are checked on both)
+    assert [e.status for e in executions] == ["SUCCEEDED", "SUCCEEDED"], [e.cause for e in executions]
+    assert app.status()["live"]["ami_id"] == ours
+    assert other.status()["live"]["ami_id"] == theirs
+
+
+def test_a_lock_left_by_a_crashed_release_expires(app) -> None:
+    # Given a lock whose lease ran out (its release crashed without rolling back)
+    stale = {"release_id": "20200101T000000-dead", "ami_id": "ami-00000000", "expires_at": int(time.time()) - 1}
+    ops.state_table.put(app.name, "LOCK", stale, ops.table(app.aws))
+    ami = app.publish_ami()
+
+    # When a new AMI is released
+    execution = app.release(ami)
+
+    # Then it takes the lock over and goes live
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert app.status()["live"]["ami_id"] == ami
+
+
+def test_a_lock_held_by_a_live_release_is_respected(app) -> None:
+    # Given a lock whose lease is still running (another release in flight)
+    held = {"release_id": "20990101T000000-busy", "ami_id": "ami-00000000", "expires_at": int(time.time()) + 600}
+    ops.state_table.put(app.name, "LOCK", held, ops.table(app.aws))
+    ami = app.publish_ami()
+
+    # When a new AMI is released
+    execution = app.release(ami)
+
+    # Then it is queued, and nothing else changed
+    assert execution.output["release"]["outcome"] == "Queued"
+    assert app.groups() == [app.seeded.blue_asg]
+    assert app.status()["queued"]["ami_id"] == ami
+    ops.state_table.release_lock(app.name, held["release_id"], ops.table(app.aws))
+    ops.state_table.pop_queue(app.name, ops.table(app.aws))
+
+
+def test_a_dry_run_prints_the_plan_and_changes_nothing(app) -> None:
+    # Given an AMI, and what the app looks like now
+    ami = app.publish_ami()
+    versions = app.launch_template_versions()
+
+    # When a dry run is started from the CLI's code path, and with `bluegreen deploy --dry-run`
+    execution = app.release(ami, dry_run=True)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    printed = subprocess.run(
+        [BLUEGREEN, "--endpoint-url", app.endpoint, "deploy", app.name, "--ami", ami, "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # Then the plan names the slot, the clone plan, the steps and bakes
+    release = execution.output["release"]
+    assert (execution.status, release["outcome"]) == ("SUCCEEDED", "DryRun")
+    assert release["idle_slot"] == "green"
+    assert {"VPCZoneIdentifier", "HealthCheckType", "Tags"} <= {i["what"] for i in release["clone_plan"]["copied"]}
+    assert "LaunchTemplate" in {i["what"] for i in release["clone_plan"]["adjusted"]}
+    assert printed.returncode == 0, printed.stderr
+    assert f"Plan for {app.name}: {ami} into the green slot" in printed.stdout
+    assert "steps: [50, 100]" in printed.stdout
+    assert "copied:" in printed.stdout
+    assert "dry run: nothing was changed" in printed.stdout
+    # And nothing changed: no group, no launch template version, no lock, no claim, no record, no weight
+    assert app.groups() == [app.seeded.blue_asg]
+    assert app.launch_template_versions() == versions
+    assert app.lock() is None
+    assert app.claims() == {}
+    assert app.releases() == []
+    assert app.status()["weights"] == {"blue": 100, "green": 0}
+
+
+def test_releases_of_one_app_started_together_never_overlap(app) -> None:
+    # Given three AMIs
+    amis = [app.publish_ami() for _ in range(3)]
+
+    # When they are released at the same moment
+    arns: list[str] = []
+    threads = [threading.Thread(target=lambda a=a: arns.append(app.start(a))) for a in amis]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for arn in arns:
+        app.wait(arn)
+    app.wait_until(lambda: app.lock() is None and app.status()["queued"] is None, timeout=60, what="the queue")
+    for amid in amis:
+        for arn in app.executions_for(amid):
+            app.wait(arn)
+
+    # Then one ran at a time (I4, checked at the end): one took the lock, of the two queued the later replaced the
+    # earlier, and went live after the first; the superseded one was never claimed
+    released = [r["ami_id"] for r in app.releases()]
+    assert len(released) == 2
+    assert app.status()["live"]["ami_id"] == released[0]
+    superseded = set(amis) - set(released)
+    assert len(superseded) == 1
+    assert superseded.isdisjoint(app.claims())
