@@ -1,8 +1,9 @@
 """Structural lint of the state machines (SPEC section 10): `python -m bluegreen.asl_lint statemachine/*.asl.json`.
 
-Every Task has a timeout, a Retry for transient Lambda errors and a Catch leading to rollback (or to a Fail state
-before anything changed); the machine has a timeout; names follow the convention; every state is reachable; every
-loop waits and passes through a Task whose errors are caught (that Task enforces the loop's deadline).
+Every Task has a timeout, a Retry for transient errors (Lambda's, or Step Functions' for a nested execution) and a
+Catch leading to rollback (or to a Fail state before anything changed); the machine has a timeout; names follow the
+convention; every state is reachable; every loop waits and passes through a Task whose errors are caught (that Task
+enforces the loop's deadline).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 TRANSIENT = "Lambda.TooManyRequestsException"
+# A Task that starts another state machine is throttled by Step Functions, not Lambda: its transient error differs.
+TRANSIENT_BY_RESOURCE = {":states:::states:startExecution": "StepFunctions.ExecutionLimitExceededException"}
 PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]{1,79}$")
 QUESTION = ("Is", "Has", "Should", "Are", "Can")
 
@@ -23,6 +26,11 @@ def _targets(state: dict) -> list[str]:
     found += [state["Default"]] if "Default" in state else []
     found += [c["Next"] for c in state.get("Catch", [])]
     return found
+
+
+def _transient(state: dict) -> str:
+    resource = str(state.get("Resource", ""))
+    return next((error for marker, error in TRANSIENT_BY_RESOURCE.items() if marker in resource), TRANSIENT)
 
 
 def lint(definition: dict, label: str = "") -> list[str]:
@@ -50,8 +58,9 @@ def lint(definition: dict, label: str = "") -> list[str]:
         if "TimeoutSeconds" not in state and "TimeoutSecondsPath" not in state:
             problem(name, "Task without TimeoutSeconds")
         retried = {e for r in state.get("Retry", []) for e in r.get("ErrorEquals", [])}
-        if not retried & {TRANSIENT, "States.ALL"}:
-            problem(name, f"Task without a Retry for {TRANSIENT}")
+        transient = _transient(state)
+        if not retried & {transient, "States.ALL"}:
+            problem(name, f"Task without a Retry for {transient}")
         catches = state.get("Catch", [])
         if not catches:
             problem(name, "Task without a Catch")

@@ -198,10 +198,37 @@ def history(
             "status": r.get("status", ""),
             "started": r.get("started_at") or r.get("opened_at", ""),
             "error": r.get("error", ""),
+            "detail": ops.history_detail(r),
         }
         for r in rows
     ]
-    emit(rows, views.table_of(flat, ["id", "kind", "ami", "status", "started", "error"], f"history of {app_name}"))
+    columns = ["id", "kind", "ami", "status", "started", "error", "detail"]
+    emit(rows, views.table_of(flat, columns, f"history of {app_name}"))
+
+
+@app.command()
+def quarantine(
+    targets: Annotated[
+        list[str],
+        typer.Argument(metavar="APP|INSTANCE_ID...", help="An app (its whole live fleet), instance ids, or both."),
+    ],
+    reason: Annotated[str, typer.Option(help="Why: recorded in the case and its notification.")],
+    ami: Annotated[str | None, typer.Option(help="Known-good AMI to swap onto (default: the live one).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the case is closed.")] = False,
+) -> None:
+    """Isolate instances for forensics (never terminated) and swap the app onto fresh instances."""
+    arn = ops.start_quarantine(state.aws, targets, reason, ami)
+    if not wait:
+        emit({"executionArn": arn}, f"started {arn}\nthe case shows in: bluegreen history <app>")
+        return
+    execution = ops.wait_for(state.aws, arn, timeout=7_200)
+    case = (execution.output or {}).get("case", {})
+    emit(
+        {"status": execution.status, "error": execution.error, "cause": execution.cause, "case": case},
+        f"{execution.status}: {ops.case_summary(case)}",
+    )
+    if execution.status != "SUCCEEDED":
+        raise typer.Exit(1 if state.output == "json" else _fail(f"{execution.error}: {execution.cause}"))
 
 
 @apps.command("put")

@@ -1,8 +1,9 @@
 """`make demo`: the whole product on the local twin, live in the terminal, in about a minute.
 
 Scenes: a new AMI released all the way from its EventBridge event; a broken AMI caught by its smoke test and rolled
-back. An invariant monitor samples the stack throughout; the demo exits 0 only if every scene ended as expected and
-no invariant was breached.
+back; a GuardDuty finding on an instance of the live fleet, which is quarantined while the fleet is swapped onto fresh
+instances. An invariant monitor samples the stack throughout; the demo exits 0 only if every scene ended as expected
+and no invariant was breached.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from rich.table import Table
 
 from bluegreen import ops, views
 from bluegreen.aws import Aws
-from bluegreen.invariants import Monitor
-from bluegreen.seed import ami_event, register_ami, seed_app
+from bluegreen.invariants import Breach, Monitor, check_quarantine
+from bluegreen.seed import SeededApp, ami_event, guardduty_event, register_ami, seed_app
 from bluegreen.standin import start_slot_servers
 from bluegreen.twin import local
 
@@ -59,6 +60,52 @@ def release_from_event(aws: Aws, console: Console, scene: Scene, ami_id: str) ->
     scene.seconds = time.monotonic() - started
 
 
+def quarantine_from_finding(aws: Aws, console: Console, scene: Scene, seeded: SeededApp) -> list[Breach]:
+    """GuardDuty reports one instance of the live fleet; show its isolation, then watch the swap. Returns I5 breaches."""
+    started = time.monotonic()
+    live = ops.status(aws, APP)["live"] or {"asg_name": seeded.blue_asg}
+    group = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live["asg_name"]])
+    victim = group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+    console.print(f"GuardDuty: Backdoor:EC2/C&CActivity.B!DNS, severity 8, on {victim} of {live['asg_name']}")
+    aws.client("events").put_events(Entries=[guardduty_event(victim, aws.client("ec2").meta.region_name)])
+    arn = _execution_mentioning(aws, "QuarantineStateMachineArn", victim)
+    # The swap is a release of the deploy pipeline: watch it once it holds the app's lock.
+    while not (lock := ops.status(aws, APP)["in_flight"]) and ops.describe(aws, arn).status == "RUNNING":
+        time.sleep(0.1)
+    if lock:
+        _print_isolation(aws, console, victim)
+        views.watch(aws, APP, lock["execution_arn"], console, title=f"{scene.name}: swap")
+    execution = ops.wait_for(aws, arn, timeout=60, poll=0.2)
+    scene.got = execution.status if execution.status == "SUCCEEDED" else f"{execution.status} {execution.error}"
+    scene.seconds = time.monotonic() - started
+    case = (execution.output or {}).get("case", {})
+    console.print(ops.case_summary(case))
+    breaches = check_quarantine(aws, victim, seeded.isolation_sg, case.get("case_id"))
+    state = aws.client("ec2").describe_instances(InstanceIds=[victim])["Reservations"][0]["Instances"][0]["State"]
+    console.print(f"{victim} is {state['Name']}, kept for forensics: I5 {'held' if not breaches else 'BREACHED'}")
+    return breaches
+
+
+def _print_isolation(aws: Aws, console: Console, instance_id: str) -> None:
+    case_id = (ops.state_table.get(APP, "CASE", ops.table(aws)) or {}).get("case_id")
+    item = ops.state_table.get(APP, f"CASE#{case_id}", ops.table(aws)) or {}
+    record = item.get("instances", {}).get(instance_id, {})
+    console.print(f"case {case_id}: {instance_id} isolated {record.get('seconds_from_event', '?')}s after the event")
+    for step, done in record.get("steps", {}).items():
+        console.print(f"  {step:>15}: {done}", highlight=False)
+
+
+def _execution_mentioning(aws: Aws, machine_output: str, text: str, timeout: float = 20) -> str:
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for execution in sfn.list_executions(stateMachineArn=aws.outputs[machine_output])["executions"]:
+            if text in sfn.describe_execution(executionArn=execution["executionArn"])["input"]:
+                return execution["executionArn"]
+        time.sleep(0.1)
+    raise TimeoutError(f"no execution started for {text} within {timeout}s")
+
+
 def run(port: int = 5000, console: Console | None = None) -> int:
     console = console or Console()
     began = time.monotonic()
@@ -76,6 +123,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
         scenes = [
             Scene("1. a new AMI, released all the way", "SUCCEEDED"),
             Scene("2. a broken AMI, caught by its smoke test and rolled back", "FAILED SmokeTestFailedError"),
+            Scene("3. a GuardDuty finding: the instance quarantined, the fleet swapped", "SUCCEEDED"),
         ]
         # Scaled drain: what the release computes (TTL 60 s + deregistration delay 30 s) at the twin's wait scale.
         with Monitor(aws, APP, drain_seconds=2) as monitor:
@@ -83,6 +131,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
             release_from_event(aws, console, scenes[0], good)
             broken = register_ami(aws, f"{APP}-v3-broken", app=APP, broken=True)
             release_from_event(aws, console, scenes[1], broken)
+            monitor.breaches += quarantine_from_finding(aws, console, scenes[2], seeded)
         monitor.check_at_rest()
         return summarise(console, aws, scenes, monitor, time.monotonic() - began)
     finally:
@@ -106,7 +155,7 @@ def summarise(console: Console, aws: Aws, scenes: list[Scene], monitor: Monitor,
         for breach in monitor.breaches:
             console.print(f"[red]{breach.invariant} breached[/red]: {breach.detail}")
     else:
-        console.print(f"invariants I1-I4 held over {monitor.samples} samples")
+        console.print(f"invariants I1-I5 held over {monitor.samples} samples")
     ok = all(s.ok for s in scenes) and not monitor.breaches
     console.print(f"[bold {'green' if ok else 'red'}]demo {'passed' if ok else 'FAILED'}[/] in {seconds:.0f}s")
     return 0 if ok else 1

@@ -3,7 +3,9 @@
 I1 traffic: weights sum above zero; every weighted slot has a group with at least its minimum healthy in service.
 I2 drain: a group is scaled in or deleted only after its slot's weight has been zero for the drain time.
 I3 no orphans: at rest, exactly one group of the app, holding 100 % of the weight, and the lock free.
-I4 once: an AMI goes live at most once; releases of one app never overlap.
+I4 once: an AMI goes live at most once (a quarantine's swap aside); releases of one app never overlap.
+I5 quarantine (`check_quarantine`): a quarantined instance is out of its group and every target group, has only the
+isolation group on every interface, keeps termination protection, has its volumes snapshotted, is not terminated.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from orchestrator.adapters import route53, state_table
+from orchestrator.config import AppConfig
 
 from bluegreen.aws import Aws
 from bluegreen.ops import load_config, table
@@ -34,8 +37,8 @@ class Sample:
     groups: dict[str, dict]
 
 
-def sample(aws: Aws, app: str) -> Sample:
-    config = load_config(aws, app)
+def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
+    config = config or load_config(aws, app)
     weights = route53.current_weights(config, aws.client("route53"))
     described = aws.client("autoscaling").describe_auto_scaling_groups(
         Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
@@ -70,8 +73,16 @@ class Monitor:
     _stop: threading.Event = field(default_factory=threading.Event)
     _zero_since: dict[str, float] = field(default_factory=dict)
     _last: Sample | None = None
+    _config: AppConfig | None = None
+
+    def sample(self) -> Sample:
+        """The app's DNS names do not change while it is watched: its configuration is read once (so a test may
+        store an invalid one without blinding the monitor)."""
+        self._config = self._config or load_config(self.aws, self.app)
+        return sample(self.aws, self.app, self._config)
 
     def __enter__(self) -> Monitor:
+        self._config = load_config(self.aws, self.app)
         self._thread = threading.Thread(target=self._run, name=f"invariants-{self.app}", daemon=True)
         self._thread.start()
         return self
@@ -83,7 +94,7 @@ class Monitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.observe(sample(self.aws, self.app))
+                self.observe(self.sample())
             except Exception as err:  # a sample that fails is a gap, not a breach; keep watching
                 self.breaches.append(Breach("monitor", f"sample failed: {err}", time.monotonic()))
             self._stop.wait(self.period)
@@ -121,7 +132,7 @@ class Monitor:
     def check_at_rest(self) -> list[Breach]:
         """I3 and I4, once every execution has ended."""
         found: list[Breach] = []
-        now = sample(self.aws, self.app)
+        now = self.sample()
         at = now.at
         if len(now.groups) != 1:
             found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
@@ -132,7 +143,10 @@ class Monitor:
         if state_table.get(self.app, "LOCK", table(self.aws)):
             found.append(Breach("I3", "the lock is still held", at))
         releases = state_table.history(self.app, "RELEASE#", 1000, table(self.aws))
-        live_amis = [r["ami_id"] for r in releases if r.get("status") == "succeeded"]
+        # A quarantine's swap redeploys the live AMI onto fresh instances on purpose: it is no second release of it.
+        live_amis = [
+            r["ami_id"] for r in releases if r.get("status") == "succeeded" and r.get("source") != "quarantine"
+        ]
         for ami in {a for a in live_amis if live_amis.count(a) > 1}:
             found.append(Breach("I4", f"{ami} went live {live_amis.count(ami)} times", at))
         spans = sorted(
@@ -144,3 +158,51 @@ class Monitor:
                 found.append(Breach("I4", f"two releases overlapped at {start.isoformat()}", at))
         self.breaches.extend(found)
         return found
+
+
+def check_quarantine(aws: Aws, instance_id: str, isolation_group: str, case_id: str | None = None) -> list[Breach]:
+    """I5 for one quarantined instance, from what AWS reports now (the case record is not trusted for it)."""
+    at = time.monotonic()
+    found: list[Breach] = []
+
+    def breach(detail: str) -> None:
+        found.append(Breach("I5", f"{instance_id}: {detail}", at))
+
+    ec2 = aws.client("ec2")
+    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    instance = reservations[0]["Instances"][0]
+    state = instance["State"]["Name"]
+    if state in ("shutting-down", "terminated"):
+        breach(f"is {state}")
+    tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
+    if case_id and tags.get("bluegreen:quarantine") != case_id:
+        breach(f"tag bluegreen:quarantine is {tags.get('bluegreen:quarantine')!r}, not {case_id!r}")
+    groups = aws.client("autoscaling").describe_auto_scaling_instances(InstanceIds=[instance_id])
+    for membership in groups["AutoScalingInstances"]:
+        breach(f"still in Auto Scaling group {membership['AutoScalingGroupName']}")
+    elbv2 = aws.client("elbv2")
+    for page in elbv2.get_paginator("describe_target_groups").paginate():
+        for target_group in page["TargetGroups"]:
+            described = elbv2.describe_target_health(TargetGroupArn=target_group["TargetGroupArn"])
+            if any(d["Target"]["Id"] == instance_id for d in described["TargetHealthDescriptions"]):
+                breach(f"still registered in {target_group['TargetGroupName']}")
+    interfaces = ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}])
+    for interface in interfaces["NetworkInterfaces"]:
+        held = sorted(g["GroupId"] for g in interface.get("Groups", []))
+        if held != [isolation_group]:
+            breach(f"interface {interface['NetworkInterfaceId']} has groups {held}, not only {isolation_group}")
+    if not interfaces["NetworkInterfaces"]:
+        breach("has no network interface to check")
+    protected = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="disableApiTermination")
+    if not protected["DisableApiTermination"]["Value"]:
+        breach("termination protection is off")
+    for mapping in instance.get("BlockDeviceMappings", []):
+        volume_id = mapping.get("Ebs", {}).get("VolumeId")
+        if not volume_id:
+            continue
+        filters = [{"Name": "volume-id", "Values": [volume_id]}]
+        if case_id:
+            filters.append({"Name": "tag:bluegreen:quarantine", "Values": [case_id]})
+        if not ec2.describe_snapshots(OwnerIds=["self"], Filters=filters)["Snapshots"]:
+            breach(f"volume {volume_id} has no snapshot{f' tagged with case {case_id}' if case_id else ''}")
+    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -67,7 +68,8 @@ def list_apps(aws: Aws) -> list[str]:
 
 
 def execution_name(app: str, ami_id: str, now: datetime) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{app}-{ami_id}-{now:%Y%m%dT%H%M%S}")[:80]
+    """Unique for 90 days, as Step Functions requires: a dry run and the release right after it must not clash."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{app}-{ami_id}-{now:%Y%m%dT%H%M%S%f}")[:80]
 
 
 def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False) -> str:
@@ -159,23 +161,113 @@ def answer_approval(aws: Aws, app: str, approve: bool, reason: str = "") -> str:
 
 
 def abort(aws: Aws, app: str, reason: str) -> str:
-    """Cooperative: every gate reads the flag and leads to rollback. Never StopExecution (it skips rollback)."""
+    """Cooperative: every gate reads the flag and leads to rollback. Never StopExecution (it skips rollback).
+
+    A release waiting at the approval gate runs no gate until it is answered, so its task is failed as well.
+    """
     lock = _lock(aws, app)
-    state_table.flag_lock(app, "abort_requested", reason or "aborted by an operator", table(aws))
+    why = reason or "aborted by an operator"
+    flagged = state_table.flag_lock(app, "abort_requested", why, table(aws), release_id=lock["release_id"])
+    if flagged is None:
+        raise NotFound(f"release {lock['release_id']} of {app!r} has just ended; nothing to abort")
+    token = flagged.get("task_token")
+    if flagged.get("phase") == "AwaitingApproval" and token:
+        sfn = aws.client("stepfunctions")
+        answered = (sfn.exceptions.TaskTimedOut, sfn.exceptions.TaskDoesNotExist, sfn.exceptions.InvalidToken)
+        with contextlib.suppress(*answered):  # answered meanwhile: the next gate reads the flag
+            sfn.send_task_failure(
+                taskToken=token,
+                error="ReleaseAbortedError",
+                cause=f"release {lock['release_id']} of {app} aborted: {why}",
+            )
     return lock["release_id"]
 
 
 def rollback(aws: Aws, app: str) -> str:
     """Within the keep window: weights back to the previous fleet now, and the release then rolls back."""
     lock = _lock(aws, app)
+    release_id = lock["release_id"]
     if lock.get("phase") != "KeepWindow":
         raise CliError(
-            f"release {lock['release_id']} of {app!r} is in phase {lock.get('phase')}, not in its keep window: "
+            f"release {release_id} of {app!r} is in phase {lock.get('phase')}, not in its keep window: "
             f"use `bluegreen abort {app}` while it shifts traffic"
         )
+    # The flag first, and only while the release is still in its keep window: CommitRelease reads it in the same
+    # write that leaves the window, so either the release sees the flag or the flag is refused here; the old fleet
+    # is never given traffic after it has started to scale in.
+    tbl = table(aws)
+    if state_table.flag_lock(app, "rollback_requested", True, tbl, release_id=release_id, phase="KeepWindow") is None:
+        raise CliError(f"release {release_id} of {app!r} has just left its keep window: it is live now")
+    new_slot = (state_table.get(app, f"RELEASE#{release_id}", tbl) or {})["slot"]
     config = load_config(aws, app)
-    weights = route53.current_weights(config, aws.client("route53"))
-    new_slot = max(weights, key=lambda s: weights[s])
     route53.set_weights(config, {other_slot(new_slot): 100, new_slot: 0}, aws.client("route53"))
-    state_table.flag_lock(app, "rollback_requested", True, table(aws))
-    return lock["release_id"]
+    return release_id
+
+
+# --- quarantine ------------------------------------------------------------------------------------------------
+
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
+
+
+def quarantine_request(targets: list[str], reason: str, ami_id: str | None = None) -> dict:
+    """The quarantine state machine's manual input from `bluegreen quarantine <app|instance ids...>`."""
+    ids = [t for t in targets if INSTANCE_ID.match(t)]
+    apps = [t for t in targets if not INSTANCE_ID.match(t)]
+    if len(apps) > 1:
+        raise CliError(f"APP|INSTANCE_ID: name at most one app, got {', '.join(apps)}")
+    if not targets:
+        raise CliError("APP|INSTANCE_ID: name an app or instance ids (i-...)")
+    request: dict[str, Any] = {"reason": reason}
+    if apps:
+        request["app"] = check_app_name(apps[0])
+    if ids:
+        request["instance_ids"] = ids
+    if ami_id:
+        request["ami_id"] = check_ami_id(ami_id)
+    return request
+
+
+def start_quarantine(aws: Aws, targets: list[str], reason: str, ami_id: str | None = None) -> str:
+    """Isolate the named instances (or an app's whole live fleet) and swap the app onto fresh instances."""
+    request = quarantine_request(targets, reason, ami_id)
+    label = request.get("app") or request["instance_ids"][0]
+    started = aws.client("stepfunctions").start_execution(
+        stateMachineArn=aws.outputs["QuarantineStateMachineArn"],
+        name=re.sub(r"[^A-Za-z0-9_-]", "-", f"quarantine-{label}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}")[:80],
+        input=json.dumps(request),
+    )
+    return started["executionArn"]
+
+
+def history_detail(item: dict) -> str:
+    """One line on a history row: a case's instances and trigger, a release's source."""
+    if item.get("kind") != "case":
+        return item.get("source", "")
+    instances = item.get("instances") or {}
+    isolated = sorted(i for i, r in instances.items() if r.get("status") == "isolated")
+    failed = sorted(i for i, r in instances.items() if r.get("status") == "failed")
+    parts = [f"isolated {', '.join(isolated) or 'none'}"]
+    if failed:
+        parts.append(f"FAILED {', '.join(failed)}")
+    if item.get("skipped"):
+        parts.append(f"{len(item['skipped'])} not touched")
+    triggers = item.get("triggers") or []
+    kinds = sorted({t.get("finding_type") or t.get("alarm_name") or t.get("kind", "") for t in triggers})
+    parts.append(f"{len(triggers)} event(s): {', '.join(k for k in kinds if k)}")
+    if (item.get("swap") or {}).get("release_id"):
+        parts.append(f"swap {item['swap']['release_id']}")
+    return "; ".join(parts)
+
+
+def case_summary(case: dict) -> str:
+    """A quarantine execution's case in a few lines: what was isolated, what was not touched, the swap."""
+    if case.get("outcome") == "Ignored":
+        head = f"nothing quarantined: {case.get('reason', '')}"
+    else:
+        swap = case.get("swap") or {}
+        head = (
+            f"case {case.get('case_id')} of {case.get('app')} {case.get('status')}; "
+            f"isolated {', '.join(case.get('isolated', [])) or 'none'}"
+            + (f"; swap release {swap['release_id']} ({swap.get('green_asg')})" if swap.get("release_id") else "")
+        )
+    return head + "".join(f"\n  not touched {s['resource']}: {s['reason']}" for s in case.get("skipped", []))

@@ -5,7 +5,9 @@ Used by `bluegreen local demo`, the end-to-end tests and the integration tests, 
 
 from __future__ import annotations
 
+import functools
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,9 +179,9 @@ def register_ami(aws: Aws, name: str, app: str | None, broken: bool = False, arc
     """Publish an AMI as an image pipeline would; tagged bluegreen:app=<app> when app is given."""
     ec2 = aws.client("ec2")
     # Bake it the way Packer does: launch a builder from a stock image, snapshot it into an AMI, drop the builder.
-    stock = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "architecture", "Values": [architecture]}])
-    source = sorted(i["ImageId"] for i in stock["Images"])[0]
-    builder = ec2.run_instances(ImageId=source, MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]
+    source = _stock_image(aws, architecture)
+    instance_type = "t3.micro" if architecture == "x86_64" else "t4g.micro"
+    builder = ec2.run_instances(ImageId=source, MinCount=1, MaxCount=1, InstanceType=instance_type)["Instances"][0]
     image_id = ec2.create_image(InstanceId=builder["InstanceId"], Name=name)["ImageId"]
     ec2.terminate_instances(InstanceIds=[builder["InstanceId"]])
     tags = {}
@@ -192,6 +194,15 @@ def register_ami(aws: Aws, name: str, app: str | None, broken: bool = False, arc
     return image_id
 
 
+@functools.cache
+def _stock_image(aws: Aws, architecture: str) -> str:
+    """A stock Amazon image to bake from; listing them takes about a second, so once per endpoint is enough."""
+    stock = aws.client("ec2").describe_images(
+        Owners=["amazon"], Filters=[{"Name": "architecture", "Values": [architecture]}]
+    )
+    return sorted(i["ImageId"] for i in stock["Images"])[0]
+
+
 def ami_event(ami_id: str, region: str, state: str = "available") -> dict:
     """The EventBridge entry of an "EC2 AMI State Change", as EC2 publishes it."""
     return {
@@ -200,3 +211,69 @@ def ami_event(ami_id: str, region: str, state: str = "available") -> dict:
         "Resources": [f"arn:aws:ec2:{region}::image/{ami_id}"],
         "Detail": json.dumps({"RequestId": "3b1c7f0e-demo", "ImageId": ami_id, "State": state, "ErrorMessage": ""}),
     }
+
+
+def guardduty_event(
+    instance_id: str,
+    region: str,
+    *,
+    severity: float = 8.0,
+    finding_type: str = "Backdoor:EC2/C&CActivity.B!DNS",
+    sample: bool = False,
+    account: str = "123456789012",
+) -> dict:
+    """The EventBridge entry of a "GuardDuty Finding" on an EC2 instance, as GuardDuty publishes it."""
+    finding_id = uuid.uuid4().hex
+    additional: dict[str, Any] = {"value": '{"domain":"command.example.net"}', "type": "default"}
+    if sample:
+        additional["sample"] = True
+    detail = {
+        "schemaVersion": "2.0",
+        "accountId": account,
+        "region": region,
+        "partition": "aws",
+        "id": finding_id,
+        "arn": f"arn:aws:guardduty:{region}:{account}:detector/6ab6e6e1d7a1cdd3f5c1a7d3f1e1f0aa/finding/{finding_id}",
+        "type": finding_type,
+        "resource": {
+            "resourceType": "Instance",
+            "instanceDetails": {"instanceId": instance_id, "instanceState": "running", "tags": []},
+        },
+        "service": {
+            "serviceName": "guardduty",
+            "detectorId": "6ab6e6e1d7a1cdd3f5c1a7d3f1e1f0aa",
+            "action": {
+                "actionType": "DNS_REQUEST",
+                "dnsRequestAction": {"domain": "command.example.net", "protocol": "UDP", "blocked": False},
+            },
+            "resourceRole": "ACTOR",
+            "additionalInfo": additional,
+            "archived": False,
+            "count": 1,
+        },
+        "severity": severity,
+        "title": f"Command and Control server domain name queried by EC2 instance {instance_id}.",
+        "description": f"EC2 instance {instance_id} is querying a domain name of a known Command & Control server.",
+    }
+    return {"Source": "aws.guardduty", "DetailType": "GuardDuty Finding", "Resources": [], "Detail": json.dumps(detail)}
+
+
+def security_alarm(aws: Aws, name: str, *, instance_id: str | None = None, group_name: str | None = None) -> str:
+    """A CloudWatch alarm on one instance or one group's metric; named with the security prefix, it quarantines."""
+    dimension = (
+        {"Name": "InstanceId", "Value": instance_id}
+        if instance_id
+        else {"Name": "AutoScalingGroupName", "Value": group_name}
+    )
+    aws.client("cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        MetricName="NetworkOut",
+        Namespace="AWS/EC2",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=5e9,
+        ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[dimension],
+    )
+    return name

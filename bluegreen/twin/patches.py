@@ -24,12 +24,25 @@ from typing import Any
 
 from moto.core.config import default_user_config
 
-from bluegreen.twin import autoscaling_notifications, ec2_launch_template_versions
+from bluegreen.twin import (
+    api_calls,
+    autoscaling_detach_replacements,
+    autoscaling_notifications,
+    cloudwatch_alarm_events,
+    ec2_launch_template_versions,
+    ec2_network_interface_groups,
+    events_rule_pattern_string,
+    route53_changes,
+    stepfunctions_callbacks,
+    stepfunctions_nested_executions,
+)
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FAULT_KINDS = ("error", "throttle", "timeout")
+# `late_timeout`: the handler runs to its end, then the invocation times out, as when a function runs out of time
+# after its last AWS call: the work is done but the state machine never learns it (retries must be idempotent).
+FAULT_KINDS = ("error", "throttle", "timeout", "late_timeout")
 TARGET_STATES = ("healthy", "unhealthy", "initial", "draining")
 
 _install_lock = threading.Lock()
@@ -87,24 +100,54 @@ faults = FaultRegistry()
 
 _health_lock = threading.Lock()
 _target_health: dict[str, str] = {}
+_group_health: dict[str, str] = {}
 
 
-def set_target_health(instance_ids: list[str], state: str) -> None:
-    """Make describe_target_health report `state` for these instances in every target group."""
+def set_target_health(instance_ids: list[str], state: str, target_group_arn: str | None = None) -> None:
+    """Make describe_target_health report `state` for these instances in every target group, or (with
+    `target_group_arn`) for every target of that group, including targets registered later."""
     if state not in TARGET_STATES:
         raise ValueError(f"state must be one of {TARGET_STATES}, got {state!r}")
     with _health_lock:
         _target_health.update(dict.fromkeys(instance_ids, state))
+        if target_group_arn:
+            _group_health[target_group_arn] = state
 
 
 def clear_target_health() -> None:
     with _health_lock:
         _target_health.clear()
+        _group_health.clear()
 
 
 def target_health_overrides() -> dict[str, str]:
+    """Overrides by instance id, then by target group ARN (an instance's own override wins)."""
     with _health_lock:
-        return dict(_target_health)
+        return {**_group_health, **_target_health}
+
+
+def _override_for(target_id: str, target_group_arn: str) -> str | None:
+    with _health_lock:
+        return _target_health.get(target_id) or _group_health.get(target_group_arn)
+
+
+IMAGE_STATES = ("pending", "available", "invalid", "deregistered", "transient", "failed", "error", "disabled")
+
+
+def set_image_state(image_id: str, state: str, region: str = "us-east-1") -> None:
+    """Make EC2 report an AMI in `state`, as it does while the AMI is built (`pending`) or after a failed build.
+
+    moto creates every image `available` at once.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    if state not in IMAGE_STATES:
+        raise ValueError(f"state must be one of {IMAGE_STATES}, got {state!r}")
+    images = ec2_backends[DEFAULT_ACCOUNT_ID][region].amis
+    if image_id not in images:
+        raise ValueError(f"no image {image_id} in {region}")
+    images[image_id].state = state
 
 
 _retry_scale = 1.0
@@ -141,8 +184,17 @@ def install(functions_dir: Path | str | None = None) -> None:
         _patch_eventbridge()
         _patch_elbv2()
         _patch_cloudformation()
+        _patch_request_routing()
         autoscaling_notifications.install()
         ec2_launch_template_versions.install()
+        ec2_network_interface_groups.install()
+        autoscaling_detach_replacements.install()
+        cloudwatch_alarm_events.install()
+        events_rule_pattern_string.install()
+        stepfunctions_nested_executions.install()
+        route53_changes.install()
+        stepfunctions_callbacks.install()
+        api_calls.install()
         # The interpreter logs every failed state (a caught error too); the twin's users read executions instead.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         _installed = True
@@ -199,6 +251,11 @@ def _error_payload(exc: BaseException) -> str:
     return json.dumps({"errorMessage": str(exc), "errorType": error_type, "stackTrace": stack})
 
 
+def _timed_out(fn: Any, request_id: str) -> str:
+    message = f"RequestId: {request_id} Error: Task timed out after {float(fn.timeout):.2f} seconds"
+    return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message})
+
+
 def _patch_lambda() -> None:
     from moto.awslambda import models
     from moto.awslambda.exceptions import LambdaClientError
@@ -221,8 +278,7 @@ def _patch_lambda() -> None:
             raise TooManyRequestsException()
         if kind == "timeout":
             # Real Lambda stops the function at its Timeout and reports this; nobody waits for it here.
-            message = f"RequestId: {request_id} Error: Task timed out after {float(self.timeout):.2f} seconds"
-            return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}), True, ""
+            return _timed_out(self, request_id), True, ""
         if isinstance(event, str):  # moto passes "{}" when the Invoke had no payload
             event = json.loads(event)
         try:
@@ -233,7 +289,10 @@ def _patch_lambda() -> None:
             # region, so concurrent invocations writing them into the shared os.environ cannot disagree.
             # Per-function ones (AWS_LAMBDA_FUNCTION_NAME...) would, so they are left out.
             os.environ.update({**self.environment_vars, "AWS_REGION": self.region})
-            result = handler(event, _LambdaContext(self, request_id))
+            with api_calls.running(self.function_name):
+                result = handler(event, _LambdaContext(self, request_id))
+            if kind == "late_timeout":
+                return _timed_out(self, request_id), True, ""
             try:
                 return json.dumps(result), False, ""
             except TypeError as exc:
@@ -413,13 +472,25 @@ def _patch_elbv2() -> None:
         # Real targets start "initial" and turn "healthy" once they pass health checks; moto reports
         # every registered target healthy at once, so the twin lets tests say otherwise.
         status = original_health_for(self, target, ec2_backend)
-        state = target_health_overrides().get(target["Id"])
+        state = _override_for(target["Id"], self.arn)
         if state and target["Id"] in self.targets:
             status.status = state
             status.reason, status.description = _HEALTH_REASONS[state]
         return status
 
     models.FakeTargetGroup.health_for = health_for
+
+
+# --- the server itself ----------------------------------------------------------------------------
+
+
+def _patch_request_routing() -> None:
+    from moto import backends
+
+    # Speed only: moto lists its own package directory on every request to route it (a tenth of the twin's time
+    # in a release); the list never changes in a running process.
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services
 
 
 # --- CloudFormation -------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from bluegreen.twin import patches
+from bluegreen.twin import api_calls as recorder
+from bluegreen.twin import patches, route53_changes
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -56,13 +57,25 @@ def _control(request: Request) -> Response:
             patches.faults.clear()
         elif route == ("POST", "/_twin/target-health"):
             body = request.get_json(force=True)
-            patches.set_target_health(list(body["instance_ids"]), body["state"])
+            patches.set_target_health(list(body.get("instance_ids", [])), body["state"], body.get("target_group_arn"))
             return _json({"overrides": patches.target_health_overrides()})
         elif route == ("DELETE", "/_twin/target-health"):
             patches.clear_target_health()
             return _json({"overrides": {}})
         elif route == ("GET", "/_twin/target-health"):
             return _json({"overrides": patches.target_health_overrides()})
+        elif route == ("POST", "/_twin/dns-propagation"):
+            route53_changes.set_propagation(float(request.get_json(force=True)["seconds"]))
+            return _json({"seconds": route53_changes.propagation()})
+        elif route == ("POST", "/_twin/image-state"):
+            body = request.get_json(force=True)
+            patches.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
+            return _json({"image_id": body["image_id"], "state": body["state"]})
+        elif route == ("GET", "/_twin/api-calls"):
+            return _json({"calls": recorder.calls()})
+        elif route == ("DELETE", "/_twin/api-calls"):
+            recorder.clear()
+            return _json({"calls": {}})
         elif route != ("GET", "/_twin/faults"):
             return _json({"error": f"no route {request.method} {request.path}"}, 404)
         return _json({"faults": patches.faults.list()})
@@ -112,6 +125,7 @@ def start(
         raise ValueError(f"the twin only listens on loopback, not {host}")
     patches.install(functions_dir)
     patches.set_retry_scale(retry_scale)
+    recorder.clear()  # a new twin is a new account: the functions of an earlier one are gone
     server = make_server(host, port, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
     twin = TwinServer(server)
     twin._set_environ(
@@ -142,16 +156,44 @@ def inject_fault(endpoint_url: str, function: str, kind: str, times: int = 1) ->
     _call(endpoint_url, "POST", "/_twin/faults", {"function": function, "kind": kind, "times": times})
 
 
+def faults(endpoint_url: str) -> list[dict[str, Any]]:
+    """The faults still waiting to hit (function, kind, times left)."""
+    return _call(endpoint_url, "GET", "/_twin/faults")["faults"]
+
+
 def clear_faults(endpoint_url: str) -> None:
     _call(endpoint_url, "DELETE", "/_twin/faults")
 
 
-def set_target_health(endpoint_url: str, instance_ids: list[str], state: str) -> None:
-    _call(endpoint_url, "POST", "/_twin/target-health", {"instance_ids": instance_ids, "state": state})
+def set_target_health(
+    endpoint_url: str, instance_ids: list[str], state: str, target_group_arn: str | None = None
+) -> None:
+    """Report `state` for these instances, or for every target of `target_group_arn` (also those registered later)."""
+    body = {"instance_ids": instance_ids, "state": state, "target_group_arn": target_group_arn}
+    _call(endpoint_url, "POST", "/_twin/target-health", body)
 
 
 def clear_target_health(endpoint_url: str) -> None:
     _call(endpoint_url, "DELETE", "/_twin/target-health")
+
+
+def set_dns_propagation(endpoint_url: str, seconds: float) -> None:
+    """Keep each Route 53 change PENDING for `seconds` before it reads INSYNC (0: at once, the default)."""
+    _call(endpoint_url, "POST", "/_twin/dns-propagation", {"seconds": seconds})
+
+
+def set_image_state(endpoint_url: str, image_id: str, state: str, region: str = "us-east-1") -> None:
+    """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build)."""
+    _call(endpoint_url, "POST", "/_twin/image-state", {"image_id": image_id, "state": state, "region": region})
+
+
+def api_calls(endpoint_url: str) -> dict[str, list[str]]:
+    """Lambda function name -> every IAM action (`service:Action`) its handler has called in this twin."""
+    return _call(endpoint_url, "GET", "/_twin/api-calls")["calls"]
+
+
+def clear_api_calls(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/api-calls")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,3 +59,26 @@ class LockHeldError(BluegreenError):
 
 class NotFoundError(BluegreenError):
     """A named AWS resource does not exist."""
+
+
+# --- the quarantine path ---------------------------------------------------------------------------------------
+
+
+class TriggerInvalidError(BluegreenError):
+    """A security event or quarantine request is malformed; nothing was changed."""
+
+
+class IsolationIncompleteError(BluegreenError):
+    """At least one isolation step of a known instance failed; the case records which (the rest were done)."""
+
+
+class PreemptTimeoutError(BluegreenError):
+    """The release in flight did not free the app's lock before the quarantine's deadline; no swap was started."""
+
+
+class KnownGoodAmiNotFoundError(BluegreenError):
+    """The case names no AMI and the app has no live AMI on record to swap the fleet onto."""
+
+
+class SwapFailedError(BluegreenError):
+    """The swap release did not put a fresh fleet live; the quarantined instances stay isolated."""

@@ -98,10 +98,95 @@ class Release(_Model):
     old_remaining: int = -1
     old_gone: bool = False
     rollback_drain_seconds: int = 0
+    keep_until: str | None = None
+    keep_window_over: bool = False
 
 
 class TaskInput(_Model):
     """What every task after Prepare receives: the release, and the error when on the rollback path."""
 
     release: Release
+    error: dict | None = None
+
+
+# --- the quarantine state machine's state (statemachine/quarantine.asl.json reads these fields) -----------------
+
+TriggerKind = Literal["guardduty", "alarm", "manual"]
+CaseStatus = Literal["open", "isolated", "swapping", "requeued", "swapped", "swap_failed", "isolation_failed"]
+
+
+class Trigger(_Model):
+    """A security event, normalised: which instances (or groups, or app) it names, and why."""
+
+    kind: TriggerKind
+    instance_ids: list[str] = []
+    group_names: list[str] = []
+    app: str | None = None
+    ami_id: str | None = None  # a manual request may name the known-good AMI to swap onto
+    reason: str = ""
+    severity: float | None = None
+    finding_id: str | None = None
+    finding_type: str | None = None
+    alarm_name: str | None = None
+    event_id: str | None = None
+    event_time: str | None = None
+    ignored: str | None = None  # a well-formed event that is not for quarantine (sample, low severity, OK state)
+
+
+class Skipped(_Model):
+    """What the case reports but does not touch: an unknown instance or group, another app's, terminated, quarantined."""
+
+    resource: str
+    reason: str
+
+
+class Preemption(_Model):
+    deadline: str | None = None
+    lock_free: bool = False
+    aborted: list[str] = []  # releases asked to roll back
+    deferred_ami: str | None = None  # a queued release held back until the swap is done
+    attempts: int = 0
+
+
+class Swap(_Model):
+    ami_id: str | None = None
+    outcome: str | None = None
+    release_id: str | None = None
+    green_asg: str | None = None
+    execution_arn: str | None = None
+
+
+class QuarantineCase(_Model):
+    """One app's quarantine case as one execution sees it: created by ResolveCase, updated by every later task."""
+
+    outcome: Literal["Proceed", "Ignored"] = "Proceed"
+    reason: str = ""
+    case_id: str | None = None
+    app: str | None = None
+    owner: bool = False  # this execution opened the case, so it preempts, swaps and closes it; joiners only isolate
+    status: CaseStatus = "open"
+    trigger: Trigger | None = None
+    instance_ids: list[str] = []
+    skipped: list[Skipped] = []
+    isolation_group: str | None = None
+    snapshot_volumes: bool = True
+    notify_topic_arn: str | None = None
+    isolated: list[str] = []
+    received_at: str | None = None
+    isolated_at: str | None = None
+    poll_seconds: int = 15
+    preempt_seconds: int = 3_600  # how long a release in flight may take to roll back before the swap gives up
+    preempt: Preemption = Preemption()
+    swap: Swap = Swap()
+    execution_arn: str | None = None
+    state_machine_arn: str | None = None
+    error: str | None = None  # when the case failed: the error the execution ends with, and its cause
+    cause: str | None = None
+
+
+class CaseInput(_Model):
+    """What every quarantine task after ResolveCase receives: the case, the swap's result or the error."""
+
+    case: QuarantineCase
+    swap_execution: dict | None = None
     error: dict | None = None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
-from bluegreen import ops
+from bluegreen import least_privilege, ops
 from bluegreen.aws import Aws
 from bluegreen.invariants import Monitor
 from bluegreen.seed import SeededApp, ami_event, register_ami, seed_app
@@ -25,10 +26,25 @@ _names = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[local.LocalStack]:
-    """One twin per test module, on a free port, with template.yaml deployed."""
+    """One twin per test module, on a free port, with template.yaml deployed; I6 is checked when it stops."""
     running = local.start(port=0, wait_scale=WAIT_SCALE, retry_scale=RETRY_SCALE)
     yield running
+    calls = api_calls_by_function(running)
     running.stop()
+    # I6: every AWS call each function made in this module is allowed by that function's own policy.
+    gaps = least_privilege.calls_not_allowed(calls)
+    assert not gaps, "calls not allowed by template.yaml:\n" + "\n".join(gaps)
+
+
+def api_calls_by_function(stack: local.LocalStack) -> dict[str, list[str]]:
+    """Logical id of each function (as template.yaml names it) -> the IAM actions it has called on this twin."""
+    resources = stack.aws.client("cloudformation").describe_stack_resources(StackName=stack.aws.stack)
+    logical = {
+        r["PhysicalResourceId"]: r["LogicalResourceId"]
+        for r in resources["StackResources"]
+        if r.get("ResourceType") == "AWS::Lambda::Function"
+    }
+    return {logical.get(name, name): actions for name, actions in server.api_calls(stack.twin.endpoint_url).items()}
 
 
 @dataclass
@@ -39,6 +55,8 @@ class App:
     seeded: SeededApp
     servers: dict[str, SlotServer]
     monitors: list[Monitor] = field(default_factory=list)
+    _queue_url: str = ""
+    _notes: list[dict] = field(default_factory=list)
 
     @property
     def aws(self) -> Aws:
@@ -85,6 +103,13 @@ class App:
         arn = ops.start_release(self.aws, self.name, ami_id, **options)
         return ops.wait_for(self.aws, arn, timeout=timeout, poll=0.1)
 
+    def start(self, ami_id: str, **options: bool) -> str:
+        """Start a release from the CLI's code path; its execution ARN."""
+        return ops.start_release(self.aws, self.name, ami_id, **options)
+
+    def approve(self) -> str:
+        return ops.answer_approval(self.aws, self.name, True)
+
     def wait(self, arn: str, timeout: float = 90) -> ops.Execution:
         return ops.wait_for(self.aws, arn, timeout=timeout, poll=0.1)
 
@@ -100,37 +125,158 @@ class App:
     def monitor(self) -> Monitor:
         """Sample I1 and I2 while the test runs; the fixture checks I3 and I4 at the end."""
         drain = max(1, round((60 + 30) * WAIT_SCALE))
-        watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.05).__enter__()
+        # Every 0.1 s: well within the drain time I2 is about, without slowing the twin it watches.
+        watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.1).__enter__()
         self.monitors.append(watcher)
         return watcher
 
     def inject_fault(self, function: str, kind: str, times: int = 1) -> None:
         server.inject_fault(self.endpoint, function, kind, times)
 
+    # --- what the release left behind ---------------------------------------------------------------------------
 
-@pytest.fixture
-def app(stack: local.LocalStack, request: pytest.FixtureRequest) -> Iterator[App]:
-    """A fresh app per test (its own name, zone, slots and fleet), monitored for I1-I4."""
-    name = f"app{next(_names)}-{abs(hash(request.node.nodeid)) % 10_000}"
+    def lock(self) -> dict | None:
+        return ops.status(self.aws, self.name)["in_flight"]
+
+    def releases(self) -> list[dict]:
+        """RELEASE# items, newest first."""
+        return [r for r in ops.history(self.aws, self.name, 100) if r.get("kind", "release") == "release"]
+
+    def claims(self) -> dict[str, str]:
+        """AMI id -> status of its claim (AMI#<id> items)."""
+        items = ops.state_table.history(self.name, "AMI#", 100, ops.table(self.aws))
+        return {i["sk"].removeprefix("AMI#"): i.get("status", "") for i in items}
+
+    def launch_template_versions(self) -> list[int]:
+        found = self.aws.client("ec2").describe_launch_template_versions(
+            LaunchTemplateId=self.seeded.config["launch_template_id"]
+        )["LaunchTemplateVersions"]
+        return sorted(v["VersionNumber"] for v in found)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    def wait_for_phase(self, phase: str, timeout: float = 30) -> dict:
+        """The lock item once the release in flight has reached `phase`."""
+        return self.wait_until(
+            lambda: (lock := self.lock()) and lock.get("phase") == phase and lock, timeout, f"phase {phase}"
+        )
+
+    def set_slot_health(self, slot: str, state: str) -> None:
+        """Every target of the slot's target group reports `state` (also instances registered later)."""
+        server.set_target_health(self.endpoint, [], state, target_group_arn=self.seeded.target_groups[slot])
+
+    def clear_slot_health(self) -> None:
+        server.clear_target_health(self.endpoint)
+
+    def set_alarm(self, state: str, name: str | None = None) -> None:
+        self.aws.client("cloudwatch").set_alarm_state(
+            AlarmName=name or self.seeded.alarm_names[0], StateValue=state, StateReason="set by the test"
+        )
+
+    def state_durations(self, arn: str, state: str) -> list[float]:
+        """How long each visit of the execution to `state` lasted, in seconds, from its history."""
+        events = self.aws.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        durations, entered = [], None
+        for event in events:
+            if (event.get("stateEnteredEventDetails") or {}).get("name") == state:
+                entered = event["timestamp"]
+            elif (event.get("stateExitedEventDetails") or {}).get("name") == state and entered:
+                durations.append((event["timestamp"] - entered).total_seconds())
+        return durations
+
+    # --- notifications ------------------------------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        """An SQS queue subscribed to the stack's NotificationTopic; `notifications()` reads this app's messages."""
+        sqs = self.aws.client("sqs")
+        self._queue_url = sqs.create_queue(QueueName=f"{self.name}-notifications")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.aws.client("sns").subscribe(
+            TopicArn=self.stack.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=arn
+        )
+
+    def notifications(self) -> list[dict]:
+        """Every notification about this app so far: {"subject": ..., **message}."""
+        sqs = self.aws.client("sqs")
+        while True:
+            batch = sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                body = json.loads(envelope["Message"])
+                if body.get("app") == self.name:
+                    self._notes.append({"subject": envelope.get("Subject", ""), **body})
+                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._notes)
+
+
+def new_app(stack: local.LocalStack, overrides: dict | None = None, label: str = "app") -> App:
+    """Seed a fresh app (its own name, zone, slots and fleet) and start watching it for I1 and I2."""
+    name = f"{label}{next(_names)}-{time.monotonic_ns() % 10_000}"
     servers = start_slot_servers(stack.aws, name)
-    overrides = getattr(request, "param", {}) or {}
+    overrides = dict(overrides or {})
     config = {
-        "traffic": {"steps": [50, 100], "bake_seconds": 60, "alarm_names": [f"{name}-5xx", f"{name}-p99"]},
-        "health": {"timeout_seconds": 120, "poll_seconds": 5},
+        # A test's "traffic" and "health" refine these (the app's own alarms stay named unless it names others).
+        "traffic": {
+            "steps": [50, 100],
+            "bake_seconds": 60,
+            "alarm_names": [f"{name}-5xx", f"{name}-p99"],
+            **overrides.pop("traffic", {}),
+        },
+        "health": {"timeout_seconds": 120, "poll_seconds": 5, **overrides.pop("health", {})},
         **overrides,
     }
     seeded = seed_app(stack.aws, name, instances=3, test_urls={s: servers[s].url for s in servers}, config=config)
     harness = App(stack=stack, seeded=seeded, servers=servers)
     harness.monitor()
+    return harness
+
+
+def finish(harness: App) -> list:
+    """Stop watching an app; every breach of I1-I4 seen while it ran or found at rest."""
+    for watcher in harness.monitors:
+        watcher.__exit__(None, None, None)
+    for slot_server in harness.servers.values():
+        slot_server.stop()
+    breaches = harness.monitors[0].check_at_rest() if harness.monitors else []
+    return [b for m in harness.monitors for b in m.breaches] + breaches
+
+
+def _reset_twin(stack: local.LocalStack) -> None:
+    server.clear_faults(stack.twin.endpoint_url)
+    server.clear_target_health(stack.twin.endpoint_url)
+    server.set_dns_propagation(stack.twin.endpoint_url, 0)
+
+
+@pytest.fixture
+def app(stack: local.LocalStack, request: pytest.FixtureRequest) -> Iterator[App]:
+    """A fresh app per test, monitored for I1-I4; `request.param` (indirect parametrization) overrides its config."""
+    harness = new_app(stack, getattr(request, "param", {}) or {})
     try:
         yield harness
     finally:
-        server.clear_faults(stack.twin.endpoint_url)
-        server.clear_target_health(stack.twin.endpoint_url)
-        for watcher in harness.monitors:
-            watcher.__exit__(None, None, None)
-        for slot_server in servers.values():
-            slot_server.stop()
-    breaches = harness.monitors[0].check_at_rest() if harness.monitors else []
-    all_breaches = [b for m in harness.monitors for b in m.breaches] + breaches
-    assert not all_breaches, f"invariants breached: {all_breaches}"
+        _reset_twin(stack)
+        breaches = finish(harness)
+    assert not breaches, f"invariants breached: {breaches}"
+
+
+@pytest.fixture
+def more_apps(stack: local.LocalStack) -> Iterator[Callable[..., App]]:
+    """Seed further apps in one test (e.g. releases of two apps at once), each checked for I1-I4 at the end."""
+    made: list[App] = []
+
+    def make(overrides: dict | None = None) -> App:
+        made.append(new_app(stack, overrides, label="more"))
+        return made[-1]
+
+    yield make
+    breaches = [b for harness in made for b in finish(harness)]
+    assert not breaches, f"invariants breached: {breaches}"

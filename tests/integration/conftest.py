@@ -14,7 +14,12 @@ from orchestrator.adapters import state_table
 
 from bluegreen.aws import Aws
 from bluegreen.seed import SeededApp, seed_app
-from bluegreen.twin import autoscaling_notifications, ec2_launch_template_versions
+from bluegreen.twin import (
+    autoscaling_detach_replacements,
+    autoscaling_notifications,
+    ec2_launch_template_versions,
+    ec2_network_interface_groups,
+)
 
 
 @dataclass
@@ -42,6 +47,8 @@ def create_state_table(aws: Aws) -> str:
 # The same moto gap adapters the twin installs (they add AWS behaviour moto lacks).
 autoscaling_notifications.install()
 ec2_launch_template_versions.install()
+ec2_network_interface_groups.install()
+autoscaling_detach_replacements.install()
 
 
 @pytest.fixture

@@ -47,3 +47,16 @@ def test_unreachable_and_badly_named_states_are_caught() -> None:
     assert any("pollAgain: is never reached" in p for p in problems)
     assert any("PascalCase" in p for p in problems)
     assert any("WaitFor" in p for p in problems)
+
+
+def test_a_nested_execution_needs_a_retry_for_step_functions_throttling() -> None:
+    # Given the quarantine machine, whose swap starts the deploy machine (states:startExecution.sync:2)
+    quarantine = json.loads((MACHINES[0].parent / "quarantine.asl.json").read_text())
+    assert lint(quarantine) == []
+    # When its Retry covers only Lambda's errors
+    quarantine["States"]["SwapFleet"]["Retry"][0]["ErrorEquals"] = ["Lambda.TooManyRequestsException"]
+    # Then the lint asks for the Step Functions one
+    assert any(
+        "SwapFleet: Task without a Retry for StepFunctions.ExecutionLimitExceededException" in p
+        for p in lint(quarantine)
+    )

@@ -103,3 +103,39 @@ def delete_group(name: str, api: Any = None) -> bool:
         if error_code(err) not in ("ScalingActivityInProgress", "ResourceInUse", "ValidationError"):
             raise
     return describe_group(name, api) is None
+
+
+# --- instances: the quarantine path ----------------------------------------------------------------------------
+
+
+def groups_of_instances(instance_ids: list[str], api: Any = None) -> dict[str, str]:
+    """The Auto Scaling group of each instance that belongs to one."""
+    api = api or client("autoscaling")
+    found: list[dict] = []
+    for start in range(0, len(instance_ids), 50):  # the API takes at most 50 ids per call
+        chunk = instance_ids[start : start + 50]
+        found += paginate(api, "describe_auto_scaling_instances", "AutoScalingInstances", InstanceIds=chunk)
+    return {i["InstanceId"]: i["AutoScalingGroupName"] for i in found}
+
+
+def describe_groups(names: list[str], api: Any = None) -> list[dict]:
+    api = api or client("autoscaling")
+    if not names:
+        return []
+    return paginate(api, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=names)
+
+
+def detach_keeping_capacity(name: str, instance_id: str, api: Any = None) -> bool:
+    """Take the instance out of its group without lowering desired capacity, so the group launches a replacement.
+
+    Allowed even when the group is at its minimum size (only a decrementing detach would go below it).
+    False when the instance was no longer in the group (a retried isolation).
+    """
+    api = api or client("autoscaling")
+    try:
+        api.detach_instances(AutoScalingGroupName=name, InstanceIds=[instance_id], ShouldDecrementDesiredCapacity=False)
+    except ClientError as err:
+        if error_code(err) == "ValidationError" and "not part of" in str(err):
+            return False
+        raise
+    return True

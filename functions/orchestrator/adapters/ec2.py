@@ -1,4 +1,4 @@
-"""EC2: AMIs, launch template versions and instance types."""
+"""EC2: AMIs, launch template versions and instance types; instances, interfaces and snapshots (quarantine)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from orchestrator.adapters.aws import client, error_code
+from orchestrator.adapters.aws import client, error_code, paginate
 from orchestrator.errors import AmiInvalidError, NotFoundError
 
 
@@ -22,7 +22,8 @@ def describe_image(ami_id: str, api: Any = None) -> dict:
     if not images:
         region = api.meta.region_name
         raise AmiInvalidError(
-            f"ami_id: {ami_id} does not exist in {region} (AMIs are regional: copy it here with `aws ec2 copy-image`)"
+            f"ami_id: {ami_id} does not exist in {region} (deregistered, or made in another region: AMIs are"
+            f" regional, copy it here with `aws ec2 copy-image --source-region ...`)"
         )
     return images[0]
 
@@ -71,3 +72,75 @@ def architectures_of(instance_types: list[str], api: Any = None) -> set[str]:
     found = api.describe_instance_types(InstanceTypes=instance_types)["InstanceTypes"]
     sets = [set(t["ProcessorInfo"]["SupportedArchitectures"]) for t in found]
     return set.intersection(*sets) if sets else set()
+
+
+# --- instances, interfaces, volumes and snapshots: the quarantine path ------------------------------------------
+
+
+def describe_instances(instance_ids: list[str], api: Any = None) -> dict[str, dict]:
+    """Each instance that exists, by id; ids that do not exist (or are malformed) are left out."""
+    api = api or client("ec2")
+    if not instance_ids:
+        return {}
+    try:
+        pages = api.get_paginator("describe_instances").paginate(InstanceIds=instance_ids)
+        return {i["InstanceId"]: i for page in pages for r in page["Reservations"] for i in r["Instances"]}
+    except ClientError as err:
+        # One unknown id fails the whole call; ask one by one to find which ones exist.
+        if not error_code(err).startswith("InvalidInstanceID") or len(instance_ids) == 1:
+            if error_code(err).startswith("InvalidInstanceID"):
+                return {}
+            raise
+    found: dict[str, dict] = {}
+    for instance_id in instance_ids:
+        found.update(describe_instances([instance_id], api))
+    return found
+
+
+def tag_of(resource: dict, key: str) -> str | None:
+    return next((t["Value"] for t in resource.get("Tags", []) if t["Key"] == key), None)
+
+
+def protect_from_termination(instance_id: str, api: Any = None) -> None:
+    (api or client("ec2")).modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": True})
+
+
+def is_termination_protected(instance_id: str, api: Any = None) -> bool:
+    found = (api or client("ec2")).describe_instance_attribute(
+        InstanceId=instance_id, Attribute="disableApiTermination"
+    )
+    return bool(found.get("DisableApiTermination", {}).get("Value"))
+
+
+def tag_resources(resource_ids: list[str], tags: dict[str, str], api: Any = None) -> None:
+    (api or client("ec2")).create_tags(Resources=resource_ids, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+def set_interface_groups(interface_id: str, group_ids: list[str], api: Any = None) -> None:
+    """Replace (not add to) the security groups of one network interface."""
+    (api or client("ec2")).modify_network_interface_attribute(NetworkInterfaceId=interface_id, Groups=group_ids)
+
+
+def interfaces_of(instance_id: str, api: Any = None) -> list[dict]:
+    """Every network interface attached to the instance, as EC2 describes it now."""
+    api = api or client("ec2")
+    filters = [{"Name": "attachment.instance-id", "Values": [instance_id]}]
+    return paginate(api, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+
+
+def case_snapshot(volume_id: str, tag_key: str, case_id: str, api: Any = None) -> str | None:
+    """The snapshot of this volume already taken for this case, if any (a retried isolation takes no second one)."""
+    api = api or client("ec2")
+    filters = [{"Name": "volume-id", "Values": [volume_id]}, {"Name": f"tag:{tag_key}", "Values": [case_id]}]
+    found = paginate(api, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters)
+    return found[0]["SnapshotId"] if found else None
+
+
+def snapshot_volume(volume_id: str, description: str, tags: dict[str, str], api: Any = None) -> str:
+    """Start a snapshot (point in time now; it completes in the background), tagged as it is created."""
+    created = (api or client("ec2")).create_snapshot(
+        VolumeId=volume_id,
+        Description=description[:255],
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+    )
+    return created["SnapshotId"]

@@ -1,10 +1,10 @@
-"""Elastic Load Balancing v2: target health and deregistration delays of the slots' target groups."""
+"""Elastic Load Balancing v2: target health, deregistration delays, and registrations (quarantine)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.adapters.aws import client
+from orchestrator.adapters.aws import client, paginate
 
 DEFAULT_DEREGISTRATION_DELAY = 300
 
@@ -26,3 +26,33 @@ def deregistration_delay(target_group_arn: str, api: Any = None) -> int:
         if attribute["Key"] == "deregistration_delay.timeout_seconds":
             return int(attribute["Value"])
     return DEFAULT_DEREGISTRATION_DELAY
+
+
+# --- registrations: the quarantine path ------------------------------------------------------------------------
+
+
+def instance_target_groups(vpc_id: str | None, api: Any = None) -> list[str]:
+    """Every target group of instance targets in the VPC (any of them may hold an instance)."""
+    api = api or client("elbv2")
+    groups = paginate(api, "describe_target_groups", "TargetGroups")
+    return [
+        g["TargetGroupArn"]
+        for g in groups
+        if g.get("TargetType", "instance") == "instance" and (vpc_id is None or g.get("VpcId") == vpc_id)
+    ]
+
+
+def registrations(target_group_arn: str, instance_id: str, api: Any = None) -> list[dict]:
+    """The instance's registrations (id and port) in one target group; empty when it is not registered."""
+    api = api or client("elbv2")
+    described = api.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+    return [
+        {k: v for k, v in d["Target"].items() if k in ("Id", "Port", "AvailabilityZone")}
+        for d in described
+        if d["Target"]["Id"] == instance_id
+    ]
+
+
+def deregister(target_group_arn: str, targets: list[dict], api: Any = None) -> None:
+    if targets:
+        (api or client("elbv2")).deregister_targets(TargetGroupArn=target_group_arn, Targets=targets)

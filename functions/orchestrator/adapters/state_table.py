@@ -1,6 +1,7 @@
 """The state table (DynamoDB, one item family per app): live pointer, lock, queue, AMI claims, releases, cases.
 
-Keys: pk = "APP#<app>"; sk = "LIVE" | "LOCK" | "QUEUE" | "AMI#<ami>" | "RELEASE#<id>" | "CASE#<id>".
+Keys: pk = "APP#<app>"; sk = "LIVE" | "LOCK" | "QUEUE" | "AMI#<ami>" | "RELEASE#<id>" | "CASE" (the open quarantine
+case) | "CASE#<id>".
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from orchestrator.adapters.aws import _CONFIG, error_code
+from orchestrator.adapters.aws import _CONFIG, error_code, where
 from orchestrator.errors import LockLostError
 
 
 @functools.cache
-def _table(name: str) -> Any:
+def _table(name: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
     return boto3.resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def table(name: str | None = None) -> Any:
-    return _table(name or os.environ["STATE_TABLE"])
+    return _table(name or os.environ["STATE_TABLE"], *where())
 
 
 def _pk(app: str) -> str:
@@ -131,13 +132,27 @@ def release_lock(app: str, release_id: str, tbl: Any = None) -> bool:
     )
 
 
-def flag_lock(app: str, flag: str, value: Any = True, tbl: Any = None) -> dict | None:
-    """Set a field on the lock of a release in flight (abort, rollback, approval); None when no lock exists."""
+def flag_lock(
+    app: str,
+    flag: str,
+    value: Any = True,
+    tbl: Any = None,
+    *,
+    release_id: str | None = None,
+    phase: str | None = None,
+) -> dict | None:
+    """Set a field on the lock of a release in flight (abort, rollback, approval); None when no lock exists
+    (or, when given, it is not held by `release_id` or not in `phase`)."""
+    condition = Attr("pk").exists()
+    if release_id is not None:
+        condition = condition & Attr("release_id").eq(release_id)
+    if phase is not None:
+        condition = condition & Attr("phase").eq(phase)
     try:
         response = (tbl or table()).update_item(
             Key={"pk": _pk(app), "sk": "LOCK"},
             UpdateExpression="SET #f = :v",
-            ConditionExpression=Attr("pk").exists(),
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#f": flag},
             ExpressionAttributeValues={":v": _dynamo(value)},
             ReturnValues="ALL_NEW",
@@ -156,6 +171,15 @@ def pop_queue(app: str, tbl: Any = None) -> dict | None:
     response = (tbl or table()).delete_item(Key={"pk": _pk(app), "sk": "QUEUE"}, ReturnValues="ALL_OLD")
     item = response.get("Attributes")
     return _plain(item) if item else None
+
+
+def unqueue(app: str, ami_id: str, tbl: Any = None) -> bool:
+    """Take this AMI out of the queue, unless a newer one has replaced it meanwhile."""
+    return _conditional(
+        (tbl or table()).delete_item,
+        Key={"pk": _pk(app), "sk": "QUEUE"},
+        ConditionExpression=Attr("ami_id").eq(ami_id),
+    )
 
 
 # --- AMI claims: an (app, AMI) pair is released at most once ---------------------------------------------------
@@ -185,3 +209,90 @@ def history(app: str, prefix: str, limit: int = 20, tbl: Any = None) -> list[dic
         Limit=limit,
     )
     return [_plain(i) for i in response.get("Items", [])]
+
+
+# --- quarantine cases: one open case per app; later events join it -------------------------------------------
+
+
+def open_case(app: str, case_id: str, now: int, lease_seconds: int, tbl: Any = None) -> tuple[str, bool]:
+    """Open a case for the app, or find the one already open: (case id, True when this call opened it).
+
+    The "CASE" item points at the open case; it expires, so a crashed quarantine cannot hold an app's case forever.
+    """
+    tbl = tbl or table()
+    for _ in range(3):  # the open case may close between the failed write and the read
+        opened = _conditional(
+            tbl.put_item,
+            Item={
+                "pk": _pk(app),
+                "sk": "CASE",
+                "case_id": case_id,
+                "opened_at": now,
+                "expires_at": now + lease_seconds,
+            },
+            ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now),
+        )
+        if opened:
+            return case_id, True
+        current = get(app, "CASE", tbl)
+        if current:
+            return current["case_id"], False
+    raise LockLostError(f"the open case of {app!r} changed three times in a row")
+
+
+def join_case(app: str, case_id: str, fields: dict, trigger: dict, skipped: list[dict], tbl: Any = None) -> None:
+    """Create or extend the CASE#<id> item: first writer's fields win; every trigger and skipped instance is added."""
+    fields = {k: v for k, v in fields.items() if v is not None}
+    names = {f"#f{i}": k for i, k in enumerate(fields)}
+    values = {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())}
+    sets = [f"#f{i} = if_not_exists(#f{i}, :v{i})" for i in range(len(fields))]
+    names.update({"#t": "triggers", "#s": "skipped", "#i": "instances"})
+    values.update({":t": [_dynamo(trigger)], ":s": _dynamo(skipped), ":none": [], ":empty": {}})
+    sets += [
+        "#t = list_append(if_not_exists(#t, :none), :t)",
+        "#s = list_append(if_not_exists(#s, :none), :s)",
+        "#i = if_not_exists(#i, :empty)",
+    ]
+    (tbl or table()).update_item(
+        Key={"pk": _pk(app), "sk": f"CASE#{case_id}"},
+        UpdateExpression="SET " + ", ".join(sets),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def record_case_instance(app: str, case_id: str, instance_id: str, record: dict, tbl: Any = None) -> None:
+    """Write one instance's entry of the case (each instance its own map key, so concurrent joiners never clash)."""
+    (tbl or table()).update_item(
+        Key={"pk": _pk(app), "sk": f"CASE#{case_id}"},
+        UpdateExpression="SET #i.#id = :r",
+        ExpressionAttributeNames={"#i": "instances", "#id": instance_id},
+        ExpressionAttributeValues={":r": _dynamo(record)},
+    )
+
+
+def append_case_error(app: str, case_id: str, error: dict, tbl: Any = None) -> None:
+    (tbl or table()).update_item(
+        Key={"pk": _pk(app), "sk": f"CASE#{case_id}"},
+        UpdateExpression="SET #e = list_append(if_not_exists(#e, :none), :e)",
+        ExpressionAttributeNames={"#e": "errors"},
+        ExpressionAttributeValues={":e": [_dynamo(error)], ":none": []},
+    )
+
+
+def close_case(app: str, case_id: str, tbl: Any = None) -> bool:
+    """Free the app's open-case pointer if it still names this case; later events then open a new case."""
+    return _conditional(
+        (tbl or table()).delete_item,
+        Key={"pk": _pk(app), "sk": "CASE"},
+        ConditionExpression=Attr("case_id").eq(case_id),
+    )
+
+
+def requeue(app: str, fields: dict, tbl: Any = None) -> bool:
+    """Put a held-back release back in the queue, unless a newer one was queued meanwhile (latest wins)."""
+    return _conditional(
+        (tbl or table()).put_item,
+        Item={"pk": _pk(app), "sk": "QUEUE", **_dynamo(fields)},
+        ConditionExpression=Attr("pk").not_exists(),
+    )

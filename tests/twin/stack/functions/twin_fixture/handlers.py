@@ -1,4 +1,4 @@
-"""The one handler of the twin's test stack: echoes what it was given, or raises on request."""
+"""The one handler of the twin's test stack: echoes what it was given, or raises or sends a message on request."""
 
 import os
 from typing import Any
@@ -11,6 +11,10 @@ class GreenUnhealthyError(Exception):
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "raise" in event:
         raise GreenUnhealthyError(event["raise"])
+    if "send" in event:  # a side effect a test can see even when the invocation's answer is lost
+        import boto3
+
+        boto3.client("sqs").send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=event["send"])
     return {
         "event": event,
         "function_name": context.function_name,

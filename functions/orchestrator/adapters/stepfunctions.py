@@ -1,0 +1,28 @@
+"""Step Functions: start executions and answer task tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from orchestrator.adapters.aws import client, error_code
+
+
+def start(state_machine_arn: str, payload: dict, api: Any = None) -> str:
+    started = (api or client("stepfunctions")).start_execution(
+        stateMachineArn=state_machine_arn, input=json.dumps(payload)
+    )
+    return started["executionArn"]
+
+
+def fail_task(task_token: str, error: str, cause: str, api: Any = None) -> bool:
+    """Fail a task waiting for its token; False when the token is no longer waiting (answered or timed out)."""
+    try:
+        (api or client("stepfunctions")).send_task_failure(taskToken=task_token, error=error, cause=cause[:32_768])
+    except ClientError as err:
+        if error_code(err) in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+            return False
+        raise
+    return True

@@ -1,0 +1,216 @@
+"""The quarantine handlers against moto, in-process: resolve, isolate (I5), merge cases, preempt, close."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from orchestrator.adapters import state_table
+from orchestrator.errors import IsolationIncompleteError
+from orchestrator.handlers import quarantine as handlers
+
+from bluegreen.invariants import check_quarantine
+from bluegreen.seed import guardduty_event
+from tests.integration.test_deploy_handlers import Context
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:quarantine:one"
+MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:quarantine"
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def finding(instance_id: str, **options: object) -> dict:
+    entry = guardduty_event(instance_id, "us-east-1", **options)  # type: ignore[arg-type]
+    return {
+        "version": "0",
+        "id": "e-1",
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "time": "2026-11-22T03:52:10Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
+
+
+def resolve(raw: object, execution: str = EXECUTION) -> dict:
+    event = {
+        "input": raw,
+        "execution_arn": execution,
+        "state_machine_arn": MACHINE,
+        "min_severity": "7",
+        "alarm_prefix": "bluegreen-security-",
+    }
+    return handlers.resolve_case(event, Context())
+
+
+def step(name: str, case: dict, **extra: object) -> dict:
+    return getattr(handlers, name)({"case": case, **extra}, Context())
+
+
+def fleet(world) -> list[str]:
+    group = world.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[world.app.blue_asg])
+    return [i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]]
+
+
+def test_isolation_follows_the_spec_on_an_instance_with_two_interfaces(world) -> None:
+    # Given a fleet at its minimum size, and an instance of it with a second network interface
+    ec2, asg = world.client("ec2"), world.client("autoscaling")
+    before = fleet(world)
+    victim = before[0]
+    second = ec2.create_network_interface(SubnetId=world.app.subnets[1])["NetworkInterface"]["NetworkInterfaceId"]
+    ec2.attach_network_interface(NetworkInterfaceId=second, InstanceId=victim, DeviceIndex=1)
+    # When a finding on it is resolved and the instance isolated
+    case = resolve(finding(victim))
+    assert (case["outcome"], case["app"], case["owner"], case["instance_ids"]) == ("Proceed", "shop", True, [victim])
+    case = step("isolate_instances", case)
+    # Then I5 holds: out of the group and every target group, only the isolation group on both interfaces,
+    # termination protection on, its volume snapshotted with the case id, still running
+    assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+    assert case["status"] == "isolated" and case["isolated"] == [victim]
+    # And the group launched a replacement: its desired capacity is unchanged even though it was at its minimum
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[world.app.blue_asg])["AutoScalingGroups"][0]
+    assert group["DesiredCapacity"] == group["MinSize"] == 3
+    assert len(group["Instances"]) == 3 and victim not in fleet(world)
+    # And the case records what the instance looked like before isolation
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    metadata = record["metadata"]
+    assert metadata["auto_scaling_group"] == world.app.blue_asg
+    assert list(metadata["target_groups"]) == [world.app.target_groups["blue"]]
+    assert {n["id"] for n in metadata["network_interfaces"]} >= {second}
+    assert all(world.app.isolation_sg not in n["groups"] for n in metadata["network_interfaces"])
+    assert metadata["tags"]["bluegreen:app"] == "shop"
+    assert record["status"] == "isolated" and len(record["snapshots"]) == len(metadata["volumes"]) == 1
+
+
+def test_isolating_again_changes_nothing_more(world) -> None:
+    # Given an isolated instance
+    victim = fleet(world)[0]
+    case = step("isolate_instances", resolve(finding(victim)))
+    ec2 = world.client("ec2")
+    snapshots = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    # When the isolation task runs again (a retry)
+    again = step("isolate_instances", case)
+    # Then it succeeds, takes no second snapshot and keeps the first metadata
+    assert again["isolated"] == [victim]
+    assert len(ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]) == len(snapshots)
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    assert record["metadata"]["auto_scaling_group"] == world.app.blue_asg
+    assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+
+
+def test_two_findings_for_one_app_make_one_case(world) -> None:
+    first, second = fleet(world)[:2]
+    # When two findings arrive for two instances of one app
+    opened = resolve(finding(first), "arn:aws:states:us-east-1:123456789012:execution:quarantine:a")
+    joined = resolve(finding(second, finding_type="CryptoCurrency:EC2/BitcoinTool.B!DNS"))
+    # Then the second joins the first's case and will not swap
+    assert opened["owner"] is True and joined["owner"] is False
+    assert joined["case_id"] == opened["case_id"]
+    step("isolate_instances", opened)
+    step("isolate_instances", joined)
+    item = state_table.get("shop", f"CASE#{opened['case_id']}")
+    assert sorted(item["instances"]) == sorted([first, second])
+    assert [t["finding_type"] for t in item["triggers"]] == [
+        "Backdoor:EC2/C&CActivity.B!DNS",
+        "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+    ]
+    # And a repeated finding on an instance already quarantined touches nothing
+    repeat = resolve(finding(first))
+    assert repeat["outcome"] == "Ignored"
+    assert "already quarantined" in repeat["skipped"][0]["reason"]
+
+
+def test_unknown_instances_are_reported_and_left_alone(world) -> None:
+    # Given an instance in no app's group and without the app tag
+    ec2 = world.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    stranger = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=world.app.subnets[0])["Instances"][0]
+    # When a finding names it
+    case = resolve(finding(stranger["InstanceId"]))
+    # Then nothing is quarantined, the instance is reported, and it is unchanged
+    assert case["outcome"] == "Ignored"
+    assert case["skipped"][0]["resource"] == stranger["InstanceId"]
+    assert "unknown" in case["skipped"][0]["reason"]
+    attribute = ec2.describe_instance_attribute(InstanceId=stranger["InstanceId"], Attribute="disableApiTermination")
+    assert attribute["DisableApiTermination"]["Value"] is False
+    assert state_table.get("shop", "CASE") is None
+
+
+def test_an_isolation_step_that_fails_does_not_stop_the_others(world) -> None:
+    # Given an app without an isolation group configured
+    victim = fleet(world)[0]
+    case = resolve(finding(victim))
+    case["isolation_group"] = None
+    # When its instance is isolated
+    with pytest.raises(IsolationIncompleteError, match="security_group_id"):
+        step("isolate_instances", case)
+    # Then every other step was still done
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    assert record["status"] == "failed"
+    assert record["steps"]["isolate_network"].startswith("failed")
+    assert all(not record["steps"][s].startswith("failed") for s in ("protect", "detach", "deregister", "snapshot"))
+    assert victim not in fleet(world)
+
+
+def test_preempt_aborts_the_release_in_flight_and_holds_back_the_queue(world) -> None:
+    victim = fleet(world)[0]
+    case = step("isolate_instances", resolve(finding(victim)))
+    # Given a release in flight and another queued
+    state_table.acquire_lock("shop", "r-1", {"phase": "Bake", "execution_arn": "x"}, now=10**10, lease_seconds=600)
+    state_table.put("shop", "QUEUE", {"ami_id": "ami-12345678", "queued_at": 1, "source": "event"})
+    # When the quarantine preempts
+    case = step("preempt_release", case)
+    # Then the release is asked to abort, the queued AMI is held back, and the lock is not free yet
+    assert case["preempt"]["lock_free"] is False
+    assert case["preempt"]["aborted"] == ["r-1"]
+    assert case["preempt"]["deferred_ami"] == "ami-12345678"
+    assert "quarantine case" in state_table.get("shop", "LOCK")["abort_requested"]
+    assert state_table.get("shop", "QUEUE") is None
+    # When the release has rolled back and freed the lock
+    state_table.release_lock("shop", "r-1")
+    case = step("preempt_release", case)
+    # Then the swap may start, onto the live group's AMI
+    assert case["preempt"]["lock_free"] is True
+    assert case["swap"]["ami_id"] == world.app.base_ami
+    assert case["status"] == "swapping"
+
+
+def test_a_swap_queued_behind_another_release_goes_round_again(world) -> None:
+    case = step("isolate_instances", resolve(finding(fleet(world)[0])))
+    case = step("preempt_release", case)
+    swap = {"execution_arn": "x", "status": "SUCCEEDED", "release": {"outcome": "Queued"}}
+    again = step("close_case", case, swap_execution=swap, deploy_state_machine_arn="arn:aws:states:::deploy")
+    assert again["status"] == "requeued" and again["preempt"]["lock_free"] is False
+    assert state_table.get("shop", "CASE")["case_id"] == case["case_id"]  # still open
+
+
+def test_closing_records_the_swap_and_frees_the_case(world) -> None:
+    case = step("preempt_release", step("isolate_instances", resolve(finding(fleet(world)[0]))))
+    swap = {
+        "execution_arn": "arn:x",
+        "status": "SUCCEEDED",
+        "release": {"outcome": "Proceed", "release_id": "r-2", "green_asg": "shop-green-r-2"},
+    }
+    closed = step("close_case", case, swap_execution=swap, deploy_state_machine_arn="arn:aws:states:::deploy")
+    assert closed["status"] == "swapped"
+    item = state_table.get("shop", f"CASE#{case['case_id']}")
+    assert item["status"] == "swapped" and item["swap"]["release_id"] == "r-2"
+    assert item["opened_at"] <= item["isolated_at"] <= item["swapped_at"]
+    assert state_table.get("shop", "CASE") is None
+    # And the responders were told
+    assert world.client("sns").list_topics()["Topics"]
+
+
+def test_a_failed_swap_is_recorded_and_keeps_isolation(world) -> None:
+    victim = fleet(world)[0]
+    case = step("preempt_release", step("isolate_instances", resolve(finding(victim))))
+    child = {"Status": "FAILED", "Error": "SmokeTestFailedError", "Cause": '{"errorMessage": "status 500"}'}
+    error = {"Error": "States.TaskFailed", "Cause": json.dumps(child)}
+    failed = step("record_case_failure", case, error=error)
+    assert failed["error"] == "SwapFailedError"
+    assert "SmokeTestFailedError: status 500" in failed["cause"]
+    item = state_table.get("shop", f"CASE#{case['case_id']}")
+    assert item["status"] == "swap_failed"
+    assert state_table.get("shop", "CASE") is None
+    assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
