@@ -196,3 +196,22 @@ def test_releases_of_one_app_started_together_never_overlap(app) -> None:
     superseded = set(amis) - set(released)
     assert len(superseded) == 1
     assert superseded.isdisjoint(app.claims())
+
+
+@pytest.mark.parametrize("app", [{"traffic": {"steps": [50, 100], "bake_seconds": 300}}], indirect=True)
+def test_an_ami_arriving_while_traffic_is_split_is_queued(app) -> None:
+    # Given a release holding traffic at 50/50 during its bake
+    first, second = app.publish_ami(), app.publish_ami()
+    first_arn = app.start(first)
+    app.wait_until(lambda: app.status()["weights"] == {"blue": 50, "green": 50}, what="traffic split 50/50")
+
+    # When a new AMI is published then
+    app.put_ami_event(second)
+    queued = app.wait(app.execution_for(second))
+
+    # Then it is queued (not refused because the weights are split), and deploys after the first
+    assert (queued.status, queued.output["release"]["outcome"]) == ("SUCCEEDED", "Queued")
+    assert app.wait(first_arn).status == "SUCCEEDED"
+    started = app.wait_until(lambda: [a for a in app.executions_for(second) if a != queued.arn], what="queued run")
+    assert app.wait(started[0]).status == "SUCCEEDED"
+    assert app.status()["live"]["ami_id"] == second

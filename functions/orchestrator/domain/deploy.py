@@ -149,12 +149,19 @@ def prepare(
         if not app:
             return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has no bluegreen:app tag")
     config = config_store.load(app)
+    emergency = bool(options.get("emergency"))
+    epoch = int(now.timestamp())
+    if not emergency and not options.get("dry_run"):
+        # A release in flight may have traffic split between the slots: queue behind it before reading the weights.
+        # The queued AMI is validated when it starts.
+        waiting = _queue_if_busy(app, ami_id, options["source"], epoch)
+        if waiting:
+            return waiting
     weights = route53.current_weights(config)
     live = find_live(config, weights)
     live_group = autoscaling.require_group(live.asg_name)
     check_image(config, image, live_group)
 
-    emergency = bool(options.get("emergency"))
     release = Release(
         app=app,
         ami_id=ami_id,
@@ -191,7 +198,6 @@ def prepare(
         release.clone_plan = plan
         return release.model_copy(update={"outcome": "DryRun", "reason": "dry run: nothing was changed"})
 
-    epoch = int(now.timestamp())
     lock_fields = {
         "ami_id": ami_id,
         "execution_arn": execution_arn,
@@ -199,18 +205,12 @@ def prepare(
         "green_asg": release.green_asg,
     }
     if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
-        holder = state_table.get(app, "LOCK") or {}
-        if holder.get("ami_id") == ami_id and not emergency:
-            # The same AMI event delivered twice (EventBridge delivers at least once): one release is enough.
-            reason = f"{ami_id} is being released right now ({holder.get('release_id')})"
-            return release.model_copy(update={"outcome": "Duplicate", "reason": reason})
-        # One release in flight per app: the newest AMI waits its turn, replacing any older one queued.
-        state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": options["source"]})
-        # The release in flight may have finished between our two writes, finding no queue: then nobody would
-        # start this one, so look at the lock once more.
+        # Taken since we looked: queue behind it (or, if it has ended meanwhile, take the lock after all).
+        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, emergency)
+        if waiting:
+            return release.model_copy(update={"outcome": waiting.outcome, "reason": waiting.reason})
         if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
             return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
-        state_table.unqueue(app, ami_id)
     try:
         if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
             state_table.release_lock(app, release.release_id)
@@ -234,6 +234,28 @@ def prepare(
         state_table.release_lock(app, release.release_id)
         raise
     return release
+
+
+def _queue_if_busy(app: str, ami_id: str, source: str, epoch: int, emergency: bool = False) -> Release | None:
+    """While another release holds the app's lock: Duplicate for its own AMI, else Queued (the newest AMI wins).
+
+    None when the lock is free, including when the release in flight ended between the checks (then this AMI is
+    taken off the queue again, so the caller goes on with it; nobody else would start it).
+    """
+    holder = state_table.get(app, "LOCK")
+    if not holder or holder.get("expires_at", 0) < epoch:
+        return None
+    if holder.get("ami_id") == ami_id and not emergency:
+        # The same AMI event delivered twice (EventBridge delivers at least once): one release is enough.
+        reason = f"{ami_id} is being released right now ({holder.get('release_id')})"
+        return Release(outcome="Duplicate", app=app, ami_id=ami_id, reason=reason)
+    state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": source})
+    holder = state_table.get(app, "LOCK")
+    if holder and holder.get("expires_at", 0) >= epoch:
+        reason = f"release {holder.get('release_id')} of {app} is in flight: {ami_id} starts after it"
+        return Release(outcome="Queued", app=app, ami_id=ami_id, reason=reason)
+    state_table.unqueue(app, ami_id)
+    return None
 
 
 def _clone_params(release: Release, live_group: dict, lt_version: int | str) -> tuple[ClonePlan, dict, dict]:
@@ -318,10 +340,10 @@ def fleet_health(asg_name: str, target_group_arns: list[str]) -> HealthReport:
 
 
 def check_green_health(release: Release, now: datetime) -> Release:
-    gate(release, now, "WaitHealthy")
     assert release.config and release.idle_slot and release.green_asg
     report = fleet_health(release.green_asg, release.config.slots[release.idle_slot].target_group_arns)
-    state_table.update(release.app or "", "LOCK", {"health": f"{report.healthy_targets}/{report.desired}"})
+    # One write per poll: the gate renews the lease, reads abort/rollback flags and records the health counts.
+    gate(release, now, "WaitHealthy", health=f"{report.healthy_targets}/{report.desired}")
     if not report.healthy and release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
         raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
     release.health = report
