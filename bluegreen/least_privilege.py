@@ -8,7 +8,6 @@ wildcards are resolved against botocore's service models. Resources and conditio
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import functools
 import os
@@ -17,14 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
 
 from bluegreen.twin.api_calls import IAM_PREFIX
-from bluegreen.twin.deploy import _NoManagedPolicies
+from bluegreen.twin.deploy import translate
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
-_FUNCTION = "AWS::Serverless::Function"
 
 # Actions that read; everything else counts as a write.
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Query", "Scan", "ConditionCheck")
@@ -87,19 +83,9 @@ def is_write(action: str) -> bool:
 
 @functools.cache
 def _translated(template_path: Path) -> dict:
-    sam = yaml_parse(template_path.read_text())
-    sam = copy.deepcopy(sam)
-    # Only the policies matter here: code and definitions are pointed at placeholders, as `sam package` would.
-    for resource in sam["Resources"].values():
-        props = resource.get("Properties", {})
-        if resource["Type"] == _FUNCTION:
-            props["CodeUri"] = "s3://policy-check/code.zip"
-        if isinstance(props.get("DefinitionUri"), str):
-            props["DefinitionUri"] = "s3://policy-check/definition.json"
-    if "Function" in sam.get("Globals", {}):
-        sam["Globals"]["Function"]["CodeUri"] = "s3://policy-check/code.zip"
+    # The twin's own translation; only the policies matter here, so the code goes nowhere.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # samtranslator resolves the partition from it
-    return transform(sam, {}, _NoManagedPolicies())
+    return translate(template_path, lambda body: "s3://policy-check/code.zip")
 
 
 def function_policies(template_path: Path = TEMPLATE) -> dict[str, list[Statement]]:

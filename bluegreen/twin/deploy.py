@@ -55,12 +55,9 @@ def deploy_stack(
     s3 = session.client("s3", endpoint_url=endpoint_url)
     cfn = session.client("cloudformation", endpoint_url=endpoint_url)
 
-    template_path = Path(template_path).resolve()
-    sam = yaml_parse(template_path.read_text())
     bucket = f"{stack_name.lower()}-twin-artifacts"
     s3.create_bucket(Bucket=bucket)
-    _localise(sam, template_path.parent, lambda body: _upload(s3, bucket, body))
-    template = transform(sam, dict(parameters or {}), _NoManagedPolicies())
+    template = translate(template_path, lambda body: _upload(s3, bucket, body), parameters)
 
     _delete_if_exists(cfn, stack_name)
     cfn.create_stack(
@@ -73,6 +70,14 @@ def deploy_stack(
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {stack_name} is {stack['StackStatus']}: {stack.get('StackStatusReason')}")
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def translate(template_path: str | Path, upload: Any, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The SAM template as CloudFormation: code zipped and handed to `upload` (which returns its s3:// URI)."""
+    template_path = Path(template_path).resolve()
+    sam = yaml_parse(template_path.read_text())
+    _localise(sam, template_path.parent, upload)
+    return transform(sam, dict(parameters or {}), _NoManagedPolicies())
 
 
 def _localise(sam: dict[str, Any], base: Path, upload: Any) -> None:
