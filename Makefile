@@ -27,7 +27,7 @@ test: lint cfn
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m bluegreen.asl_lint statemachine/*.asl.json
+	$(BIN)/python -m bluegreen.proof.asl_lint statemachine/*.asl.json
 
 cfn: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
@@ -35,7 +35,7 @@ cfn: $(STAMP)
 	$(BIN)/sam build --cached --parallel > /dev/null
 
 bench: $(STAMP)
-	$(BIN)/python -m bluegreen.bench
+	$(BIN)/python -m bluegreen.proof.bench
 
 deploy: $(STAMP)
 	$(BIN)/sam build && $(BIN)/sam deploy --config-env $${ENV:-default}

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from bluegreen import least_privilege, ops
 from bluegreen.aws import Aws
-from bluegreen.invariants import Monitor
-from bluegreen.seed import SeededApp, ami_event, register_ami, seed_app
-from bluegreen.standin import SlotServer, start_slot_servers
+from bluegreen.cli import ops
+from bluegreen.demo.seed import SeededApp, ami_event, register_ami, seed_app
+from bluegreen.demo.standin import SlotServer, start_slot_servers
+from bluegreen.proof import least_privilege
+from bluegreen.proof.invariants import Monitor
 from bluegreen.twin import local, server
 
 # Waits at 1 % of AWS's: a 60 s bake takes 1 s. Retry intervals at 2 %.

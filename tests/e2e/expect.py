@@ -5,7 +5,7 @@ Shared by the safety tests; the `app` fixture checks I1-I4 on top of these.
 
 from __future__ import annotations
 
-from bluegreen import ops
+from bluegreen.cli import ops
 
 # The error name Step Functions reports for each kind of twin fault the safety tests inject. The timeout is the late
 # one (the function did its work, then timed out): an early timeout takes the same path as `error`, under this name.

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import cli, ops
-from bluegreen.seed import ami_event, register_ami
+from bluegreen.cli import commands, ops
+from bluegreen.demo.seed import ami_event, register_ami
 from bluegreen.twin import server
 from tests.e2e.conftest import App, finish, new_app
 
@@ -289,7 +289,7 @@ def bluegreen(shared_app, capsys: pytest.CaptureFixture[str], monkeypatch: pytes
         if stdin:
             monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
         try:
-            cli.main()
+            commands.main()
             code = 0
         except SystemExit as done:
             code = int(done.code or 0)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import ops
-from bluegreen.invariants import check_quarantine
-from bluegreen.seed import guardduty_event, security_alarm
+from bluegreen.cli import ops
+from bluegreen.demo.seed import guardduty_event, security_alarm
+from bluegreen.proof.invariants import check_quarantine
 
 pytestmark = pytest.mark.xdist_group("e2e-quarantine")
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")

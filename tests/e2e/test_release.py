@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import ops
+from bluegreen.cli import ops
 
 pytestmark = pytest.mark.xdist_group("e2e-release")
 REPO = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import ops
-from bluegreen.seed import ami_event
+from bluegreen.cli import ops
+from bluegreen.demo.seed import ami_event
 
 pytestmark = pytest.mark.xdist_group("e2e-safety-concurrency")
 

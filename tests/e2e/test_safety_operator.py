@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from bluegreen import ops
+from bluegreen.cli import ops
 from tests.e2e.conftest import WAIT_SCALE
 from tests.e2e.expect import rolled_back
 

@@ -8,7 +8,7 @@ import pytest
 from orchestrator.adapters import state_table
 from orchestrator.handlers import deploy as handlers
 
-from bluegreen.seed import ami_event, register_ami
+from bluegreen.demo.seed import ami_event, register_ami
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:deploy:one"
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:deploy"

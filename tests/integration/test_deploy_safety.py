@@ -7,7 +7,7 @@ import json
 import pytest
 from orchestrator.adapters import state_table
 
-from bluegreen.seed import register_ami
+from bluegreen.demo.seed import register_ami
 from tests.integration.test_deploy_handlers import prepare, step
 
 

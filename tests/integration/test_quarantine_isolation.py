@@ -10,8 +10,8 @@ from orchestrator.adapters import state_table
 from orchestrator.errors import IsolationIncompleteError
 from orchestrator.handlers import quarantine as handlers
 
-from bluegreen.invariants import check_quarantine
-from bluegreen.seed import guardduty_event
+from bluegreen.demo.seed import guardduty_event
+from bluegreen.proof.invariants import check_quarantine
 from tests.integration.test_deploy_handlers import Context
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:quarantine:one"

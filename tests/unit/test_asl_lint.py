@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.asl_lint import lint
+from bluegreen.proof.asl_lint import lint
 
 MACHINES = sorted(Path(__file__).resolve().parents[2].glob("statemachine/*.asl.json"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen.cli import hoist_global_options
+from bluegreen.cli.commands import hoist_global_options
 
 
 def test_global_options_move_before_the_command() -> None:

@@ -6,8 +6,8 @@ The calls each function really makes are checked against these policies when eac
 
 from __future__ import annotations
 
-from bluegreen import least_privilege
-from bluegreen.least_privilege import Statement
+from bluegreen.proof import least_privilege
+from bluegreen.proof.least_privilege import Statement
 
 
 def test_no_function_may_write_on_every_resource() -> None:

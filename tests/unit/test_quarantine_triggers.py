@@ -10,7 +10,7 @@ import pytest
 from orchestrator.domain.quarantine import TriggerRules, _cause_text, _not_quarantinable, normalise
 from orchestrator.errors import TriggerInvalidError
 
-from bluegreen import ops
+from bluegreen.cli import ops
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 RULES = TriggerRules(min_severity=7, alarm_prefix="bluegreen-security-")

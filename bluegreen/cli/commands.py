@@ -16,8 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from orchestrator.errors import BluegreenError
 from rich.console import Console
 
-from bluegreen import ops, views
 from bluegreen.aws import DEFAULT_STACK, Aws
+from bluegreen.cli import ops, views
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 apps = typer.Typer(no_args_is_help=True, help="App configurations in SSM (/bluegreen/apps/<app>).")
@@ -276,7 +276,7 @@ def local_up(
 @local.command("demo")
 def local_demo(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000) -> None:
     """Seed a demo app on the twin and run three releases live: good, bad (rolled back), quarantine."""
-    from bluegreen import demo
+    from bluegreen.demo import scenes as demo
 
     raise typer.Exit(demo.run(port=port, console=console))
 

@@ -22,13 +22,13 @@ from typing import Any
 import boto3
 from orchestrator.adapters import state_table
 
-from bluegreen import ops
 from bluegreen.aws import Aws
-from bluegreen.seed import guardduty_event, register_ami, seed_app
-from bluegreen.standin import start_slot_servers
+from bluegreen.cli import ops
+from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
+from bluegreen.demo.standin import start_slot_servers
 from bluegreen.twin import local
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WAIT_SCALE = 0.01
 API_CALLS: Counter[str] = Counter()
 _apps = itertools.count(1)
@@ -194,7 +194,7 @@ def write_report(
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (`python -m bluegreen.bench`) on the local twin, waits at 1 % of AWS's, on the",
+        "Produced by `make bench` (`python -m bluegreen.proof.bench`) on the local twin, waits at 1 % of AWS's, on the",
         "2-core machine the project runs on. Counts are exact for these runs; seconds vary run to run.",
         "",
         "## Cost per release, by fleet size",

@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bluegreen.aws import Aws
-from bluegreen.seed import TAG_BROKEN
+from bluegreen.demo.seed import TAG_BROKEN
 
 
 def fleet_is_broken(aws: Aws, app: str, slot: str) -> bool:

@@ -20,7 +20,7 @@ import botocore.session
 from bluegreen.twin.api_calls import IAM_PREFIX
 from bluegreen.twin.deploy import translate
 
-TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 # Actions that read; everything else counts as a write.
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Query", "Scan", "ConditionCheck")

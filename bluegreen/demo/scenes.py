@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.table import Table
 
-from bluegreen import ops, views
 from bluegreen.aws import Aws
-from bluegreen.invariants import Breach, Monitor, check_quarantine
-from bluegreen.seed import SeededApp, ami_event, guardduty_event, register_ami, seed_app
-from bluegreen.standin import start_slot_servers
+from bluegreen.cli import ops, views
+from bluegreen.demo.seed import SeededApp, ami_event, guardduty_event, register_ami, seed_app
+from bluegreen.demo.standin import start_slot_servers
+from bluegreen.proof.invariants import Breach, Monitor, check_quarantine
 from bluegreen.twin import local
 
 APP = "shop"

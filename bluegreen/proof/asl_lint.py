@@ -1,4 +1,4 @@
-"""Structural lint of the state machines (SPEC section 10): `python -m bluegreen.asl_lint statemachine/*.asl.json`.
+"""Structural lint of the state machines (SPEC section 10): `python -m bluegreen.proof.asl_lint statemachine/*.asl.json`.
 
 Every Task has a timeout, a Retry for transient errors (Lambda's, or Step Functions' for a nested execution) and a
 Catch leading to rollback (or to a Fail state before anything changed); the machine has a timeout; names follow the

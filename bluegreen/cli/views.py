@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bluegreen import ops
 from bluegreen.aws import Aws
+from bluegreen.cli import ops
 
 BAR_WIDTH = 30
 SLOT_STYLE = {"blue": "bold blue", "green": "bold green"}

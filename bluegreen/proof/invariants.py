@@ -20,7 +20,7 @@ from orchestrator.adapters import route53, state_table
 from orchestrator.config import AppConfig
 
 from bluegreen.aws import Aws
-from bluegreen.ops import load_config, table
+from bluegreen.cli.ops import load_config, table
 
 
 @dataclass
@@ -32,13 +32,15 @@ class Breach:
 
 @dataclass
 class Sample:
-    at: float
+    at: float  # when the sample was complete
     weights: dict[str, int]
     groups: dict[str, dict]
+    started: float = 0.0  # when its first read began
 
 
 def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
     config = config or load_config(aws, app)
+    started = time.monotonic()
     weights = route53.current_weights(config, aws.client("route53"))
     described = aws.client("autoscaling").describe_auto_scaling_groups(
         Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
@@ -57,7 +59,7 @@ def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
             "desired": group["DesiredCapacity"],
             "healthy": healthy,
         }
-    return Sample(at=time.monotonic(), weights=weights, groups=groups)
+    return Sample(at=time.monotonic(), weights=weights, groups=groups, started=started)
 
 
 @dataclass
@@ -113,8 +115,9 @@ class Monitor:
                 if not any(g["healthy"] >= max(g["min"], 1) for g in serving):
                     self._breach("I1", f"{slot} has weight {weight} but no healthy group: {serving}", now.at)
             elif slot not in self._zero_since:
-                # A slot at zero when watching starts has had no traffic as far as we know.
-                self._zero_since[slot] = float("-inf") if self._last is None else now.at
+                # The weight reached zero after the previous sample began: the earliest it can have (a slot at zero
+                # when watching starts has had no traffic as far as we know).
+                self._zero_since[slot] = float("-inf") if self._last is None else self._last.started
         previous = self._last
         if previous is not None:
             for name, before in previous.groups.items():
@@ -122,9 +125,10 @@ class Monitor:
                 shrunk = after is None or after["desired"] < before["desired"]
                 if not shrunk:
                     continue
+                # The longest the weight can have been zero when the group shrank (by the end of this sample): a
+                # breach only when even that is short of the drain time, so a stalled sampler never reports one.
                 zero_for = now.at - self._zero_since.get(before["slot"], now.at)
-                # One sample period of slack: the change happened somewhere between two samples.
-                if zero_for + self.period * 2 < self.drain_seconds:
+                if zero_for < self.drain_seconds:
                     what = "deleted" if after is None else f"scaled in to {after['desired']}"
                     self._breach("I2", f"{name} {what} after {zero_for:.2f}s at zero weight", now.at)
         self._last = now
