@@ -14,13 +14,14 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from bluegreen.twin.patching import Patches
+
 # botocore service names whose IAM action prefix differs from the name.
 IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states"}
 
 _local = threading.local()
 _lock = threading.Lock()
 _calls: dict[str, set[str]] = {}
-_installed = False
 
 
 @contextlib.contextmanager
@@ -58,16 +59,12 @@ def clear() -> None:
         _calls.clear()
 
 
-def install() -> None:
-    """Wrap the one method every botocore client call goes through, whatever session built the client."""
-    global _installed
-    if _installed:
-        return
-    original = BaseClient._make_api_call
+def _make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+    _record(self, operation_name)
+    return _original_make_api_call(self, operation_name, api_params)
 
-    def make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        _record(self, operation_name)
-        return original(self, operation_name, api_params)
 
-    BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
-    _installed = True
+_original_make_api_call = BaseClient._make_api_call
+# Every botocore client call goes through this one method, whatever session built the client.
+patches = Patches(__name__, (BaseClient, "_make_api_call", _make_api_call))
+install, uninstall = patches.install, patches.uninstall

@@ -14,6 +14,8 @@ from typing import Any
 
 from moto.autoscaling.models import AutoScalingBackend
 
+from bluegreen.twin.patching import Patches
+
 _original_detach = AutoScalingBackend.detach_instances
 
 
@@ -25,5 +27,5 @@ def _detach(self: AutoScalingBackend, group_name: str, instance_ids: list[str], 
     return _original_detach(self, group_name, instance_ids, should_decrement)
 
 
-def install() -> None:
-    AutoScalingBackend.detach_instances = _detach  # type: ignore[method-assign]
+patches = Patches(__name__, (AutoScalingBackend, "detach_instances", _detach))
+install, uninstall = patches.install, patches.uninstall

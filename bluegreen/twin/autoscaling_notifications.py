@@ -10,6 +10,8 @@ from moto.autoscaling import responses
 from moto.autoscaling.exceptions import AutoscalingClientError
 from moto.core.responses import ActionResult, EmptyResult
 
+from bluegreen.twin.patching import Patches
+
 # (account, region) -> {(group, topic): set of types}
 _STORE: dict[tuple[str, str], dict[tuple[str, str], set[str]]] = {}
 
@@ -49,7 +51,10 @@ def _delete(self: responses.AutoScalingResponse) -> EmptyResult:
     return EmptyResult()
 
 
-def install() -> None:
-    responses.AutoScalingResponse.put_notification_configuration = _put  # type: ignore[attr-defined]
-    responses.AutoScalingResponse.describe_notification_configurations = _describe  # type: ignore[attr-defined]
-    responses.AutoScalingResponse.delete_notification_configuration = _delete  # type: ignore[attr-defined]
+patches = Patches(
+    __name__,
+    (responses.AutoScalingResponse, "put_notification_configuration", _put),
+    (responses.AutoScalingResponse, "describe_notification_configurations", _describe),
+    (responses.AutoScalingResponse, "delete_notification_configuration", _delete),
+)
+install, uninstall = patches.install, patches.uninstall

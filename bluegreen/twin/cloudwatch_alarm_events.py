@@ -17,6 +17,8 @@ from typing import Any
 from moto.cloudwatch.models import Alarm, CloudWatchBackend
 from moto.events.models import events_backends
 
+from bluegreen.twin.patching import Patches
+
 log = logging.getLogger(__name__)
 _original_set_alarm_state = CloudWatchBackend.set_alarm_state
 
@@ -92,5 +94,5 @@ def _set_alarm_state(self: CloudWatchBackend, alarm_name: str, reason: str, reas
         log.exception("could not publish the state change of alarm %s", alarm_name)
 
 
-def install() -> None:
-    CloudWatchBackend.set_alarm_state = _set_alarm_state  # type: ignore[method-assign]
+patches = Patches(__name__, (CloudWatchBackend, "set_alarm_state", _set_alarm_state))
+install, uninstall = patches.install, patches.uninstall

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from samtranslator.yaml_helper import yaml_parse
 
 # samtranslator records metrics nobody publishes here and warns about them when it is garbage-collected.
 logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
+# moto's CloudFormation skips AWS::SQS::QueuePolicy (the DLQ policy SAM adds) with a warning: the twin enforces no
+# resource policies (docs/twin-fidelity.md), so the skip changes nothing it can observe.
+warnings.filterwarnings("ignore", message="Tried to parse AWS::SQS::QueuePolicy")
+logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
 
 _FUNCTION = "AWS::Serverless::Function"
 _STATE_MACHINE = "AWS::Serverless::StateMachine"

@@ -14,6 +14,8 @@ from moto.ec2.exceptions import InvalidLaunchTemplateVersionNotFound
 from moto.ec2.models.launch_templates import LaunchTemplate, LaunchTemplateBackend
 from moto.ec2.responses.launch_templates import LaunchTemplates
 
+from bluegreen.twin.patching import Patches
+
 _original_get_version = LaunchTemplate.get_version
 _original_describe_versions = LaunchTemplateBackend.describe_launch_template_versions
 
@@ -58,7 +60,10 @@ def _delete_versions(self: LaunchTemplates) -> ActionResult:
     )
 
 
-def install() -> None:
-    LaunchTemplate.get_version = _get_version  # type: ignore[method-assign]
-    LaunchTemplateBackend.describe_launch_template_versions = _describe_versions  # type: ignore[method-assign]
-    LaunchTemplates.delete_launch_template_versions = _delete_versions  # type: ignore[attr-defined]
+patches = Patches(
+    __name__,
+    (LaunchTemplate, "get_version", _get_version),
+    (LaunchTemplateBackend, "describe_launch_template_versions", _describe_versions),
+    (LaunchTemplates, "delete_launch_template_versions", _delete_versions),
+)
+install, uninstall = patches.install, patches.uninstall

@@ -14,6 +14,8 @@ from typing import Any
 from moto.ec2.models.elastic_network_interfaces import NetworkInterface, NetworkInterfaceBackend
 from moto.ec2.models.instances import InstanceBackend
 
+from bluegreen.twin.patching import Patches
+
 _original_modify_interface = NetworkInterfaceBackend.modify_network_interface_attribute
 _original_modify_instance_groups = InstanceBackend.modify_instance_security_groups
 
@@ -43,7 +45,10 @@ def _modify_instance_groups(self: InstanceBackend, instance_id: str, new_group_i
     return instance
 
 
-def install() -> None:
-    NetworkInterface.group_set = property(_group_set)  # type: ignore[assignment, method-assign]
-    NetworkInterfaceBackend.modify_network_interface_attribute = _modify_interface  # type: ignore[method-assign]
-    InstanceBackend.modify_instance_security_groups = _modify_instance_groups  # type: ignore[method-assign]
+patches = Patches(
+    __name__,
+    (NetworkInterface, "group_set", property(_group_set)),
+    (NetworkInterfaceBackend, "modify_network_interface_attribute", _modify_interface),
+    (InstanceBackend, "modify_instance_security_groups", _modify_instance_groups),
+)
+install, uninstall = patches.install, patches.uninstall

@@ -12,6 +12,8 @@ from typing import Any
 
 from moto.events.models import Rule
 
+from bluegreen.twin.patching import Patches
+
 _original_create = Rule.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
 
@@ -22,5 +24,5 @@ def _create(cls: Any, resource_name: str, cloudformation_json: Any, account_id: 
     return _original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
 
-def install() -> None:
-    Rule.create_from_cloudformation_json = classmethod(_create)  # type: ignore[method-assign, assignment]
+patches = Patches(__name__, (Rule, "create_from_cloudformation_json", classmethod(_create)))
+install, uninstall = patches.install, patches.uninstall

@@ -20,6 +20,8 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.route53 import responses
 
+from bluegreen.twin.patching import Patches
+
 _lock = threading.Lock()
 _submitted: dict[str, tuple[float, datetime]] = {}  # change id -> when it was submitted (monotonic, UTC)
 _propagation_seconds = 0.0
@@ -73,6 +75,9 @@ def _get_change(self: responses.Route53) -> ActionResult:
     return ActionResult({"ChangeInfo": {"Id": change_id, "Status": _status(at), "SubmittedAt": utc}})
 
 
-def install() -> None:
-    responses.Route53.change_resource_record_sets = _change  # type: ignore[method-assign]
-    responses.Route53.get_change = _get_change  # type: ignore[method-assign]
+patches = Patches(
+    __name__,
+    (responses.Route53, "change_resource_record_sets", _change),
+    (responses.Route53, "get_change", _get_change),
+)
+install, uninstall = patches.install, patches.uninstall

@@ -1,4 +1,4 @@
-"""The local twin: moto in server mode, patched by `patches`, plus the `/_twin/` control endpoints.
+"""The local twin: moto in server mode, with the AWS behaviours of `behaviours`, plus the `/_twin/` control endpoints.
 
 Run it with `python -m bluegreen.twin.server --port 5000`, or call `start()` in-process.
 """
@@ -21,7 +21,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from bluegreen.twin import api_calls as recorder
-from bluegreen.twin import patches, route53_changes
+from bluegreen.twin import (
+    behaviours,
+    ec2_image_states,
+    elbv2_target_health,
+    route53_changes,
+    stepfunctions_retry_intervals,
+)
+from bluegreen.twin.faults import faults as fault_registry
 
 
 class _QuietRequestHandler(MotoRequestHandler):
@@ -52,24 +59,26 @@ def _control(request: Request) -> Response:
             return _json({"ok": True})
         if route == ("POST", "/_twin/faults"):
             body = request.get_json(force=True)
-            patches.faults.add(body["function"], body["kind"], int(body.get("times", 1)))
+            fault_registry.add(body["function"], body["kind"], int(body.get("times", 1)))
         elif route == ("DELETE", "/_twin/faults"):
-            patches.faults.clear()
+            fault_registry.clear()
         elif route == ("POST", "/_twin/target-health"):
             body = request.get_json(force=True)
-            patches.set_target_health(list(body.get("instance_ids", [])), body["state"], body.get("target_group_arn"))
-            return _json({"overrides": patches.target_health_overrides()})
+            elbv2_target_health.set_target_health(
+                list(body.get("instance_ids", [])), body["state"], body.get("target_group_arn")
+            )
+            return _json({"overrides": elbv2_target_health.target_health_overrides()})
         elif route == ("DELETE", "/_twin/target-health"):
-            patches.clear_target_health()
+            elbv2_target_health.clear_target_health()
             return _json({"overrides": {}})
         elif route == ("GET", "/_twin/target-health"):
-            return _json({"overrides": patches.target_health_overrides()})
+            return _json({"overrides": elbv2_target_health.target_health_overrides()})
         elif route == ("POST", "/_twin/dns-propagation"):
             route53_changes.set_propagation(float(request.get_json(force=True)["seconds"]))
             return _json({"seconds": route53_changes.propagation()})
         elif route == ("POST", "/_twin/image-state"):
             body = request.get_json(force=True)
-            patches.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
+            ec2_image_states.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
             return _json({"image_id": body["image_id"], "state": body["state"]})
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
@@ -78,7 +87,7 @@ def _control(request: Request) -> Response:
             return _json({"calls": {}})
         elif route != ("GET", "/_twin/faults"):
             return _json({"error": f"no route {request.method} {request.path}"}, 404)
-        return _json({"faults": patches.faults.list()})
+        return _json({"faults": fault_registry.list()})
     except (KeyError, TypeError, ValueError) as exc:
         return _json({"error": f"bad request: {exc!r}"}, 400)
 
@@ -123,8 +132,8 @@ def start(
     """
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"the twin only listens on loopback, not {host}")
-    patches.install(functions_dir)
-    patches.set_retry_scale(retry_scale)
+    behaviours.install(functions_dir)
+    stepfunctions_retry_intervals.set_retry_scale(retry_scale)
     recorder.clear()  # a new twin is a new account: the functions of an earlier one are gone
     server = make_server(host, port, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
     twin = TwinServer(server)

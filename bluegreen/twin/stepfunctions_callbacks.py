@@ -10,6 +10,8 @@ from __future__ import annotations
 from moto.core.responses import EmptyResult
 from moto.stepfunctions import responses
 
+from bluegreen.twin.patching import Patches
+
 
 def _send_task_failure(self: responses.StepFunctionResponse) -> EmptyResult:
     self.stepfunction_backend.send_task_failure(
@@ -18,5 +20,5 @@ def _send_task_failure(self: responses.StepFunctionResponse) -> EmptyResult:
     return EmptyResult()
 
 
-def install() -> None:
-    responses.StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+patches = Patches(__name__, (responses.StepFunctionResponse, "send_task_failure", _send_task_failure))
+install, uninstall = patches.install, patches.uninstall

@@ -18,6 +18,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.utils import camel_to_snake_case
 
+from bluegreen.twin.patching import Patches
+
 _original_normalise_parameters = StateTaskServiceSfn._normalise_parameters
 
 
@@ -49,6 +51,9 @@ def _normalise_response(
     self._from_boto_response(response, _operation(action).output_shape)
 
 
-def install() -> None:
-    StateTaskServiceSfn._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
-    StateTaskServiceSfn._normalise_response = _normalise_response  # type: ignore[method-assign]
+patches = Patches(
+    __name__,
+    (StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters),
+    (StateTaskServiceSfn, "_normalise_response", _normalise_response),
+)
+install, uninstall = patches.install, patches.uninstall

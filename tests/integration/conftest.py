@@ -13,13 +13,8 @@ from orchestrator.adapters import aws as adapter_aws
 from orchestrator.adapters import state_table
 
 from bluegreen.aws import Aws
-from bluegreen.seed import SeededApp, seed_app
-from bluegreen.twin import (
-    autoscaling_detach_replacements,
-    autoscaling_notifications,
-    ec2_launch_template_versions,
-    ec2_network_interface_groups,
-)
+from bluegreen.demo.seed import SeededApp, seed_app
+from bluegreen.twin import behaviours
 
 
 @dataclass
@@ -44,11 +39,8 @@ def create_state_table(aws: Aws) -> str:
     return "bluegreen-state"
 
 
-# The same moto gap adapters the twin installs (they add AWS behaviour moto lacks).
-autoscaling_notifications.install()
-ec2_launch_template_versions.install()
-ec2_network_interface_groups.install()
-autoscaling_detach_replacements.install()
+# The same AWS behaviours the twin adds to moto, so the handlers meet AWS's rules here too.
+behaviours.install()
 
 
 @pytest.fixture

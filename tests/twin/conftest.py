@@ -1,17 +1,32 @@
-"""Fixtures of the twin's tests: a twin per test module, on a free port, with a tiny stack deployed.
+"""Fixtures of the twin's tests: a twin per test module, on a free port, with a tiny stack deployed; and the fidelity
+machinery.
 
 Module scope, so the twin (and the endpoint variables it sets) is gone before other tests run here.
+
+Fidelity tests: a scenario marked `@pytest.mark.behaviour(module)` says what AWS does, and runs twice: with the twin's
+behaviour in, where it must pass, and with only that behaviour taken out (plain moto), where it must fail. The second
+run proves the twin module is needed; if moto ever learns the behaviour, it fails and says so.
 """
 
-from collections.abc import Iterator
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from bluegreen.twin import patches, server
+from bluegreen.twin import behaviours, elbv2_target_health, server
 from bluegreen.twin.deploy import deploy_stack
+from bluegreen.twin.faults import faults
 
 STACK_DIR = Path(__file__).parent / "stack"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "behaviour(module): a fidelity scenario of one twin behaviour module")
 
 
 @pytest.fixture(scope="module")
@@ -29,5 +44,41 @@ def outputs(twin: server.TwinServer) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def _clean_knobs() -> Iterator[None]:
     yield
-    patches.faults.clear()
-    patches.clear_target_health()
+    faults.clear()
+    elbv2_target_health.clear_target_health()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("behaviour"):
+        metafunc.parametrize("flavour", ["twin", "plain-moto"], indirect=True)
+
+
+@pytest.fixture
+def flavour(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The twin as it is, or the twin with the test's behaviour taken out (plain moto for that behaviour)."""
+    module = request.node.get_closest_marker("behaviour").args[0]
+    behaviours.install()
+    if request.param == "twin":
+        yield "twin"
+    else:
+        with module.patches.removed():
+            yield "plain-moto"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    if pyfuncitem.funcargs.get("flavour") != "plain-moto":
+        return (yield)
+    try:
+        yield
+    except Exception:  # the scenario's assertion failed, or moto refused a call it does not model
+        return True
+    module = pyfuncitem.get_closest_marker("behaviour").args[0]
+    pytest.fail(f"the scenario passes on plain moto: {module.__name__} claims a behaviour moto already has")
+
+
+@pytest.fixture
+def aws(flavour: str) -> Iterator[Callable[[str], Any]]:
+    """boto3 clients of an in-process moto (fresh per test), with the twin's behaviours as `flavour` says."""
+    with mock_aws():
+        yield lambda service: boto3.client(service, region_name="us-east-1")

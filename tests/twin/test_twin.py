@@ -11,7 +11,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bluegreen.twin import server
+from bluegreen.twin import (
+    eventbridge_stepfunctions_targets,
+    lambda_invoke_in_process,
+    server,
+    stepfunctions_lambda_error_names,
+)
 from bluegreen.twin.server import TwinServer
 
 # One worker runs them all, back to back, against the one twin of this module.
@@ -55,7 +60,8 @@ def execution_started_by(twin: TwinServer, state_machine_arn: str, event_id: str
     raise AssertionError(f"no execution was started for event {event_id}")
 
 
-def test_an_execution_runs_the_real_handler(twin: TwinServer, outputs: dict[str, str]) -> None:
+@pytest.mark.behaviour(lambda_invoke_in_process)
+def test_an_execution_runs_the_real_handler(twin: TwinServer, outputs: dict[str, str], flavour: str) -> None:
     # Given the stack deployed from its SAM template
     # When the state machine runs
     output = run(twin, outputs["ViaIntegrationArn"], {"hello": "twin"})
@@ -83,9 +89,9 @@ def test_a_catch_matches_the_error_type_the_handler_raised(
     assert cause["stackTrace"]
 
 
+@pytest.mark.behaviour(eventbridge_stepfunctions_targets)
 def test_an_ami_event_starts_the_state_machine_with_an_iso_time(
-    twin: TwinServer,
-    outputs: dict[str, str],
+    twin: TwinServer, outputs: dict[str, str], flavour: str
 ) -> None:
     # Given a rule for "EC2 AMI State Change" targeting the state machine
     event = {"Source": "aws.ec2", "DetailType": "EC2 AMI State Change", "Detail": '{"ImageId": "ami-1"}'}
@@ -136,6 +142,20 @@ def test_an_injected_fault_reaches_the_state_machine_under_the_aws_error_name(
     assert output["caught_by"] == "States.ALL"
     assert output["error"]["Error"] == error
     assert cause in output["error"]["Cause"]
+
+
+@pytest.mark.behaviour(stepfunctions_lambda_error_names)
+def test_a_throttled_invoke_fails_the_task_as_lambda_too_many_requests(
+    twin: TwinServer, outputs: dict[str, str], flavour: str
+) -> None:
+    # Given throttles on the worker, whose state machine names it by its function ARN
+    server.inject_fault(twin.endpoint_url, "Worker", "throttle", times=1)
+
+    # When the state machine calls the worker
+    output = run(twin, outputs["ViaFunctionArnArn"], {"hello": "throttled"})
+
+    # Then the Task failed under the name Retry policies match
+    assert output["error"]["Error"] == "Lambda.TooManyRequestsException"
 
 
 def test_a_retry_absorbs_a_single_throttle(twin: TwinServer, outputs: dict[str, str]) -> None:

@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from bluegreen.twin import server
+from bluegreen.twin import elbv2_target_health, route53_changes, server, stepfunctions_callbacks
 from bluegreen.twin.server import TwinServer
 
 pytestmark = pytest.mark.xdist_group("twin-release-safety")
@@ -43,13 +43,19 @@ def test_a_late_timeout_loses_the_answer_but_not_the_work(twin: TwinServer, outp
     assert "sqs:SendMessage" in server.api_calls(twin.endpoint_url)[outputs["WorkerName"]]
 
 
-def test_a_record_change_is_pending_until_it_has_propagated(twin: TwinServer) -> None:
+@pytest.mark.behaviour(route53_changes)
+def test_a_record_change_is_pending_until_it_has_propagated(twin: TwinServer, flavour: str) -> None:
     # Given a hosted zone, and changes that take 0.3 s to propagate
     route53 = client(twin, "route53")
-    zone = route53.create_hosted_zone(Name="propagation.example.com", CallerReference=str(time.time()))
+    zone = route53.create_hosted_zone(Name=f"{flavour}.propagation.example.com", CallerReference=str(time.time()))
     zone_id = zone["HostedZone"]["Id"]
     server.set_dns_propagation(twin.endpoint_url, 0.3)
-    record = {"Name": "www.propagation.example.com", "Type": "TXT", "TTL": 60, "ResourceRecords": [{"Value": '"a"'}]}
+    record = {
+        "Name": f"www.{flavour}.propagation.example.com",
+        "Type": "TXT",
+        "TTL": 60,
+        "ResourceRecords": [{"Value": '"a"'}],
+    }
 
     try:
         # When two changes are made
@@ -75,7 +81,10 @@ def test_a_record_change_is_pending_until_it_has_propagated(twin: TwinServer) ->
     assert unknown.value.response["Error"]["Code"] == "NoSuchChange"
 
 
-def test_a_task_failure_carries_its_cause_to_the_waiting_task(twin: TwinServer, outputs: dict[str, str]) -> None:
+@pytest.mark.behaviour(stepfunctions_callbacks)
+def test_a_task_failure_carries_its_cause_to_the_waiting_task(
+    twin: TwinServer, outputs: dict[str, str], flavour: str
+) -> None:
     # Given an execution waiting on a task token it sent to a queue
     sfn, sqs = client(twin, "stepfunctions"), client(twin, "sqs")
     definition = {
@@ -111,7 +120,8 @@ def test_a_task_failure_carries_its_cause_to_the_waiting_task(twin: TwinServer, 
     )
 
 
-def test_a_target_group_can_report_every_target_in_one_state(twin: TwinServer) -> None:
+@pytest.mark.behaviour(elbv2_target_health)
+def test_a_target_group_can_report_every_target_in_one_state(twin: TwinServer, flavour: str) -> None:
     # Given a target group with one target, and one instance registered later
     ec2, elbv2 = client(twin, "ec2"), client(twin, "elbv2")
     vpc_id = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]

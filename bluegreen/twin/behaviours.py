@@ -1,0 +1,68 @@
+"""Every AWS behaviour the twin adds to moto, one module each (listed with its AWS source in docs/twin-fidelity.md).
+
+`install()` puts them all in, once per process; tests/twin/fidelity takes one out at a time to show moto alone fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from types import ModuleType
+
+from bluegreen.twin import (
+    api_calls,
+    autoscaling_detach_replacements,
+    autoscaling_notifications,
+    cloudwatch_alarm_events,
+    ec2_image_states,
+    ec2_launch_template_versions,
+    ec2_network_interface_groups,
+    elbv2_target_health,
+    eventbridge_stepfunctions_targets,
+    events_rule_pattern_string,
+    lambda_invoke_in_process,
+    moto_request_routing,
+    route53_changes,
+    stepfunctions_callbacks,
+    stepfunctions_cloudformation_definitions,
+    stepfunctions_execution_names,
+    stepfunctions_interpreter,
+    stepfunctions_lambda_error_names,
+    stepfunctions_nested_executions,
+    stepfunctions_retry_intervals,
+)
+
+# The AWS behaviours, each a module with `install()` and `uninstall()`.
+BEHAVIOURS: tuple[ModuleType, ...] = (
+    lambda_invoke_in_process,
+    stepfunctions_interpreter,
+    stepfunctions_cloudformation_definitions,
+    stepfunctions_execution_names,
+    stepfunctions_lambda_error_names,
+    stepfunctions_nested_executions,
+    stepfunctions_callbacks,
+    eventbridge_stepfunctions_targets,
+    events_rule_pattern_string,
+    elbv2_target_health,
+    ec2_image_states,
+    ec2_launch_template_versions,
+    ec2_network_interface_groups,
+    autoscaling_notifications,
+    autoscaling_detach_replacements,
+    cloudwatch_alarm_events,
+    route53_changes,
+)
+# The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
+# (tests shorten AWS's waits) and a speed-up.
+TOOLS: tuple[ModuleType, ...] = (api_calls, stepfunctions_retry_intervals, moto_request_routing)
+
+_lock = threading.Lock()
+
+
+def install(functions_dir: Path | str | None = None) -> None:
+    """Put every behaviour and tool in (once); `functions_dir` is where Lambda handlers are imported from."""
+    if functions_dir is not None:
+        lambda_invoke_in_process.set_functions_dir(functions_dir)
+    with _lock:
+        for module in (*BEHAVIOURS, *TOOLS):
+            module.install()
