@@ -31,6 +31,7 @@ lint: $(STAMP)
 
 cfn: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/python -m bluegreen.proof.iam_lint
 	$(BIN)/sam validate --lint
 	$(BIN)/sam build --cached --parallel > /dev/null
 
@@ -38,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bluegreen.proof.bench
 
 deploy: $(STAMP)
+	$(BIN)/python -m bluegreen.proof.layer_check --region $${AWS_REGION:-$$AWS_DEFAULT_REGION}
 	$(BIN)/sam build && $(BIN)/sam deploy --config-env $${ENV:-default}
 
 clean:
