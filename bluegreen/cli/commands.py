@@ -108,10 +108,15 @@ def _print_plan(release: dict) -> None:
     console.print(
         f"  approval: {release['approval_required']}; expected at least {release['expected_duration_seconds']}s"
     )
-    for part in ("copied", "adjusted", "not_copied"):
-        for item in (release.get("clone_plan") or {}).get(part, []):
-            console.print(f"  {part:>10}: {item['what']} {item.get('detail', '')}".rstrip())
+    plan = release.get("clone_plan") or {}
+    for part in ("copied", "adjusted", "not_copied", "refused"):
+        for item in plan.get(part, []):
+            line = f"  {part:>10}: {item['what']} {item.get('detail', '')}".rstrip()
+            console.print(f"[red]{line}[/red]" if part == "refused" else line, highlight=False)
     console.print("[dim]dry run: nothing was changed[/dim]")
+    if plan.get("refused"):
+        # A script that checks a release first learns it would be refused, as if it had been (bad input).
+        raise typer.Exit(_fail("the release would be refused: " + "; ".join(i["what"] for i in plan["refused"])) + 1)
 
 
 @app.command()

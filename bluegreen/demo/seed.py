@@ -5,6 +5,7 @@ Used by `bluegreen local demo`, the end-to-end tests and the integration tests, 
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import uuid
@@ -16,6 +17,8 @@ from bluegreen.aws import Aws
 TAG_APP = "bluegreen:app"
 # A demo AMI tagged so marks a broken build: the slot stand-in servers answer 500 for fleets running it.
 TAG_BROKEN = "bluegreen-demo:broken"
+# The demo fleet's boot script, as the launch template holds it (base64).
+USER_DATA = base64.b64encode(b"#!/bin/bash\nsystemctl start shop\n").decode()
 
 
 @dataclass
@@ -62,15 +65,23 @@ def seed_app(
     )["GroupId"]
 
     base_ami = register_ami(aws, f"{app}-base", app=None)
+    # A launch template as teams write them: every field but the AMI must reach green unchanged.
     template_id = ec2.create_launch_template(
         LaunchTemplateName=f"{app}-lt",
-        LaunchTemplateData={"ImageId": base_ami, "InstanceType": "t3.micro", "SecurityGroupIds": [app_sg]},
+        LaunchTemplateData={
+            "ImageId": base_ami,
+            "InstanceType": "t3.micro",
+            "SecurityGroupIds": [app_sg],
+            "UserData": USER_DATA,
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        },
     )["LaunchTemplate"]["LaunchTemplateId"]
 
     zone = f"{app}.example.com"
     zone_id = route53.create_hosted_zone(Name=zone, CallerReference=f"{app}-zone")["HostedZone"]["Id"].split("/")[-1]
     slots: dict[str, Any] = {}
     target_groups: dict[str, str] = {}
+    balancers: dict[str, str] = {}
     for slot in ("blue", "green"):
         lb = elbv2.create_load_balancer(Name=f"{app}-{slot}", Subnets=subnets, SecurityGroups=[app_sg])[
             "LoadBalancers"
@@ -88,6 +99,7 @@ def seed_app(
             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
         )
         target_groups[slot] = tg
+        balancers[slot] = lb["LoadBalancerArn"]
         slots[slot] = {
             "target_group_arns": [tg],
             "alias": {"dns_name": lb["DNSName"], "hosted_zone_id": lb["CanonicalHostedZoneId"]},
@@ -139,6 +151,7 @@ def seed_app(
             for k, v in {TAG_APP: app, "bluegreen:slot": "blue", "bluegreen:ami": base_ami, "team": "shop"}.items()
         ],
     )
+    _configure_like_production(aws, app, blue_asg, balancers["blue"], target_groups["blue"])
     weights = {"blue": 100, "green": 0}
     route53.change_resource_record_sets(
         HostedZoneId=zone_id,
@@ -172,6 +185,39 @@ def seed_app(
         isolation_sg=isolation_sg,
         target_groups=target_groups,
         alarm_names=alarm_names,
+    )
+
+
+def _configure_like_production(aws: Aws, app: str, group: str, balancer_arn: str, target_group_arn: str) -> None:
+    """What a real fleet carries beside its own settings, so every release proves the clone copies it: request-count
+    tracking (its label names the slot's load balancer and target group), a termination lifecycle hook, and
+    notifications of two kinds to one topic."""
+    asg = aws.client("autoscaling")
+    label = balancer_arn.split(":loadbalancer/")[-1] + "/targetgroup/" + target_group_arn.split(":targetgroup/")[-1]
+    asg.put_scaling_policy(
+        AutoScalingGroupName=group,
+        PolicyName="requests-per-target",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ALBRequestCountPerTarget",
+                "ResourceLabel": label,
+            },
+            "TargetValue": 500.0,
+        },
+    )
+    asg.put_lifecycle_hook(
+        AutoScalingGroupName=group,
+        LifecycleHookName="drain-connections",
+        LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+        HeartbeatTimeout=120,
+        DefaultResult="CONTINUE",
+    )
+    topic = aws.client("sns").create_topic(Name=f"{app}-fleet-events")["TopicArn"]
+    asg.put_notification_configuration(
+        AutoScalingGroupName=group,
+        TopicARN=topic,
+        NotificationTypes=["autoscaling:EC2_INSTANCE_LAUNCH", "autoscaling:EC2_INSTANCE_TERMINATE"],
     )
 
 

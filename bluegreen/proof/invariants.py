@@ -38,10 +38,22 @@ class Sample:
     started: float = 0.0  # when its first read began
 
 
+def traffic_weights(config: AppConfig, listed: list[dict]) -> dict[str, int]:
+    """Where the app's record sends traffic: its weights, or, while it is still a simple alias to one slot's load
+    balancer (an app not yet converted), all of it to that slot."""
+    simple, _ = route53.strangers(config, listed)
+    if simple is not None:
+        return {
+            slot: 100 if route53.same_target(simple.get("AliasTarget"), config.slots[slot].alias.dns_name) else 0
+            for slot in ("blue", "green")
+        }
+    return route53.weights_of(config, listed)
+
+
 def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
     config = config or load_config(aws, app)
     started = time.monotonic()
-    weights = route53.current_weights(config, aws.client("route53"))
+    weights = traffic_weights(config, route53.records(config, aws.client("route53")))
     described = aws.client("autoscaling").describe_auto_scaling_groups(
         Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
     )["AutoScalingGroups"]

@@ -7,8 +7,9 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
+from orchestrator import budget
 from orchestrator.errors import ConfigInvalidError
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
@@ -39,6 +40,8 @@ class Dns(_Model):
     record_type: Literal["A", "AAAA"] = "A"
     # Route 53 answers alias records with a fixed TTL of 60 s; it bounds bake and drain times.
     ttl_seconds: Seconds = 60
+    # A simple (non-weighted) alias record at the name is replaced by the weighted pair in one atomic change batch.
+    convert_simple_record: StrictBool = False
 
 
 class Health(_Model):
@@ -113,12 +116,20 @@ class AppConfig(_Model):
             raise ValueError(f"{missing[0]} is missing: an app needs both a blue and a green slot")
         return slots
 
+    @model_validator(mode="after")
+    def _fits_the_budget(self) -> AppConfig:
+        # Its message starts with the field to change (see describe_validation_error).
+        budget.check(self)
+        return self
+
 
 def describe_validation_error(err: ValidationError) -> str:
     """One line naming the first bad field and what is wrong with it."""
     first = err.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "config"
     message = first["msg"].removeprefix("Value error, ")
+    if not first["loc"]:  # a check of the whole document names its field itself
+        return message
+    field = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
         message = "is not a known field (check its spelling against the README's schema)"
     elif first["type"] == "missing":

@@ -61,6 +61,30 @@ class NotFoundError(BluegreenError):
     """A named AWS resource does not exist."""
 
 
+class DnsRecordConflictError(BluegreenError):
+    """The app's record name and type hold records bluegreen cannot weight beside (a plain record, others' weights)."""
+
+
+class CloneUnsupportedError(BluegreenError):
+    """Live has a setting green cannot copy faithfully (the clone plan names it); nothing was changed."""
+
+
+class LaunchTemplateVersionNotDeletedError(BluegreenError):
+    """DeleteLaunchTemplateVersions reported a version it could not delete (retried)."""
+
+
+class DnsChangeTimeoutError(BluegreenError):
+    """A Route 53 change did not reach INSYNC before its deadline; the release rolls back."""
+
+
+class GroupDeletionTimeoutError(BluegreenError):
+    """An Auto Scaling group was still there at its deletion deadline."""
+
+
+class RollbackIncompleteError(BluegreenError):
+    """Rollback could not finish before its deadline; an operator must finish it (README runbook)."""
+
+
 # --- the quarantine path ---------------------------------------------------------------------------------------
 
 

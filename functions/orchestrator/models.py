@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.config import AppConfig
 
-Outcome = Literal["Proceed", "Ignored", "AlreadyLive", "Duplicate", "Queued", "DryRun"]
+Outcome = Literal["Proceed", "Ignored", "Settling", "AlreadyLive", "Duplicate", "Queued", "DryRun"]
 SlotName = Literal["blue", "green"]
 
 
@@ -17,13 +17,24 @@ class _Model(BaseModel):
 
 
 class Waits(_Model):
-    """Every wait of a release, in seconds, already scaled (the twin runs them fast)."""
+    """Every wait and deadline of a release, in seconds, already scaled (the twin runs them fast).
 
-    poll_seconds: int = 15
+    Each loop has its own poll interval: a long window polls less often (orchestrator.budget).
+    """
+
+    poll_seconds: int = 15  # the green health loop
     health_timeout_seconds: int = 900
+    settle_poll_seconds: int = 30
+    settle_seconds: int = 600
+    dns_poll_seconds: int = 40
+    dns_sync_seconds: int = 600
     bake_seconds: int = 300
     drain_seconds: int = 360
     keep_seconds: int = 0
+    keep_poll_seconds: int = 15
+    cleanup_poll_seconds: int = 90  # the old fleet's drain and deletion, and green's removal on rollback
+    old_drain_seconds: int = 3_600
+    group_delete_seconds: int = 1_800
     lease_seconds: int = 3_600
     smoke_retry_seconds: float = 1.0
 
@@ -47,6 +58,7 @@ class ClonePlan(_Model):
     copied: list[PlanItem] = []
     adjusted: list[PlanItem] = []
     not_copied: list[PlanItem] = []
+    refused: list[PlanItem] = []  # what green cannot copy faithfully: the release is refused before any change
 
 
 class HealthReport(_Model):
@@ -60,6 +72,7 @@ class HealthReport(_Model):
 class TrafficProgress(_Model):
     change_id: str | None = None
     in_sync: bool = True
+    sync_by: str | None = None  # the change must be INSYNC by then
     percent: int = 0
     done: bool = False
     alarm_waits: int = 0
@@ -79,6 +92,8 @@ class Release(_Model):
     source: Literal["event", "manual", "queue", "quarantine"] = "manual"
     emergency: bool = False
     dry_run: bool = False
+    settle_until: str | None = None  # an AMI event waits until then for the AMI's bluegreen:app tag
+    convert_dns: bool = False  # the app's simple record becomes the weighted pair when the lock is taken
     config: AppConfig | None = None
     live: LiveFleet | None = None
     idle_slot: SlotName | None = None
@@ -96,6 +111,9 @@ class Release(_Model):
     health: HealthReport | None = None
     traffic: TrafficProgress | None = None
     old_remaining: int = -1
+    old_drained: bool = False  # no instance left, or the drain deadline passed (the group is then force-deleted)
+    old_drain_by: str | None = None
+    delete_by: str | None = None  # deadline of the group deletion loop (old group, or green on rollback)
     old_gone: bool = False
     rollback_drain_seconds: int = 0
     keep_until: str | None = None

@@ -81,12 +81,39 @@ def test_handlers_carry_a_release_from_event_to_live(world) -> None:
     assert [g["AutoScalingGroupName"] for g in groups] == [release["green_asg"]]
 
 
-def test_untagged_and_pending_amis_are_ignored_quietly(world) -> None:
+def test_pending_and_foreign_region_amis_are_ignored_quietly(world) -> None:
     untagged = register_ami(world.aws, "base-v2", app=None)
-    assert prepare(event_for(untagged))["outcome"] == "Ignored"
     assert prepare(event_for(untagged, state="pending"))["outcome"] == "Ignored"
     assert prepare(event_for(untagged, region="eu-west-1"))["outcome"] == "Ignored"
     assert state_table.get("shop", "LOCK") is None
+
+
+def test_an_untagged_ami_is_looked_at_again_until_its_deadline_then_ignored(world) -> None:
+    # Given an AMI event that arrived before its AMI's bluegreen:app tag (as Packer tags after `available`)
+    untagged = register_ami(world.aws, "base-v2", app=None)
+    # When Prepare runs, Then it waits for the tag, with a deadline
+    first = prepare(event_for(untagged))
+    assert first["outcome"] == "Settling" and first["settle_until"]
+    # And back from the wait with the deadline passed, it ignores the AMI, having changed nothing
+    expired = {**first, "settle_until": "2000-01-01T00:00:00+00:00"}
+    assert prepare({**event_for(untagged), "release": expired})["outcome"] == "Ignored"
+    assert state_table.get("shop", "LOCK") is None
+
+
+def test_a_tag_that_arrives_while_waiting_starts_the_release(world) -> None:
+    late = register_ami(world.aws, "shop-v2", app=None)
+    waiting = prepare(event_for(late))
+    # When the tag arrives before the deadline
+    world.client("ec2").create_tags(Resources=[late], Tags=[{"Key": "bluegreen:app", "Value": "shop"}])
+    # Then the next look releases it
+    assert prepare({**event_for(late), "release": waiting})["outcome"] == "Proceed"
+
+
+def test_an_ami_deregistered_while_waiting_for_its_tag_is_ignored(world) -> None:
+    temporary = register_ami(world.aws, "packer-tmp", app=None)
+    waiting = prepare(event_for(temporary))
+    world.client("ec2").deregister_image(ImageId=temporary)
+    assert prepare({**event_for(temporary), "release": waiting})["outcome"] == "Ignored"
 
 
 def test_the_live_ami_is_already_live(world) -> None:

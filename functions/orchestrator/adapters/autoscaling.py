@@ -67,17 +67,34 @@ def create_group(params: dict, api: Any = None) -> None:
             raise
 
 
-def apply_extras(name: str, extras: dict[str, list[dict]], api: Any = None) -> None:
-    """Put the cloned policies, schedules, warm pool and notifications on a new group."""
+def apply_extras(name: str, extras: dict[str, list[dict]], api: Any = None) -> dict[str, str]:
+    """Put the cloned policies, schedules, warm pool and notifications on a new group; its policies' ARNs by name."""
     api = api or client("autoscaling")
+    arns = {}
     for policy in extras.get("scaling_policies", []):
-        api.put_scaling_policy(AutoScalingGroupName=name, **policy)
+        arns[policy["PolicyName"]] = api.put_scaling_policy(AutoScalingGroupName=name, **policy)["PolicyARN"]
     for action in extras.get("scheduled_actions", []):
         api.put_scheduled_update_group_action(AutoScalingGroupName=name, **action)
     for pool in extras.get("warm_pool", []):
         api.put_warm_pool(AutoScalingGroupName=name, **pool)
     for note in extras.get("notifications", []):
         api.put_notification_configuration(AutoScalingGroupName=name, **note)
+    return arns
+
+
+def pin_launch_template_version(group: dict, version: int, api: Any = None) -> None:
+    """Make a group launch a numbered version instead of `$Latest`/`$Default`, keeping every other setting."""
+    api = api or client("autoscaling")
+    name = group["AutoScalingGroupName"]
+    if "MixedInstancesPolicy" in group:
+        mixed = group["MixedInstancesPolicy"]
+        spec = {**mixed["LaunchTemplate"]["LaunchTemplateSpecification"], "Version": str(version)}
+        spec.pop("LaunchTemplateName", None)  # the id alone names it; giving both is refused
+        policy = {**mixed, "LaunchTemplate": {**mixed["LaunchTemplate"], "LaunchTemplateSpecification": spec}}
+        api.update_auto_scaling_group(AutoScalingGroupName=name, MixedInstancesPolicy=policy)
+    else:
+        spec = {"LaunchTemplateId": group["LaunchTemplate"]["LaunchTemplateId"], "Version": str(version)}
+        api.update_auto_scaling_group(AutoScalingGroupName=name, LaunchTemplate=spec)
 
 
 def set_capacity(name: str, *, min_size: int, max_size: int, desired: int, api: Any = None) -> None:
@@ -85,6 +102,24 @@ def set_capacity(name: str, *, min_size: int, max_size: int, desired: int, api: 
     api.update_auto_scaling_group(
         AutoScalingGroupName=name, MinSize=min_size, MaxSize=max_size, DesiredCapacity=desired
     )
+
+
+def stop_scaling(name: str, api: Any = None) -> None:
+    """Before a group is emptied: delete its scheduled actions and lift scale-in protection from its instances."""
+    api = api or client("autoscaling")
+    actions = paginate(api, "describe_scheduled_actions", "ScheduledUpdateGroupActions", AutoScalingGroupName=name)
+    for action in actions:
+        try:
+            api.delete_scheduled_action(AutoScalingGroupName=name, ScheduledActionName=action["ScheduledActionName"])
+        except ClientError as err:
+            if error_code(err) != "ValidationError":  # deleted by a previous attempt
+                raise
+    group = describe_group(name, api)
+    protected = [i["InstanceId"] for i in (group or {}).get("Instances", []) if i.get("ProtectedFromScaleIn")]
+    for start in range(0, len(protected), 50):  # SetInstanceProtection takes at most 50 ids
+        api.set_instance_protection(
+            AutoScalingGroupName=name, InstanceIds=protected[start : start + 50], ProtectedFromScaleIn=False
+        )
 
 
 def set_min_size(name: str, min_size: int, api: Any = None) -> None:

@@ -11,7 +11,17 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 # Standard mode retries throttling and transient errors with backoff and jitter; Step Functions retries the rest.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# One call can take at most CALL_BUDGET_SECONDS, well within a function's 60 s (a test ties them).
+_ATTEMPTS, _CONNECT_SECONDS, _READ_SECONDS = 3, 3, 10
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": _ATTEMPTS},
+    connect_timeout=_CONNECT_SECONDS,
+    read_timeout=_READ_SECONDS,
+)
+# Every attempt timing out, plus standard mode's backoff between them (at most 2 ** attempt seconds, capped at 20).
+CALL_BUDGET_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + sum(
+    min(2**attempt, 20) for attempt in range(1, _ATTEMPTS)
+)
 
 
 def client(service: str) -> Any:

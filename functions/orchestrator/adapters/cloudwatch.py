@@ -15,3 +15,24 @@ def alarm_states(names: list[str], api: Any = None) -> dict[str, str]:
     found = paginate(api, "describe_alarms", "MetricAlarms", AlarmNames=names)
     states = {a["AlarmName"]: a["StateValue"] for a in found}
     return {n: states.get(n, "MISSING") for n in names}
+
+
+def describe_alarms(names: list[str], api: Any = None) -> dict[str, dict]:
+    """Each metric alarm that exists, by name."""
+    if not names:
+        return {}
+    api = api or client("cloudwatch")
+    return {a["AlarmName"]: a for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNames=names)}
+
+
+def put_alarm(params: dict, api: Any = None) -> None:
+    (api or client("cloudwatch")).put_metric_alarm(**params)
+
+
+def delete_alarms_with_prefix(prefix: str, api: Any = None) -> list[str]:
+    """Delete every metric alarm whose name starts with `prefix` (at most 100 per call); their names."""
+    api = api or client("cloudwatch")
+    names = [a["AlarmName"] for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)]
+    for start in range(0, len(names), 100):
+        api.delete_alarms(AlarmNames=names[start : start + 100])
+    return names

@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from orchestrator.adapters.aws import client, error_code, paginate
-from orchestrator.errors import AmiInvalidError, NotFoundError
+from orchestrator.errors import AmiInvalidError, LaunchTemplateVersionNotDeletedError, NotFoundError
 
 
 def describe_image(ami_id: str, api: Any = None) -> dict:
@@ -57,13 +57,42 @@ def create_launch_template_version(
     return int(created["LaunchTemplateVersion"]["VersionNumber"])
 
 
-def delete_launch_template_version(template_id: str, version: int, api: Any = None) -> None:
+def launch_template_versions(template_id: str, api: Any = None) -> tuple[int, int]:
+    """The (default, latest) version numbers of a launch template."""
     api = api or client("ec2")
     try:
-        api.delete_launch_template_versions(LaunchTemplateId=template_id, Versions=[str(version)])
+        template = api.describe_launch_templates(LaunchTemplateIds=[template_id])["LaunchTemplates"][0]
     except ClientError as err:
-        if not error_code(err).startswith("InvalidLaunchTemplate"):
-            raise
+        if error_code(err).startswith("InvalidLaunchTemplate"):
+            raise NotFoundError(f"launch_template_id: {template_id} does not exist") from None
+        raise
+    return int(template["DefaultVersionNumber"]), int(template["LatestVersionNumber"])
+
+
+# DeleteLaunchTemplateVersions reports each version's failure in the response body, not as an error.
+_GONE = "launchTemplateVersionDoesNotExist"
+KEPT_AS_DEFAULT = "launchTemplateVersionIsDefault"
+
+
+def delete_launch_template_version(template_id: str, version: int, api: Any = None) -> str | None:
+    """Delete one version. None when it is gone (also when it already was); the failure code when AWS keeps it
+    for good (it is the template's default); LaunchTemplateVersionNotDeletedError for any other failure."""
+    api = api or client("ec2")
+    try:
+        answer = api.delete_launch_template_versions(LaunchTemplateId=template_id, Versions=[str(version)])
+    except ClientError as err:
+        if error_code(err).startswith("InvalidLaunchTemplate"):
+            return None
+        raise
+    for failed in answer.get("UnsuccessfullyDeletedLaunchTemplateVersions", []):
+        code = failed.get("ResponseError", {}).get("Code", "")
+        if code == _GONE:
+            return None
+        if code == KEPT_AS_DEFAULT:
+            return code
+        message = failed.get("ResponseError", {}).get("Message", "")
+        raise LaunchTemplateVersionNotDeletedError(f"{template_id} version {version}: {code} {message}".strip())
+    return None
 
 
 def architectures_of(instance_types: list[str], api: Any = None) -> set[str]:

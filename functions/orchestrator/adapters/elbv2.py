@@ -19,6 +19,14 @@ def target_states(target_group_arn: str, instance_ids: list[str], api: Any = Non
     return {i: states.get(i, "unused") for i in instance_ids}
 
 
+def load_balancer_label(target_group_arn: str, api: Any = None) -> str | None:
+    """`app/<name>/<id>` of the load balancer that routes to the target group (what ALB metrics name); None if none."""
+    api = api or client("elbv2")
+    groups = api.describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"]
+    balancers = groups[0].get("LoadBalancerArns", []) if groups else []
+    return balancers[0].split(":loadbalancer/")[-1] if balancers else None
+
+
 def deregistration_delay(target_group_arn: str, api: Any = None) -> int:
     api = api or client("elbv2")
     attributes = api.describe_target_group_attributes(TargetGroupArn=target_group_arn)["Attributes"]

@@ -12,21 +12,92 @@ def set_identifier(app: str, slot: str) -> str:
     return f"{app}-{slot}"
 
 
-def current_weights(config: AppConfig, api: Any = None) -> dict[str, int]:
-    """Weight per slot as Route 53 holds it now; a missing record reads 0."""
+def _record_name(config: AppConfig) -> str:
+    return config.dns.record_name.rstrip(".") + "."
+
+
+def records(config: AppConfig, api: Any = None) -> list[dict]:
+    """Every record of the app's name and type, as Route 53 lists them (weighted or not, ours or not)."""
     api = api or client("route53")
-    name = config.dns.record_name.rstrip(".") + "."
-    records = api.list_resource_record_sets(
+    name = _record_name(config)
+    found = []
+    pages = api.get_paginator("list_resource_record_sets").paginate(
         HostedZoneId=config.dns.hosted_zone_id, StartRecordName=name, StartRecordType=config.dns.record_type
-    )["ResourceRecordSets"]
+    )
+    for page in pages:
+        for record in page["ResourceRecordSets"]:
+            if record["Name"] != name or record["Type"] != config.dns.record_type:
+                return found  # listed in order: past the name and type, nothing more of ours follows
+            found.append(record)
+    return found
+
+
+def weights_of(config: AppConfig, listed: list[dict]) -> dict[str, int]:
+    """Weight per slot in these records; a missing record reads 0."""
     weights = dict.fromkeys(SLOTS, 0)
-    for record in records:
-        if record["Name"] != name or record["Type"] != config.dns.record_type:
-            continue
+    for record in listed:
         for slot in SLOTS:
             if record.get("SetIdentifier") == set_identifier(config.app, slot):
                 weights[slot] = int(record.get("Weight", 0))
     return weights
+
+
+def current_weights(config: AppConfig, api: Any = None) -> dict[str, int]:
+    """Weight per slot as Route 53 holds it now; a missing record reads 0."""
+    return weights_of(config, records(config, api))
+
+
+def strangers(config: AppConfig, listed: list[dict]) -> tuple[dict | None, list[dict]]:
+    """The simple (non-weighted) record at the app's name and type, if any, and records bluegreen does not own."""
+    ours = {set_identifier(config.app, slot) for slot in SLOTS}
+    simple = next((r for r in listed if "SetIdentifier" not in r), None)
+    others = [r for r in listed if "SetIdentifier" in r and (r["SetIdentifier"] not in ours or "Weight" not in r)]
+    return simple, others
+
+
+def _weighted(config: AppConfig, slot: str, weight: int) -> dict:
+    target = config.slots[slot].alias
+    return {
+        "Name": config.dns.record_name,
+        "Type": config.dns.record_type,
+        "SetIdentifier": set_identifier(config.app, slot),
+        "Weight": weight,
+        "AliasTarget": {
+            "DNSName": target.dns_name,
+            "HostedZoneId": target.hosted_zone_id,
+            "EvaluateTargetHealth": True,
+        },
+    }
+
+
+def convert_simple_record(config: AppConfig, simple: dict, live_slot: str, api: Any = None) -> str:
+    """Replace the simple record with the weighted pair (live at 100) in ONE batch: Route 53 applies all or none."""
+    api = api or client("route53")
+    changes = [
+        {"Action": "DELETE", "ResourceRecordSet": simple},
+        *(
+            {"Action": "CREATE", "ResourceRecordSet": _weighted(config, slot, 100 if slot == live_slot else 0)}
+            for slot in SLOTS
+        ),
+    ]
+    batch = {
+        "Comment": f"bluegreen {config.app}: the simple record becomes weighted, {live_slot} at 100",
+        "Changes": changes,
+    }
+    return api.change_resource_record_sets(HostedZoneId=config.dns.hosted_zone_id, ChangeBatch=batch)["ChangeInfo"][
+        "Id"
+    ]
+
+
+def same_target(alias: dict | None, dns_name: str) -> bool:
+    """Whether an alias target names this load balancer DNS name (Route 53 may add `dualstack.` and a final dot)."""
+    if not alias:
+        return False
+
+    def plain(name: str) -> str:
+        return name.lower().rstrip(".").removeprefix("dualstack.")
+
+    return plain(alias.get("DNSName", "")) == plain(dns_name)
 
 
 def set_weights(config: AppConfig, weights: dict[str, int], api: Any = None) -> str:
@@ -34,25 +105,7 @@ def set_weights(config: AppConfig, weights: dict[str, int], api: Any = None) -> 
     if sum(weights.values()) <= 0:
         raise ValueError("weights must not all be zero")
     api = api or client("route53")
-    changes = []
-    for slot in SLOTS:
-        target = config.slots[slot].alias
-        changes.append(
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {
-                    "Name": config.dns.record_name,
-                    "Type": config.dns.record_type,
-                    "SetIdentifier": set_identifier(config.app, slot),
-                    "Weight": weights[slot],
-                    "AliasTarget": {
-                        "DNSName": target.dns_name,
-                        "HostedZoneId": target.hosted_zone_id,
-                        "EvaluateTargetHealth": True,
-                    },
-                },
-            }
-        )
+    changes = [{"Action": "UPSERT", "ResourceRecordSet": _weighted(config, slot, weights[slot])} for slot in SLOTS]
     batch = {"Comment": f"bluegreen {config.app}: {weights}", "Changes": changes}
     return api.change_resource_record_sets(HostedZoneId=config.dns.hosted_zone_id, ChangeBatch=batch)["ChangeInfo"][
         "Id"

@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator import budget
 from orchestrator.adapters import (
     autoscaling,
     cloudwatch,
@@ -29,20 +30,26 @@ from orchestrator.domain.release import (
     new_release_id,
     other_slot,
     plan_waits,
+    scaled,
     steps_for,
     traffic_split,
 )
 from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
+    CloneUnsupportedError,
     ConfigInvalidError,
+    DnsChangeTimeoutError,
+    DnsRecordConflictError,
     GreenUnhealthyError,
+    GroupDeletionTimeoutError,
     LiveFleetNotFoundError,
     OperatorRollbackError,
     ReleaseAbortedError,
+    RollbackIncompleteError,
     SmokeTestFailedError,
 )
-from orchestrator.models import ClonePlan, HealthReport, LiveFleet, Release, TrafficProgress
+from orchestrator.models import ClonePlan, HealthReport, LiveFleet, Release, TrafficProgress, Waits
 
 AMI_EVENT = "EC2 AMI State Change"
 
@@ -65,6 +72,35 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
     options = {k: raw[k] for k in ("dry_run", "retry_failed", "emergency", "source") if k in raw}
     options.setdefault("source", "manual")
     return raw["app"], check_ami_id(raw.get("ami_id")), options
+
+
+def _check_record_set(config: AppConfig, listed: list[dict], live: LiveFleet) -> bool:
+    """Whether the app's simple record must first become the weighted pair; DnsRecordConflictError when Route 53
+    would refuse the weighted records, or when records bluegreen does not own would keep a share of the traffic."""
+    where = f"dns.record_name: {config.dns.record_name} {config.dns.record_type}"
+    simple, others = route53.strangers(config, listed)
+    if others:
+        names = ", ".join(r.get("SetIdentifier", "?") for r in others)
+        raise DnsRecordConflictError(
+            f"{where} also holds records bluegreen does not own ({names}): they would keep traffic whatever the"
+            f" weights; delete them, or give the app a record name of its own"
+        )
+    if simple is None:
+        return False
+    target = config.slots[live.slot].alias.dns_name
+    if not config.dns.convert_simple_record:
+        raise DnsRecordConflictError(
+            f"{where} is a simple (non-weighted) record, and Route 53 refuses weighted records beside it: replace it"
+            f" with the weighted pair in one change batch (README, 'Adopt an existing fleet'), or set"
+            f" dns.convert_simple_record to true and the first release does it"
+        )
+    if not route53.same_target(simple.get("AliasTarget"), target):
+        points = (simple.get("AliasTarget") or {}).get("DNSName") or "values, not an alias"
+        raise DnsRecordConflictError(
+            f"{where} points at {points}, not at the live {live.slot} slot's {target}: converting it would move"
+            f" traffic; point it at {target} first, or convert it by hand"
+        )
+    return True
 
 
 def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
@@ -139,15 +175,23 @@ def check_image(config: AppConfig, image: dict, group: dict) -> None:
 def prepare(
     raw: dict, *, execution_arn: str, state_machine_arn: str, region: str, now: datetime, scale: float
 ) -> Release:
-    normalised = normalise(raw, region)
+    # Back from WaitForAmiTags: the state machine keeps its input and puts the previous outcome under "release".
+    previous = raw.get("release") if isinstance(raw.get("release"), dict) else {}
+    normalised = normalise({k: v for k, v in raw.items() if k != "release"}, region)
     if isinstance(normalised, Release):
         return normalised
     app, ami_id, options = normalised
-    image = ec2.describe_image(ami_id)
+    try:
+        image = ec2.describe_image(ami_id)
+    except AmiInvalidError:
+        if previous.get("outcome") != "Settling":
+            raise
+        # A builder's temporary AMI (Packer's encrypt_boot) can vanish while its event waits for tags.
+        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} was deregistered while waiting for tags")
     if app is None:
         app = ec2.image_tag(image, "bluegreen:app")
         if not app:
-            return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has no bluegreen:app tag")
+            return _settle(ami_id, previous.get("settle_until"), now, scale)
     config = config_store.load(app)
     emergency = bool(options.get("emergency"))
     epoch = int(now.timestamp())
@@ -157,8 +201,10 @@ def prepare(
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch)
         if waiting:
             return waiting
-    weights = route53.current_weights(config)
+    listed = route53.records(config)
+    weights = route53.weights_of(config, listed)
     live = find_live(config, weights)
+    convert_dns = _check_record_set(config, listed, live)
     live_group = autoscaling.require_group(live.asg_name)
     check_image(config, image, live_group)
 
@@ -175,6 +221,7 @@ def prepare(
         idle_slot=other_slot(live.slot),
         steps=steps_for(config, emergency),
         weights=weights,
+        convert_dns=convert_dns,
         approval_required=config.approval.before_traffic and not emergency,
     )
     # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
@@ -193,10 +240,22 @@ def prepare(
     release.release_id = new_release_id(now)
     release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
+    # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
+    release.clone_plan, _, _ = _clone_params(release, live_group, lt_version="<new>", now=now)
+    if convert_dns:
+        release.clone_plan.adjusted.append(
+            clone.PlanItem(
+                what="DNS record",
+                detail=f"the simple record {config.dns.record_name} becomes the weighted pair ({live.slot} at 100) in"
+                " one change batch, once the lock is taken",
+            )
+        )
+    refused = "; ".join(f"{i.what} {i.detail}" for i in release.clone_plan.refused)
     if release.dry_run:
-        plan, _, _ = _clone_params(release, live_group, lt_version="<new>")
-        release.clone_plan = plan
-        return release.model_copy(update={"outcome": "DryRun", "reason": "dry run: nothing was changed"})
+        reason = f"dry run: nothing was changed; the release would be refused: {refused}" if refused else ""
+        return release.model_copy(update={"outcome": "DryRun", "reason": reason or "dry run: nothing was changed"})
+    if refused:
+        raise CloneUnsupportedError(f"live group {live.asg_name} cannot be cloned faithfully: {refused}")
 
     lock_fields = {
         "ami_id": ami_id,
@@ -212,6 +271,11 @@ def prepare(
         if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
             return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
     try:
+        if convert_dns:
+            # After the lock, so no other release reads the weights half-way; Route 53 applies the batch whole.
+            simple, _ = route53.strangers(config, route53.records(config))
+            if simple is not None:
+                route53.convert_simple_record(config, simple, live.slot)
         if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
             state_table.release_lock(app, release.release_id)
             return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
@@ -236,6 +300,24 @@ def prepare(
     return release
 
 
+def _settle(ami_id: str, settle_until: str | None, now: datetime, scale: float) -> Release:
+    """An AMI event whose AMI has no bluegreen:app tag yet: look again until the deadline, then ignore it.
+
+    Packer's amazon-ebs builder tags an AMI only after it is available, so its event can arrive before the tag.
+    """
+    deadline = settle_until or _after(now, max(1, scaled(budget.SETTLE_SECONDS, scale)))
+    if _past(now, deadline):
+        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has no bluegreen:app tag")
+    poll = max(1, scaled(budget.paced(budget.SETTLE_SECONDS, 0, "settle"), scale))
+    return Release(
+        outcome="Settling",
+        ami_id=ami_id,
+        settle_until=deadline,
+        waits=Waits(settle_poll_seconds=poll),
+        reason=f"AMI {ami_id} has no bluegreen:app tag yet: looking again until {deadline}",
+    )
+
+
 def _queue_if_busy(app: str, ami_id: str, source: str, epoch: int, emergency: bool = False) -> Release | None:
     """While another release holds the app's lock: Duplicate for its own AMI, else Queued (the newest AMI wins).
 
@@ -258,18 +340,27 @@ def _queue_if_busy(app: str, ami_id: str, source: str, epoch: int, emergency: bo
     return None
 
 
-def _clone_params(release: Release, live_group: dict, lt_version: int | str) -> tuple[ClonePlan, dict, dict]:
+def _clone_params(
+    release: Release, live_group: dict, lt_version: int | str, now: datetime
+) -> tuple[ClonePlan, dict, dict]:
     config, live = release.config, release.live
     assert config and live and release.idle_slot and release.release_id and release.ami_id
+    extras: dict[str, Any] = autoscaling.group_extras(live.asg_name)
+    extras["alarms"] = cloudwatch.describe_alarms(
+        [a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])]
+    )
+    green_target_groups = config.slots[release.idle_slot].target_group_arns
     plan, params, after = clone.plan_clone(
         live_group,
-        autoscaling.group_extras(live.asg_name),
+        extras,
         name=clone.green_name(config.app, release.idle_slot, release.release_id),
         launch_template_id=config.launch_template_id,
         lt_version=lt_version,
-        target_group_arns=config.slots[release.idle_slot].target_group_arns,
+        target_group_arns=green_target_groups,
         tags=clone.release_tags(config.app, release.idle_slot, release.release_id, release.ami_id),
         live_target_group_arns=config.slots[live.slot].target_group_arns,
+        load_balancer_labels={arn: elbv2.load_balancer_label(arn) for arn in green_target_groups},
+        now=now,
     )
     # Pin green's minimum at live's capacity until traffic is all on green, so scaling cannot shrink it early.
     params["MinSize"] = max(params.get("MinSize", 0), live.desired_capacity)
@@ -277,6 +368,15 @@ def _clone_params(release: Release, live_group: dict, lt_version: int | str) -> 
     plan.adjusted.append(
         clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until 100 %, then {live.min_size}")
     )
+    named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(config.launch_template_id))
+    if pin is not None:
+        plan.adjusted.append(
+            clone.PlanItem(
+                what="Live LaunchTemplate version",
+                detail=f"{live.asg_name} launches {named}, now version {pin}: pinned to {pin} first, so green's"
+                " new version never changes what live launches",
+            )
+        )
     return plan, params, after
 
 
@@ -309,6 +409,11 @@ def create_green(release: Release, now: datetime) -> Release:
     # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
     release.lt_version = release.lt_version or lock.get("lt_version")
     if release.lt_version is None:
+        _, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(release.config.launch_template_id))
+        if pin is not None:
+            # A new version would change what `$Latest` means for live: live keeps the version it launches now.
+            autoscaling.pin_launch_template_version(live_group, pin)
+            live_group = autoscaling.require_group(release.live.asg_name)
         release.lt_version = ec2.create_launch_template_version(
             release.config.launch_template_id,
             live_launch_template_version(live_group),
@@ -322,9 +427,11 @@ def create_green(release: Release, now: datetime) -> Release:
             release.waits.lease_seconds,
             {"lt_version": release.lt_version},
         )
-    plan, params, after = _clone_params(release, live_group, release.lt_version)
+    plan, params, after = _clone_params(release, live_group, release.lt_version, now)
     autoscaling.create_group(params)
-    autoscaling.apply_extras(release.green_asg, after)
+    policy_arns = autoscaling.apply_extras(release.green_asg, after)
+    for alarm in after["alarms"]:
+        cloudwatch.put_alarm(clone.with_policy_arns(alarm, policy_arns))
     release.clone_plan = plan
     release.healthy_by = (now + timedelta(seconds=release.waits.health_timeout_seconds)).isoformat()
     return release
@@ -399,14 +506,32 @@ def shift_traffic(release: Release, now: datetime) -> Release:
     change_id = route53.set_weights(release.config, weights)
     release.weights = weights
     release.step_index += 1
-    release.traffic = TrafficProgress(change_id=change_id, in_sync=route53.is_in_sync(change_id), percent=percent)
+    release.traffic = TrafficProgress(
+        change_id=change_id,
+        in_sync=route53.is_in_sync(change_id),
+        percent=percent,
+        sync_by=_after(now, release.waits.dns_sync_seconds),
+    )
     return release
 
 
 def check_dns_change(release: Release, now: datetime) -> Release:
     assert release.traffic and release.traffic.change_id
     release.traffic.in_sync = route53.is_in_sync(release.traffic.change_id)
+    if not release.traffic.in_sync and _past(now, release.traffic.sync_by):
+        raise DnsChangeTimeoutError(
+            f"Route 53 change {release.traffic.change_id} ({release.traffic.percent} % on {release.idle_slot}) was not"
+            f" INSYNC by {release.traffic.sync_by}"
+        )
     return release
+
+
+def _after(now: datetime, seconds: int) -> str:
+    return (now + timedelta(seconds=seconds)).isoformat()
+
+
+def _past(now: datetime, deadline: str | None) -> bool:
+    return deadline is not None and now >= datetime.fromisoformat(deadline)
 
 
 def check_alarms(release: Release, now: datetime) -> Release:
@@ -459,22 +584,33 @@ def commit_release(release: Release, now: datetime) -> Release:
         f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
     )
     autoscaling.set_min_size(release.green_asg, release.live.min_size)
+    # Nothing may keep the old fleet alive or bring it back: its scheduled actions could raise its capacity again and
+    # scale-in protection (often copied from a group setting) would keep instances through the scale-in.
+    autoscaling.stop_scaling(release.live.asg_name)
     autoscaling.set_capacity(release.live.asg_name, min_size=0, max_size=0, desired=0)
     release.committed = True
+    release.old_drain_by = _after(now, release.waits.old_drain_seconds)
     return release
 
 
 def check_old_drained(release: Release, now: datetime) -> Release:
+    """Drained when no instance is left; past the deadline the group is force-deleted with what remains."""
     assert release.live
     group = autoscaling.describe_group(release.live.asg_name)
     remaining = len(group.get("Instances", [])) if group else 0
     release.old_remaining = remaining
+    release.old_drained = remaining == 0 or _past(now, release.old_drain_by)
     return release
 
 
 def delete_old_group(release: Release, now: datetime) -> Release:
     assert release.live
+    release.delete_by = release.delete_by or _after(now, release.waits.group_delete_seconds)
     release.old_gone = autoscaling.delete_group(release.live.asg_name)
+    if not release.old_gone and _past(now, release.delete_by):
+        raise GroupDeletionTimeoutError(f"{release.live.asg_name} still exists at {release.delete_by}")
+    if release.old_gone:
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(release.live.asg_name))
     return release
 
 
@@ -557,12 +693,19 @@ def remove_failed_group(release: Release, now: datetime) -> Release:
         if release.committed
         else clone.green_name(release.app, release.idle_slot, release.release_id)
     )
+    release.delete_by = release.delete_by or _after(now, release.waits.group_delete_seconds)
     release.old_gone = autoscaling.delete_group(doomed)
+    if not release.old_gone and _past(now, release.delete_by):
+        raise RollbackIncompleteError(f"{doomed} still exists at {release.delete_by}: delete it by hand")
     if release.old_gone and not release.committed and release.lt_version is None:
         lock = state_table.get(release.app, "LOCK") or {}
         release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
+    if release.old_gone:
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(doomed))
     if release.old_gone and not release.committed and release.lt_version is not None:
-        ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
+        kept = ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
+        if kept:  # someone made green's version the template's default: AWS keeps it, and so does the record
+            release.reason = f"launch template version {release.lt_version} kept: {kept}"
     return release
 
 

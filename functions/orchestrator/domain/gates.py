@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from orchestrator.budget import MAX_INSUFFICIENT_DATA_WAITS
+
 Verdict = Literal["ok", "wait", "fail"]
-MAX_INSUFFICIENT_DATA_WAITS = 3
 
 
 def judge_alarms(states: dict[str, str], insufficient_data: str, waits_so_far: int) -> tuple[Verdict, str]:

@@ -23,7 +23,7 @@ from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, route53, state_table, stepfunctions
 from orchestrator.config import APP_NAME, AppConfig
-from orchestrator.domain.deploy import find_live
+from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
     AppNotFoundError,
@@ -586,17 +586,24 @@ def _abort(case: QuarantineCase, lock: dict) -> None:
 
 
 def known_good_ami(app: str) -> str:
-    """The live release's AMI: the state table's pointer, else the live group's bluegreen:ami tag."""
+    """The live release's AMI: the state table's pointer, else the live group's bluegreen:ami tag, else (a fleet
+    adopted before its first release) the AMI of the launch template version the live group launches."""
     pointer = state_table.get(app, "LIVE")
     if pointer and pointer.get("ami_id"):
         return pointer["ami_id"]
     config = config_store.load(app)
     live = find_live(config, route53.current_weights(config))
-    if not live.ami_id:
+    if live.ami_id:
+        return live.ami_id
+    group = autoscaling.require_group(live.asg_name)
+    version = live_launch_template_version(group)
+    ami_id = ec2.launch_template_data(config.launch_template_id, version)["LaunchTemplateData"].get("ImageId")
+    if not ami_id:
         raise KnownGoodAmiNotFoundError(
-            f"{app}: no live AMI on record (tag {live.asg_name} bluegreen:ami=<ami>, or name one: ami_id in the request)"
+            f"{app}: no live AMI on record and {config.launch_template_id} version {version} names none (tag"
+            f" {live.asg_name} bluegreen:ami=<ami>, or name one: ami_id in the request)"
         )
-    return live.ami_id
+    return ami_id
 
 
 # --- Close -----------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import datetime
 
+from orchestrator import budget
 from orchestrator.config import AppConfig
 from orchestrator.errors import AmiInvalidError, TrafficSplitError
 from orchestrator.models import Waits
@@ -47,21 +48,36 @@ def scaled(seconds: float, scale: float) -> int:
 
 
 def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, emergency: bool = False) -> Waits:
-    """Every wait, scaled. Bake never undercuts the record TTL; drain defaults to TTL + deregistration delay."""
+    """Every wait, scaled. Bake never undercuts the record TTL; drain defaults to TTL + deregistration delay; each
+    loop polls at most budget.MAX_POLLS times, so a long window polls less often."""
     ttl = config.dns.ttl_seconds
+    poll = config.health.poll_seconds
     bake = EMERGENCY_BAKE_SECONDS if emergency else config.traffic.bake_seconds
-    drain = config.drain_seconds if config.drain_seconds is not None else ttl + deregistration_delay
+    drain = budget.drain_seconds(config, deregistration_delay)
     keep = 0 if emergency else config.keep_previous_seconds
     longest = max(bake, ttl, drain, keep, config.health.timeout_seconds, config.approval.timeout_seconds)
+
+    def interval(window: float, loop: str) -> int:
+        return max(1, scaled(budget.paced(window, poll, loop), scale))
+
+    cleanup = max(budget.OLD_DRAIN_SECONDS, budget.GROUP_DELETE_SECONDS)
     return Waits(
-        poll_seconds=max(1, scaled(config.health.poll_seconds, scale)),
+        poll_seconds=interval(config.health.timeout_seconds, "health"),
         health_timeout_seconds=max(1, scaled(config.health.timeout_seconds, scale)),
+        settle_poll_seconds=interval(budget.SETTLE_SECONDS, "settle"),
+        settle_seconds=max(1, scaled(budget.SETTLE_SECONDS, scale)),
+        dns_poll_seconds=interval(budget.DNS_SYNC_SECONDS, "dns"),
+        dns_sync_seconds=max(1, scaled(budget.DNS_SYNC_SECONDS, scale)),
         bake_seconds=scaled(max(bake, ttl), scale),
         drain_seconds=scaled(drain, scale),
         keep_seconds=scaled(keep, scale),
+        keep_poll_seconds=interval(keep, "keep"),
+        cleanup_poll_seconds=interval(cleanup, "old_drain"),
+        old_drain_seconds=max(1, scaled(budget.OLD_DRAIN_SECONDS, scale)),
+        group_delete_seconds=max(1, scaled(budget.GROUP_DELETE_SECONDS, scale)),
         # The lease outlives the longest single wait, so a live release never loses its lock; a crashed one frees it.
         lease_seconds=scaled(longest, scale) + 900,
-        smoke_retry_seconds=min(2.0, max(0.05, 2.0 * scale)),
+        smoke_retry_seconds=min(budget.SMOKE_RETRY_SECONDS, max(0.05, budget.SMOKE_RETRY_SECONDS * scale)),
     )
 
 

@@ -13,6 +13,7 @@ from moto.autoscaling.models import FakeAutoScalingGroup
 from bluegreen.twin import (
     autoscaling_detach_replacements,
     autoscaling_notifications,
+    autoscaling_scaling_policy_arns,
     ec2_launch_template_versions,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
@@ -156,3 +157,19 @@ def test_a_detach_without_decrement_never_leaves_the_group_short(aws, monkeypatc
     )
     # Then its replacement was launched while the group still had its two (a reader never sees it short)
     assert sizes == [2]
+
+
+@pytest.mark.behaviour(autoscaling_scaling_policy_arns)
+def test_a_new_scaling_policy_answers_its_arn(aws) -> None:
+    name = group(aws)
+    # When a step policy is put
+    answer = aws("autoscaling").put_scaling_policy(
+        AutoScalingGroupName=name,
+        PolicyName="cpu-high",
+        PolicyType="StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+    )
+    # Then the answer names it by ARN, the ARN DescribePolicies gives it
+    described = aws("autoscaling").describe_policies(AutoScalingGroupName=name)["ScalingPolicies"][0]
+    assert answer["PolicyARN"] == described["PolicyARN"]
