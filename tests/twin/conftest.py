@@ -71,7 +71,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return (yield)
     try:
         yield
-    except Exception:  # the scenario's assertion failed, or moto refused a call it does not model
+    # The scenario's assertion failed (pytest.raises that saw no error fails with pytest.fail.Exception, which is no
+    # Exception), or moto refused a call it does not model.
+    except (Exception, pytest.fail.Exception):
         return True
     module = pyfuncitem.get_closest_marker("behaviour").args[0]
     pytest.fail(f"the scenario passes on plain moto: {module.__name__} claims a behaviour moto already has")
