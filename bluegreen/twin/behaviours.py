@@ -22,7 +22,9 @@ from bluegreen.twin import (
     events_rule_pattern_string,
     lambda_invoke_in_process,
     moto_request_routing,
+    route53_change_batches,
     route53_changes,
+    route53_weighted_conflicts,
     stepfunctions_callbacks,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
@@ -51,6 +53,8 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     autoscaling_detach_replacements,
     cloudwatch_alarm_events,
     route53_changes,
+    route53_change_batches,
+    route53_weighted_conflicts,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and a speed-up.

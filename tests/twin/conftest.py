@@ -84,3 +84,11 @@ def aws(flavour: str) -> Iterator[Callable[[str], Any]]:
     """boto3 clients of an in-process moto (fresh per test), with the twin's behaviours as `flavour` says."""
     with mock_aws():
         yield lambda service: boto3.client(service, region_name="us-east-1")
+
+
+@pytest.fixture
+def twin_moto() -> Iterator[Callable[[str], Any]]:
+    """boto3 clients of an in-process moto (fresh per test) with every twin behaviour in, for unmarked scenarios."""
+    behaviours.install()
+    with mock_aws():
+        yield lambda service: boto3.client(service, region_name="us-east-1")
