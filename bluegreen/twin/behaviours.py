@@ -25,9 +25,11 @@ from bluegreen.twin import (
     route53_change_batches,
     route53_changes,
     route53_weighted_conflicts,
+    ssm_parameter_tiers,
     stepfunctions_callbacks,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
+    stepfunctions_input_size,
     stepfunctions_interpreter,
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
@@ -40,6 +42,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     stepfunctions_interpreter,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
+    stepfunctions_input_size,
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_callbacks,
@@ -55,6 +58,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     route53_changes,
     route53_change_batches,
     route53_weighted_conflicts,
+    ssm_parameter_tiers,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and a speed-up.
