@@ -79,8 +79,20 @@ def _control(request: Request) -> Response:
             return _json({"seconds": route53_changes.propagation()})
         elif route == ("POST", "/_twin/image-state"):
             body = request.get_json(force=True)
-            ec2_image_states.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
+            if "new_images" in body:  # how new AMIs are built: available at once, or pending for a while
+                if body["new_images"] not in ("available", "pending"):
+                    raise ValueError(f"new_images must be 'available' or 'pending', got {body['new_images']!r}")
+                after = body.get("available_after")
+                ec2_image_states.set_new_image_state(
+                    body["new_images"] == "pending", None if after is None else float(after)
+                )
+                return _json(ec2_image_states.new_image_state())
+            ec2_image_states.set_image_state(
+                body["image_id"], body["state"], body.get("region", "us-east-1"), body.get("error_message", "")
+            )
             return _json({"image_id": body["image_id"], "state": body["state"]})
+        elif route == ("GET", "/_twin/image-state"):
+            return _json(ec2_image_states.new_image_state())
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
         elif route == ("DELETE", "/_twin/api-calls"):
@@ -219,9 +231,22 @@ def set_dns_propagation(endpoint_url: str, seconds: float) -> None:
     _call(endpoint_url, "POST", "/_twin/dns-propagation", {"seconds": seconds})
 
 
-def set_image_state(endpoint_url: str, image_id: str, state: str, region: str = "us-east-1") -> None:
-    """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build)."""
-    _call(endpoint_url, "POST", "/_twin/image-state", {"image_id": image_id, "state": state, "region": region})
+def set_image_state(
+    endpoint_url: str, image_id: str, state: str, region: str = "us-east-1", error_message: str = ""
+) -> None:
+    """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build).
+
+    Entering `available`, `failed`, `deregistered` or `disabled` sends the "EC2 AMI State Change" event, as EC2 does.
+    """
+    body = {"image_id": image_id, "state": state, "region": region, "error_message": error_message}
+    _call(endpoint_url, "POST", "/_twin/image-state", body)
+
+
+def set_new_image_state(endpoint_url: str, state: str, available_after: float | None = None) -> None:
+    """How new AMIs are built: `available` at once (the default, as moto), or `pending` until `available_after`
+    seconds have passed (None: until `set_image_state` makes them available). Either way their event follows."""
+    body = {"new_images": state, "available_after": available_after}
+    _call(endpoint_url, "POST", "/_twin/image-state", body)
 
 
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:

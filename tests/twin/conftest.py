@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bluegreen.twin import behaviours, elbv2_target_health, server
+from bluegreen.twin import behaviours, ec2_image_states, elbv2_target_health, server
 from bluegreen.twin.deploy import deploy_stack
 from bluegreen.twin.faults import faults
 
@@ -46,6 +46,7 @@ def _clean_knobs() -> Iterator[None]:
     yield
     faults.clear()
     elbv2_target_health.clear_target_health()
+    ec2_image_states.reset()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -22,8 +22,10 @@ def network(ec2: Any, cidr: str) -> tuple[str, str, str]:
 
 def instance_in(ec2: Any, subnet: str, group: str) -> tuple[str, str]:
     """An instance with one interface; returns (instance id, interface id)."""
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    described = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group])
+    # One of moto's stock AMIs (listing them all is slow)
+    described = ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[group]
+    )
     instance = described["Instances"][0]
     return instance["InstanceId"], instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
 
