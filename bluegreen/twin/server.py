@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,20 @@ def _control(request: Request) -> Response:
             return _json({"seconds": route53_changes.propagation()})
         elif route == ("POST", "/_twin/image-state"):
             body = request.get_json(force=True)
-            ec2_image_states.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
+            if "new_images" in body:  # how new AMIs are built: available at once, or pending for a while
+                if body["new_images"] not in ("available", "pending"):
+                    raise ValueError(f"new_images must be 'available' or 'pending', got {body['new_images']!r}")
+                after = body.get("available_after")
+                ec2_image_states.set_new_image_state(
+                    body["new_images"] == "pending", None if after is None else float(after)
+                )
+                return _json(ec2_image_states.new_image_state())
+            ec2_image_states.set_image_state(
+                body["image_id"], body["state"], body.get("region", "us-east-1"), body.get("error_message", "")
+            )
             return _json({"image_id": body["image_id"], "state": body["state"]})
+        elif route == ("GET", "/_twin/image-state"):
+            return _json(ec2_image_states.new_image_state())
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
         elif route == ("DELETE", "/_twin/api-calls"):
@@ -93,24 +106,49 @@ def _control(request: Request) -> Response:
 
 
 class TwinServer:
-    """A running twin; `endpoint_url` is what boto3 clients use, `stop()` shuts it down."""
+    """A running twin; `endpoint_url` is what boto3 clients use, `stop()` shuts it down.
 
-    def __init__(self, server: BaseWSGIServer) -> None:
+    A twin started with `serve=False` holds its port but answers nobody until `serve()`: clients that connect wait in
+    the port's queue. `setup_endpoint()` meanwhile gives a private port into the same twin, to set it up (deploy a
+    stack) before anyone else can see it half done.
+    """
+
+    def __init__(self, server: BaseWSGIServer, serve: bool = True) -> None:
         self._server = server
         self.host, self.port = server.server_address[:2]
         self.endpoint_url = f"http://{self.host}:{self.port}"
         self._saved_environ: dict[str, str | None] = {}
         self._thread = threading.Thread(target=server.serve_forever, name="twin", daemon=True)
-        self._thread.start()
+        if serve:
+            self.serve()
+
+    def serve(self) -> None:
+        """Start answering on the public port (the requests already waiting first)."""
+        if not self._thread.is_alive():
+            self._thread.start()
+
+    @contextlib.contextmanager
+    def setup_endpoint(self) -> Iterator[str]:
+        """The endpoint of a private loopback port into this twin (moto's state is the process's), closed after."""
+        private = make_server(self.host, 0, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
+        thread = threading.Thread(target=private.serve_forever, name="twin-setup", daemon=True)
+        thread.start()
+        try:
+            yield f"http://{self.host}:{private.server_address[1]}"
+        finally:
+            private.shutdown()
+            private.server_close()
+            thread.join()
 
     def _set_environ(self, values: dict[str, str]) -> None:
         self._saved_environ = {key: os.environ.get(key) for key in values}
         os.environ.update(values)
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never ran on an unserved twin
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()
         # Later code in this process (e.g. other tests) must not keep talking to a stopped twin.
         for key, value in self._saved_environ.items():
             if value is None:
@@ -124,11 +162,13 @@ def start(
     host: str = "127.0.0.1",
     functions_dir: Path | str | None = None,
     retry_scale: float = 1.0,
+    serve: bool = True,
 ) -> TwinServer:
     """Start the twin in a thread of this process; port 0 picks a free port.
 
     `functions_dir` holds the Lambda handlers (default: the repo's functions/); `retry_scale`
-    multiplies the ASL Retry intervals (1 = as in AWS).
+    multiplies the ASL Retry intervals (1 = as in AWS). With `serve=False` the port is held but not answered until
+    `TwinServer.serve()`.
     """
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"the twin only listens on loopback, not {host}")
@@ -136,7 +176,7 @@ def start(
     stepfunctions_retry_intervals.set_retry_scale(retry_scale)
     recorder.clear()  # a new twin is a new account: the functions of an earlier one are gone
     server = make_server(host, port, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
-    twin = TwinServer(server)
+    twin = TwinServer(server, serve=serve)
     twin._set_environ(
         {
             # Moto's Step Functions interpreter calls Lambda at http://localhost:$MOTO_PORT.
@@ -191,9 +231,22 @@ def set_dns_propagation(endpoint_url: str, seconds: float) -> None:
     _call(endpoint_url, "POST", "/_twin/dns-propagation", {"seconds": seconds})
 
 
-def set_image_state(endpoint_url: str, image_id: str, state: str, region: str = "us-east-1") -> None:
-    """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build)."""
-    _call(endpoint_url, "POST", "/_twin/image-state", {"image_id": image_id, "state": state, "region": region})
+def set_image_state(
+    endpoint_url: str, image_id: str, state: str, region: str = "us-east-1", error_message: str = ""
+) -> None:
+    """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build).
+
+    Entering `available`, `failed`, `deregistered` or `disabled` sends the "EC2 AMI State Change" event, as EC2 does.
+    """
+    body = {"image_id": image_id, "state": state, "region": region, "error_message": error_message}
+    _call(endpoint_url, "POST", "/_twin/image-state", body)
+
+
+def set_new_image_state(endpoint_url: str, state: str, available_after: float | None = None) -> None:
+    """How new AMIs are built: `available` at once (the default, as moto), or `pending` until `available_after`
+    seconds have passed (None: until `set_image_state` makes them available). Either way their event follows."""
+    body = {"new_images": state, "available_after": available_after}
+    _call(endpoint_url, "POST", "/_twin/image-state", body)
 
 
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bluegreen.twin import behaviours, elbv2_target_health, server
+from bluegreen.twin import behaviours, ec2_image_states, elbv2_target_health, server
 from bluegreen.twin.deploy import deploy_stack
 from bluegreen.twin.faults import faults
 
@@ -46,6 +46,7 @@ def _clean_knobs() -> Iterator[None]:
     yield
     faults.clear()
     elbv2_target_health.clear_target_health()
+    ec2_image_states.reset()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -71,7 +72,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return (yield)
     try:
         yield
-    except Exception:  # the scenario's assertion failed, or moto refused a call it does not model
+    # The scenario's assertion failed (pytest.raises that saw no error fails with pytest.fail.Exception, which is no
+    # Exception), or moto refused a call it does not model.
+    except (Exception, pytest.fail.Exception):
         return True
     module = pyfuncitem.get_closest_marker("behaviour").args[0]
     pytest.fail(f"the scenario passes on plain moto: {module.__name__} claims a behaviour moto already has")
@@ -80,5 +83,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
 @pytest.fixture
 def aws(flavour: str) -> Iterator[Callable[[str], Any]]:
     """boto3 clients of an in-process moto (fresh per test), with the twin's behaviours as `flavour` says."""
+    with mock_aws():
+        yield lambda service: boto3.client(service, region_name="us-east-1")
+
+
+@pytest.fixture
+def twin_moto() -> Iterator[Callable[[str], Any]]:
+    """boto3 clients of an in-process moto (fresh per test) with every twin behaviour in, for unmarked scenarios."""
+    behaviours.install()
     with mock_aws():
         yield lambda service: boto3.client(service, region_name="us-east-1")

@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 LEDGER = (REPO / "docs" / "twin-fidelity.md").read_text()
 FIDELITY_TESTS = "\n".join(p.read_text() for p in (REPO / "tests" / "twin").rglob("test_*.py"))
 # Controls that replace nothing of moto's: what they stand for is shown by the tests that use them.
-CONTROLS_ONLY = {"ec2_image_states"}
+CONTROLS_ONLY: set[str] = set()
 
 
 @pytest.mark.parametrize("module", behaviours.BEHAVIOURS, ids=lambda m: m.__name__.rsplit(".", 1)[-1])

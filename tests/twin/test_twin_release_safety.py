@@ -163,6 +163,35 @@ def test_an_ami_can_be_made_pending_and_nonsense_is_refused(twin: TwinServer) ->
     assert refused.value.code == 400
 
 
+def test_new_amis_can_be_held_pending_and_released_with_their_event(twin: TwinServer) -> None:
+    # Given new AMIs are held pending, and a rule that delivers AMI state changes to a queue
+    ec2, sqs, events = client(twin, "ec2"), client(twin, "sqs"), client(twin, "events")
+    url = sqs.create_queue(QueueName=f"amis-{time.time_ns()}")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"amis-{time.time_ns()}"
+    events.put_rule(
+        Name=rule, EventPattern=json.dumps({"source": ["aws.ec2"], "detail-type": ["EC2 AMI State Change"]})
+    )
+    events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue}])
+    server.set_new_image_state(twin.endpoint_url, "pending")
+    try:
+        # When an AMI is created, and then the twin is told its build is done
+        instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        image_id = ec2.create_image(InstanceId=instance, Name=f"img-{time.time_ns()}")["ImageId"]
+        pending = ec2.describe_images(ImageIds=[image_id])["Images"][0]["State"]
+        before = sqs.receive_message(QueueUrl=url).get("Messages", [])
+        server.set_image_state(twin.endpoint_url, image_id, "available")
+    finally:
+        server.set_new_image_state(twin.endpoint_url, "available")
+        events.remove_targets(Rule=rule, Ids=["q"])
+        events.delete_rule(Name=rule)
+
+    # Then it was pending with no event, and its one event came when it became available
+    assert (pending, before) == ("pending", [])
+    delivered = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert [(e["detail"]["ImageId"], e["detail"]["State"]) for e in delivered] == [(image_id, "available")]
+
+
 def test_calls_made_outside_a_function_are_not_recorded(twin: TwinServer) -> None:
     # Given a clean record
     server.clear_api_calls(twin.endpoint_url)

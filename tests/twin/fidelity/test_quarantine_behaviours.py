@@ -73,7 +73,10 @@ def test_security_groups_are_replaced_on_every_interface(aws) -> None:
     assert all([g["GroupId"] for g in i["Groups"]] == [isolation] for i in after)
     described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
     assert [g["GroupId"] for g in described["SecurityGroups"]] == [isolation]
-    # And changing the instance's groups changes its primary interface's
+    # And, once it is back to one interface (AWS wants an interface id otherwise), changing the instance's groups
+    # changes its primary interface's
+    attachment = next(i["Attachment"] for i in after if i["NetworkInterfaceId"] == second)
+    ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"])
     ec2.modify_instance_attribute(InstanceId=instance, Groups=[app_group])
     primary = next(
         i
