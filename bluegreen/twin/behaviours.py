@@ -12,6 +12,7 @@ from types import ModuleType
 from bluegreen.twin import (
     api_calls,
     autoscaling_detach_replacements,
+    autoscaling_lifecycle_hooks,
     autoscaling_notifications,
     cloudwatch_alarm_events,
     ec2_image_states,
@@ -51,6 +52,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     ec2_network_interface_groups,
     autoscaling_notifications,
     autoscaling_detach_replacements,
+    autoscaling_lifecycle_hooks,
     cloudwatch_alarm_events,
     route53_changes,
 )
