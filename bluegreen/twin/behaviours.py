@@ -14,6 +14,7 @@ from bluegreen.twin import (
     autoscaling_detach_replacements,
     autoscaling_lifecycle_hooks,
     autoscaling_notifications,
+    autoscaling_policy_descriptions,
     cloudwatch_alarm_events,
     ec2_image_states,
     ec2_launch_template_source_version,
@@ -53,6 +54,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     autoscaling_notifications,
     autoscaling_detach_replacements,
     autoscaling_lifecycle_hooks,
+    autoscaling_policy_descriptions,
     cloudwatch_alarm_events,
     route53_changes,
 )
