@@ -12,6 +12,7 @@ from types import ModuleType
 from bluegreen.twin import (
     api_calls,
     autoscaling_detach_replacements,
+    autoscaling_group_deletion,
     autoscaling_lifecycle_hooks,
     autoscaling_notifications,
     autoscaling_policy_descriptions,
@@ -55,6 +56,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     autoscaling_detach_replacements,
     autoscaling_lifecycle_hooks,
     autoscaling_policy_descriptions,
+    autoscaling_group_deletion,
     cloudwatch_alarm_events,
     route53_changes,
 )
