@@ -12,6 +12,7 @@ from types import ModuleType
 from bluegreen.twin import (
     api_calls,
     autoscaling_detach_replacements,
+    autoscaling_detach_validation,
     autoscaling_group_deletion,
     autoscaling_lifecycle_hooks,
     autoscaling_notifications,
@@ -54,6 +55,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     ec2_network_interface_groups,
     autoscaling_notifications,
     autoscaling_detach_replacements,
+    autoscaling_detach_validation,
     autoscaling_lifecycle_hooks,
     autoscaling_policy_descriptions,
     autoscaling_group_deletion,

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from bluegreen.twin import api_calls as recorder
 from bluegreen.twin import (
+    autoscaling_detach_validation,
     behaviours,
     ec2_image_states,
     elbv2_target_health,
@@ -80,6 +81,12 @@ def _control(request: Request) -> Response:
             body = request.get_json(force=True)
             ec2_image_states.set_image_state(body["image_id"], body["state"], body.get("region", "us-east-1"))
             return _json({"image_id": body["image_id"], "state": body["state"]})
+        elif route == ("POST", "/_twin/instance-lifecycle"):
+            body = request.get_json(force=True)
+            autoscaling_detach_validation.set_instance_lifecycle(
+                body["instance_id"], body["state"], body.get("region", "us-east-1")
+            )
+            return _json({"instance_id": body["instance_id"], "state": body["state"]})
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
         elif route == ("DELETE", "/_twin/api-calls"):
@@ -194,6 +201,12 @@ def set_dns_propagation(endpoint_url: str, seconds: float) -> None:
 def set_image_state(endpoint_url: str, image_id: str, state: str, region: str = "us-east-1") -> None:
     """Make EC2 report the AMI in `state` (e.g. `pending` while it is built, `failed` after a bad build)."""
     _call(endpoint_url, "POST", "/_twin/image-state", {"image_id": image_id, "state": state, "region": region})
+
+
+def set_instance_lifecycle(endpoint_url: str, instance_id: str, state: str, region: str = "us-east-1") -> None:
+    """Make Auto Scaling report the instance in lifecycle `state` (e.g. `Pending`, `Pending:Wait`, `Standby`)."""
+    body = {"instance_id": instance_id, "state": state, "region": region}
+    _call(endpoint_url, "POST", "/_twin/instance-lifecycle", body)
 
 
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:
