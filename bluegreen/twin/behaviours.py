@@ -17,6 +17,7 @@ from bluegreen.twin import (
     autoscaling_lifecycle_hooks,
     autoscaling_notifications,
     autoscaling_policy_descriptions,
+    autoscaling_target_deregistration,
     cloudwatch_alarm_events,
     ec2_image_states,
     ec2_launch_template_source_version,
@@ -59,6 +60,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     autoscaling_lifecycle_hooks,
     autoscaling_policy_descriptions,
     autoscaling_group_deletion,
+    autoscaling_target_deregistration,
     cloudwatch_alarm_events,
     route53_changes,
 )
