@@ -110,3 +110,32 @@ def test_ec2_terminate_instances_ignores_scale_in_protection_and_the_group_repla
     assert state(aws, instances[0]) == "terminated"
     desired, now = members(aws)
     assert desired == 3 and len(now) == 3 and instances[0] not in now
+
+
+def test_create_image_keeps_the_source_instances_architecture(aws) -> None:
+    # Given an instance launched from an arm64 Amazon image
+    ec2 = aws("ec2")
+    assert ec2.describe_images(ImageIds=[ARM_IMAGE])["Images"][0]["Architecture"] == "arm64"
+    instance = ec2.run_instances(ImageId=ARM_IMAGE, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+    # When an AMI is made from it
+    image = ec2.create_image(InstanceId=instance, Name="baked-arm64")["ImageId"]
+
+    # Then the AMI is arm64, as the instance it was made from
+    assert ec2.describe_images(ImageIds=[image])["Images"][0]["Architecture"] == "arm64"
+
+
+def test_copy_image_keeps_the_source_images_architecture(aws) -> None:
+    # Given an arm64 AMI made in us-east-1
+    ec2 = aws("ec2")
+    instance = ec2.run_instances(ImageId=ARM_IMAGE, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    image = ec2.create_image(InstanceId=instance, Name="baked-arm64")["ImageId"]
+
+    # When it is copied within the region and to another region
+    here = ec2.copy_image(SourceImageId=image, SourceRegion="us-east-1", Name="copy-here")["ImageId"]
+    west = boto3.client("ec2", region_name="us-west-2")
+    there = west.copy_image(SourceImageId=image, SourceRegion="us-east-1", Name="copy-there")["ImageId"]
+
+    # Then both copies are arm64
+    assert ec2.describe_images(ImageIds=[here])["Images"][0]["Architecture"] == "arm64"
+    assert west.describe_images(ImageIds=[there])["Images"][0]["Architecture"] == "arm64"
