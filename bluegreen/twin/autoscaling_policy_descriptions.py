@@ -53,8 +53,11 @@ def _init(self: FakeScalingPolicy, *args: Any, **kwargs: Any) -> None:
 
 def _put(self: AutoScalingResponse) -> ActionResult:
     result = _original_put(self)
-    # moto's backend never sees Enabled; the policy just stored is the one named.
-    self.autoscaling_backend.policies[self._get_param("PolicyName")].enabled = self._get_bool_param("Enabled", True)
+    # moto's backend never sees Enabled: set it on the policy just stored (the one with this group and name).
+    group, name = self._get_param("AutoScalingGroupName"), self._get_param("PolicyName")
+    for policy in self.autoscaling_backend.policies.values():
+        if (policy.auto_scaling_group_name, policy.name) == (group, name):
+            policy.enabled = self._get_bool_param("Enabled", True)
     return result
 
 
