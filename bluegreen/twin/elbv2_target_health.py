@@ -4,6 +4,12 @@ Real AWS (ELB User Guide, "Target health status"): a newly registered target is 
 checks, then `healthy`; it is `unhealthy` when checks fail and `draining` while it is deregistered; a target that is
 not registered is `unused`. The twin keeps moto's answer unless an override names the instance (or its whole target
 group, including targets registered later); `POST /_twin/target-health` sets one.
+
+A registered target whose instance is terminated is `unused` (ELB API Reference, "TargetHealth": `Target.InvalidState`
+"The target is in the stopped or terminated state."), whatever an override says; it stays registered until it is
+deregistered (an Auto Scaling group deregisters its own: `autoscaling_target_deregistration`). moto says `healthy` for
+an instance Auto Scaling terminated, and takes a target whose instance EC2 terminated out of its group at once,
+answering `draining` for it for ever.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ _REASONS = {
     "draining": ("Target.DeregistrationInProgress", "Target deregistration is in progress"),
     "healthy": (None, None),
 }
+_GONE = ("shutting-down", "terminated")  # moto reports stopped instances unused already
 _lock = threading.Lock()
 _by_instance: dict[str, str] = {}
 _by_group: dict[str, str] = {}
@@ -60,6 +67,11 @@ _original_health_for = models.FakeTargetGroup.health_for
 
 def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
     status = _original_health_for(self, target, ec2_backend)
+    instance = ec2_backend.get_instance_by_id(target["Id"]) if target["Id"] in self.targets else None
+    if instance is not None and instance.state in _GONE:
+        status.status, status.reason = "unused", "Target.InvalidState"
+        status.description = f"Target is in the {instance.state} state"
+        return status
     state = _override_for(target["Id"], self.arn)
     if state and target["Id"] in self.targets:
         status.status = state
@@ -67,5 +79,13 @@ def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
     return status
 
 
-patches = Patches(__name__, (models.FakeTargetGroup, "health_for", _health_for))
+def _keep_terminated_targets(self: Any, instance_ids: list[str]) -> None:
+    """An EC2 termination leaves a target registered (and `unused`) until it is deregistered."""
+
+
+patches = Patches(
+    __name__,
+    (models.FakeTargetGroup, "health_for", _health_for),
+    (models.FakeTargetGroup, "deregister_terminated_instances", _keep_terminated_targets),
+)
 install, uninstall = patches.install, patches.uninstall

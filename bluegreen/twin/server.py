@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from bluegreen.twin import api_calls as recorder
 from bluegreen.twin import (
+    autoscaling_detach_validation,
     behaviours,
     ec2_image_states,
     elbv2_target_health,
@@ -93,6 +94,12 @@ def _control(request: Request) -> Response:
             return _json({"image_id": body["image_id"], "state": body["state"]})
         elif route == ("GET", "/_twin/image-state"):
             return _json(ec2_image_states.new_image_state())
+        elif route == ("POST", "/_twin/instance-lifecycle"):
+            body = request.get_json(force=True)
+            autoscaling_detach_validation.set_instance_lifecycle(
+                body["instance_id"], body["state"], body.get("region", "us-east-1")
+            )
+            return _json({"instance_id": body["instance_id"], "state": body["state"]})
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
         elif route == ("DELETE", "/_twin/api-calls"):
@@ -247,6 +254,12 @@ def set_new_image_state(endpoint_url: str, state: str, available_after: float | 
     seconds have passed (None: until `set_image_state` makes them available). Either way their event follows."""
     body = {"new_images": state, "available_after": available_after}
     _call(endpoint_url, "POST", "/_twin/image-state", body)
+
+
+def set_instance_lifecycle(endpoint_url: str, instance_id: str, state: str, region: str = "us-east-1") -> None:
+    """Make Auto Scaling report the instance in lifecycle `state` (e.g. `Pending`, `Pending:Wait`, `Standby`)."""
+    body = {"instance_id": instance_id, "state": state, "region": region}
+    _call(endpoint_url, "POST", "/_twin/instance-lifecycle", body)
 
 
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:

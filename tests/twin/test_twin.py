@@ -229,6 +229,44 @@ def test_target_health_can_be_overridden(twin: TwinServer) -> None:
     assert state() == "healthy"
 
 
+def test_an_auto_scaling_instance_can_be_put_in_a_lifecycle_state(twin: TwinServer) -> None:
+    # Given a group of one instance (moto has it InService as soon as it launches)
+    ec2, autoscaling = client(twin, "ec2"), client(twin, "autoscaling")
+    name = f"lifecycle-{time.time_ns()}"
+    template = ec2.create_launch_template(
+        LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": template},
+        MinSize=1,
+        MaxSize=1,
+        AvailabilityZones=["us-east-1a"],
+    )
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    instance_id = group["Instances"][0]["InstanceId"]
+
+    # When the twin is told the instance waits in a launch lifecycle hook
+    server.set_instance_lifecycle(twin.endpoint_url, instance_id, "Pending:Wait")
+
+    # Then Auto Scaling reports it in that state
+    described = autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])["AutoScalingInstances"]
+    assert described[0]["LifecycleState"] == "Pending:Wait"
+
+    # And an unknown state, an unknown instance or a missing field is refused
+    for body in (
+        {"instance_id": instance_id, "state": "Sleeping"},
+        {"instance_id": "i-0123456789abcdef0", "state": "Pending"},
+        {"state": "Pending"},
+    ):
+        request = urllib.request.Request(
+            f"{twin.endpoint_url}/_twin/instance-lifecycle", data=json.dumps(body).encode(), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code == 400
+
+
 def test_the_twin_only_listens_on_loopback() -> None:
     # Given / When a non-loopback host is asked for / Then the twin refuses to start
     with pytest.raises(ValueError, match="loopback"):
