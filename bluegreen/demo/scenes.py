@@ -17,7 +17,7 @@ from rich.table import Table
 
 from bluegreen.aws import Aws
 from bluegreen.cli import ops, views
-from bluegreen.demo.seed import SeededApp, ami_event, guardduty_event, register_ami, seed_app
+from bluegreen.demo.seed import SeededApp, guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
 from bluegreen.proof.invariants import Breach, Monitor, check_quarantine
 from bluegreen.twin import local
@@ -51,9 +51,8 @@ def execution_for_ami(aws: Aws, ami_id: str, timeout: float = 20) -> str:
 
 
 def release_from_event(aws: Aws, console: Console, scene: Scene, ami_id: str) -> None:
+    """EC2 announced the new AMI (an "EC2 AMI State Change" event); watch the release that event started."""
     started = time.monotonic()
-    region = aws.client("ec2").meta.region_name
-    aws.client("events").put_events(Entries=[ami_event(ami_id, region)])
     arn = execution_for_ami(aws, ami_id)
     execution = views.watch(aws, APP, arn, console, title=scene.name)
     scene.got = execution.status if execution.status == "SUCCEEDED" else f"{execution.status} {execution.error}"

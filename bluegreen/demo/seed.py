@@ -222,21 +222,27 @@ def _configure_like_production(aws: Aws, app: str, group: str, balancer_arn: str
 
 
 def register_ami(aws: Aws, name: str, app: str | None, broken: bool = False, architecture: str = "x86_64") -> str:
-    """Publish an AMI as an image pipeline would; tagged bluegreen:app=<app> when app is given."""
+    """Publish an AMI as an image pipeline would; tagged bluegreen:app=<app> (when app is given) as it is created.
+
+    EC2 announces it with an "EC2 AMI State Change" event (the twin does too), so an AMI tagged for an app starts its
+    release; an untagged one is looked at until its tag wait ends, then ignored. Tagging later, with CreateTags, is
+    what Packer's amazon-ebs builder does.
+    """
     ec2 = aws.client("ec2")
     # Bake it the way Packer does: launch a builder from a stock image, snapshot it into an AMI, drop the builder.
     source = _stock_image(aws, architecture)
     instance_type = "t3.micro" if architecture == "x86_64" else "t4g.micro"
     builder = ec2.run_instances(ImageId=source, MinCount=1, MaxCount=1, InstanceType=instance_type)["Instances"][0]
-    image_id = ec2.create_image(InstanceId=builder["InstanceId"], Name=name)["ImageId"]
-    ec2.terminate_instances(InstanceIds=[builder["InstanceId"]])
     tags = {}
     if app:
         tags[TAG_APP] = app
     if broken:
         tags[TAG_BROKEN] = "true"
-    if tags:
-        ec2.create_tags(Resources=[image_id], Tags=_tags(tags))
+    specifications = [{"ResourceType": "image", "Tags": _tags(tags)}] if tags else []
+    image_id = ec2.create_image(InstanceId=builder["InstanceId"], Name=name, TagSpecifications=specifications)[
+        "ImageId"
+    ]
+    ec2.terminate_instances(InstanceIds=[builder["InstanceId"]])
     return image_id
 
 

@@ -9,7 +9,11 @@ described with its defaults (`Mode` "Defaults to ForecastOnly if not specified."
 `Cooldown` is "Valid only if the policy type is SimpleScaling" with "Default: None", so a policy given none shows
 none. `Enabled`: "The default is enabled."
 
-moto describes `PredictiveScalingConfiguration: {}` on every policy (a clone that passes it back to PutScalingPolicy
+PutScalingPolicy answers ("Response Elements") "PolicyARN: The Amazon Resource Name (ARN) of the policy" and
+"Alarms: The CloudWatch alarms created for the target tracking scaling policy"; a caller wires its own alarm to a step
+or simple policy with that ARN.
+
+moto answers PutScalingPolicy with `PolicyArn` (which boto3 drops), describes `PredictiveScalingConfiguration: {}` on every policy (a clone that passes it back to PutScalingPolicy
 fails botocore's validation: MetricSpecifications is required), invents `Cooldown: 300` for simple policies, and drops
 `Enabled` (a disabled policy reads as enabled).
 """
@@ -52,13 +56,13 @@ def _init(self: FakeScalingPolicy, *args: Any, **kwargs: Any) -> None:
 
 
 def _put(self: AutoScalingResponse) -> ActionResult:
-    result = _original_put(self)
+    result: Any = _original_put(self)
     # moto's backend never sees Enabled: set it on the policy just stored (the one with this group and name).
     group, name = self._get_param("AutoScalingGroupName"), self._get_param("PolicyName")
     for policy in self.autoscaling_backend.policies.values():
         if (policy.auto_scaling_group_name, policy.name) == (group, name):
             policy.enabled = self._get_bool_param("Enabled", True)
-    return result
+    return ActionResult({"PolicyARN": result.result["PolicyArn"], "Alarms": []})
 
 
 patches = Patches(

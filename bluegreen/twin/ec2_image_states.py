@@ -11,7 +11,12 @@ lead to `available` (or `failed`), DeregisterImage to `deregistered`, DisableIma
 after the call returns: tags given in the call's TagSpecifications are on the AMI by then; tags a builder adds later
 with CreateTags (Packer's amazon-ebs tags once the AMI is available) may arrive after the event.
 
-moto sends no event, and drops the TagSpecifications of RegisterImage and CopyImage. Here each of those calls sends
+RegisterImage keeps what the caller gave ("RegisterImage", `Architecture`): "The architecture of the AMI. Default: For
+Amazon EBS-backed AMIs, i386." Instances launched from the AMI, and AMIs made from them, run on it.
+
+moto sends no event, drops RegisterImage's Architecture (so an architecture check of the AMI has nothing to compare),
+and drops the TagSpecifications of RegisterImage and CopyImage. One module answers for all of it because each of
+those calls is one moto method: two modules replacing it would undo each other. Here each of those calls sends
 its event through moto's EventBridge (so rules and their Step Functions targets get it), with the tags on. By default
 moto's instant builds stay: the AMI is `available` and its event sent before the call returns. `set_new_image_state`
 makes new AMIs start `pending` and become `available` (sending the event) after some seconds, or when
@@ -157,9 +162,14 @@ def _create_image(self: AmisResponse) -> ActionResult:
     return _built(self, _original["create_image"](self))  # moto applies CreateImage's TagSpecifications itself
 
 
+EBS_DEFAULT_ARCHITECTURE = "i386"  # the twin registers no instance-store manifests
+
+
 def _register_image(self: AmisResponse) -> ActionResult:
     answer = _original["register_image"](self)
-    _tag(self, answer.result["ImageId"])  # type: ignore[index]
+    image_id = answer.result["ImageId"]  # type: ignore[index]
+    self.ec2_backend.amis[image_id].architecture = self._get_param("Architecture") or EBS_DEFAULT_ARCHITECTURE
+    _tag(self, image_id)
     return _built(self, answer)
 
 

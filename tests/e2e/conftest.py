@@ -71,31 +71,34 @@ class App:
     def endpoint(self) -> str:
         return self.stack.twin.endpoint_url
 
-    def publish_ami(self, broken: bool = False, tagged: bool = True) -> str:
+    def publish_ami(self, broken: bool = False, tagged: bool = False) -> str:
+        """A new AMI. EC2 (the twin) announces it: `tagged` for this app, its event starts a release by itself;
+        untagged (the default, for tests that start releases themselves), its event waits for a tag, then ignores it."""
         return register_ami(self.aws, f"{self.name}-{next(_names)}", app=self.name if tagged else None, broken=broken)
 
     def put_ami_event(self, ami_id: str) -> None:
+        """Deliver the AMI's event again (EventBridge delivers at least once; a replay does the same)."""
         self.aws.client("events").put_events(Entries=[ami_event(ami_id, "us-east-1")])
 
     def execution_for(self, ami_id: str, timeout: float = 15) -> str:
-        sfn = self.aws.client("stepfunctions")
+        """The first execution an AMI event started for this AMI."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for execution in sfn.list_executions(stateMachineArn=self.stack.outputs["DeployStateMachineArn"])[
-                "executions"
-            ]:
-                given = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
-                if ami_id in (given.get("ami_id"), given.get("detail", {}).get("ImageId")):
-                    return execution["executionArn"]
+            found = self.executions_for(ami_id, events=True)
+            if found:
+                return found[-1]  # listed newest first
             time.sleep(0.1)
         raise AssertionError(f"no execution for {ami_id}")
 
-    def executions_for(self, ami_id: str) -> list[str]:
+    def executions_for(self, ami_id: str, events: bool = False) -> list[str]:
+        """Executions of this AMI, newest first: those started by name (CLI, queue, quarantine), or with `events`,
+        those its AMI events started (EC2 announces every AMI a test publishes)."""
         sfn = self.aws.client("stepfunctions")
         found = []
         for execution in sfn.list_executions(stateMachineArn=self.stack.outputs["DeployStateMachineArn"])["executions"]:
             given = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
-            if ami_id in (given.get("ami_id"), given.get("detail", {}).get("ImageId")):
+            named = given.get("ami_id") if not events else given.get("detail", {}).get("ImageId")
+            if named == ami_id:
                 found.append(execution["executionArn"])
         return found
 

@@ -37,8 +37,7 @@ def make_record_simple(app) -> dict:
     weighted = records(app)
     blue = next(r for r in weighted if r["SetIdentifier"].endswith("-blue"))
     simple = {"Name": blue["Name"], "Type": "A", "AliasTarget": blue["AliasTarget"]}
-    change(app, *(("DELETE", r) for r in weighted))
-    change(app, ("CREATE", simple))
+    change(app, *(("DELETE", r) for r in weighted), ("CREATE", simple))  # one batch: traffic never stops
     return simple
 
 
@@ -198,7 +197,10 @@ def test_green_carries_everything_live_carries(app) -> None:
     plan = execution.output["release"]["clone_plan"]
     assert "ScheduledAction last-sale" in {i["what"] for i in plan["not_copied"]}
     assert "Live LaunchTemplate version" in {i["what"] for i in plan["adjusted"]}
-    assert app.release(app.publish_ami()).status == "SUCCEEDED"
+    following = app.start(app.publish_ami())
+    app.wait_for_phase("AwaitingApproval")
+    app.approve()
+    assert app.wait(following).status == "SUCCEEDED"
     # Then the alarm bluegreen made for the replaced group went with it; the user's own alarm stays theirs
     names = [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix="bluegreen-")["MetricAlarms"]]
     assert f"bluegreen-{green_name}-cpu-high" not in names
@@ -227,8 +229,7 @@ def test_an_old_fleet_that_protects_itself_and_scales_itself_back_still_goes(app
 def test_an_ami_event_that_comes_before_the_tag_releases_once_the_tag_is_there(app) -> None:
     # Given an AMI available but not yet tagged (Packer's amazon-ebs tags after `available`), and its event
     ami = app.publish_ami(tagged=False)
-    app.put_ami_event(ami)
-    arn = app.execution_for(ami)
+    arn = app.execution_for(ami)  # EC2 announced it
     app.wait_until(lambda: _visits(app, arn, "WaitForAmiTags") >= 1, what="the tag wait")
     # When the tag arrives
     app.aws.client("ec2").create_tags(Resources=[ami], Tags=[{"Key": "bluegreen:app", "Value": app.name}])
@@ -241,7 +242,6 @@ def test_an_ami_event_that_comes_before_the_tag_releases_once_the_tag_is_there(a
 
 def test_an_untagged_ami_is_ignored_once_its_wait_is_over(app) -> None:
     ami = app.publish_ami(tagged=False)
-    app.put_ami_event(ami)
     execution = app.wait(app.execution_for(ami))
     assert execution.status == "SUCCEEDED"
     assert execution.output["release"]["outcome"] == "Ignored"
@@ -257,6 +257,7 @@ def _visits(app, arn: str, state: str) -> int:
 # --- the history budget ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("app", [{"health": {"timeout_seconds": 900, "poll_seconds": 5}}], indirect=True, ids=["15m"])
 def test_a_poll_of_a_loop_costs_the_history_events_the_budget_counts(app) -> None:
     # Given green that reports `initial` for a while
     app.set_slot_health("green", "initial")

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from bluegreen.cli import ops
-from bluegreen.demo.seed import ami_event
 
 pytestmark = pytest.mark.xdist_group("e2e-safety-concurrency")
 
@@ -52,13 +51,14 @@ def test_amis_published_during_a_release_queue_and_the_latest_wins(app) -> None:
 
 
 def test_the_same_ami_event_twice_releases_once(app) -> None:
-    # Given an AMI
-    ami = app.publish_ami()
+    # Given an AMI tagged for the app, which EC2 announces
+    ami = app.publish_ami(tagged=True)
 
-    # When EventBridge delivers its event twice (delivery is at least once)
-    entry = ami_event(ami, "us-east-1")
-    app.aws.client("events").put_events(Entries=[entry, entry])
-    arns = app.wait_until(lambda: len(app.executions_for(ami)) == 2 and app.executions_for(ami), what="2 runs")
+    # When EventBridge delivers its event a second time (delivery is at least once)
+    app.put_ami_event(ami)
+    arns = app.wait_until(
+        lambda: len(app.executions_for(ami, events=True)) == 2 and app.executions_for(ami, events=True), what="2 runs"
+    )
     executions = [app.wait(arn) for arn in arns]
 
     # Then one execution releases it, and the other ends as a duplicate without side effects
@@ -67,19 +67,20 @@ def test_the_same_ami_event_twice_releases_once(app) -> None:
     assert outcomes == ["Duplicate", "Proceed"]
     assert [r["ami_id"] for r in app.releases()] == [ami]
     assert app.status()["queued"] is None
-    assert len(app.executions_for(ami)) == 2  # nothing queued, so nothing started a third
+    assert len(app.executions_for(ami, events=True)) == 2  # nothing queued, so nothing started a third
+    assert app.executions_for(ami) == []
 
 
 def test_an_event_for_an_ami_already_live_changes_nothing(app) -> None:
-    # Given an AMI released already
-    ami = app.publish_ami()
-    first = app.start(ami)
+    # Given an AMI released already, by its own event
+    ami = app.publish_ami(tagged=True)
+    first = app.execution_for(ami)
     assert app.wait(first).status == "SUCCEEDED"
     live = app.status()["live"]
 
     # When its event arrives again (a replay, or a late duplicate)
     app.put_ami_event(ami)
-    again = app.wait_until(lambda: [a for a in app.executions_for(ami) if a != first], what="a second run")
+    again = app.wait_until(lambda: [a for a in app.executions_for(ami, events=True) if a != first], what="a second run")
     execution = app.wait(again[0])
 
     # Then the execution ends AlreadyLive and nothing moved
@@ -201,12 +202,12 @@ def test_releases_of_one_app_started_together_never_overlap(app) -> None:
 @pytest.mark.parametrize("app", [{"traffic": {"steps": [50, 100], "bake_seconds": 300}}], indirect=True)
 def test_an_ami_arriving_while_traffic_is_split_is_queued(app) -> None:
     # Given a release holding traffic at 50/50 during its bake
-    first, second = app.publish_ami(), app.publish_ami()
+    first = app.publish_ami()
     first_arn = app.start(first)
     app.wait_until(lambda: app.status()["weights"] == {"blue": 50, "green": 50}, what="traffic split 50/50")
 
-    # When a new AMI is published then
-    app.put_ami_event(second)
+    # When a new AMI tagged for the app is published then (EC2 announces it)
+    second = app.publish_ami(tagged=True)
     queued = app.wait(app.execution_for(second))
 
     # Then it is queued (not refused because the weights are split), and deploys after the first

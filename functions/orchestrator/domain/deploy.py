@@ -242,14 +242,6 @@ def prepare(
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
     release.clone_plan, _, _ = _clone_params(release, live_group, lt_version="<new>", now=now)
-    if convert_dns:
-        release.clone_plan.adjusted.append(
-            clone.PlanItem(
-                what="DNS record",
-                detail=f"the simple record {config.dns.record_name} becomes the weighted pair ({live.slot} at 100) in"
-                " one change batch, once the lock is taken",
-            )
-        )
     refused = "; ".join(f"{i.what} {i.detail}" for i in release.clone_plan.refused)
     if release.dry_run:
         reason = f"dry run: nothing was changed; the release would be refused: {refused}" if refused else ""
@@ -368,16 +360,26 @@ def _clone_params(
     plan.adjusted.append(
         clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until 100 %, then {live.min_size}")
     )
-    named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(config.launch_template_id))
-    if pin is not None:
+    if release.convert_dns:
         plan.adjusted.append(
             clone.PlanItem(
-                what="Live LaunchTemplate version",
-                detail=f"{live.asg_name} launches {named}, now version {pin}: pinned to {pin} first, so green's"
-                " new version never changes what live launches",
+                what="DNS record",
+                detail=f"the simple record {config.dns.record_name} becomes the weighted pair ({live.slot} at 100) in"
+                " one change batch, once the lock is taken",
             )
         )
+    named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(config.launch_template_id))
+    if pin is not None:
+        plan.adjusted.append(_pin_item(live.asg_name, named, pin))
     return plan, params, after
+
+
+def _pin_item(group: str, named: str, pin: int) -> clone.PlanItem:
+    return clone.PlanItem(
+        what="Live LaunchTemplate version",
+        detail=f"{group} launched {named}, version {pin}: pinned to {pin} first, so green's new version never"
+        " changes what live launches",
+    )
 
 
 # --- gates: every task after Prepare renews the lease and honours abort and rollback requests -----------------
@@ -408,9 +410,11 @@ def create_green(release: Release, now: datetime) -> Release:
     live_group = autoscaling.require_group(release.live.asg_name)
     # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
     release.lt_version = release.lt_version or lock.get("lt_version")
+    pinned = None
     if release.lt_version is None:
-        _, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(release.config.launch_template_id))
+        named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(release.config.launch_template_id))
         if pin is not None:
+            pinned = _pin_item(release.live.asg_name, named, pin)
             # A new version would change what `$Latest` means for live: live keeps the version it launches now.
             autoscaling.pin_launch_template_version(live_group, pin)
             live_group = autoscaling.require_group(release.live.asg_name)
@@ -428,6 +432,8 @@ def create_green(release: Release, now: datetime) -> Release:
             {"lt_version": release.lt_version},
         )
     plan, params, after = _clone_params(release, live_group, release.lt_version, now)
+    if pinned:
+        plan.adjusted.append(pinned)
     autoscaling.create_group(params)
     policy_arns = autoscaling.apply_extras(release.green_asg, after)
     for alarm in after["alarms"]:

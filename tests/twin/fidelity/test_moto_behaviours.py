@@ -13,7 +13,8 @@ from moto.autoscaling.models import FakeAutoScalingGroup
 from bluegreen.twin import (
     autoscaling_detach_replacements,
     autoscaling_notifications,
-    autoscaling_scaling_policy_arns,
+    autoscaling_policy_alarms,
+    autoscaling_policy_descriptions,
     ec2_launch_template_versions,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
@@ -159,7 +160,7 @@ def test_a_detach_without_decrement_never_leaves_the_group_short(aws, monkeypatc
     assert sizes == [2]
 
 
-@pytest.mark.behaviour(autoscaling_scaling_policy_arns)
+@pytest.mark.behaviour(autoscaling_policy_descriptions)
 def test_a_new_scaling_policy_answers_its_arn(aws) -> None:
     name = group(aws)
     # When a step policy is put
@@ -173,3 +174,30 @@ def test_a_new_scaling_policy_answers_its_arn(aws) -> None:
     # Then the answer names it by ARN, the ARN DescribePolicies gives it
     described = aws("autoscaling").describe_policies(AutoScalingGroupName=name)["ScalingPolicies"][0]
     assert answer["PolicyARN"] == described["PolicyARN"]
+
+
+@pytest.mark.behaviour(autoscaling_policy_alarms)
+def test_a_policy_is_described_with_the_alarms_that_act_on_it(aws) -> None:
+    # Given a step policy and an alarm whose action is that policy
+    name = group(aws)
+    arn = aws("autoscaling").put_scaling_policy(
+        AutoScalingGroupName=name,
+        PolicyName="cpu-high",
+        PolicyType="StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}],
+    )["PolicyARN"]
+    aws("cloudwatch").put_metric_alarm(
+        AlarmName="cpu-high",
+        MetricName="CPUUtilization",
+        Namespace="AWS/EC2",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=70.0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[arn],
+    )
+    # When the policy is described, Then it names the alarm
+    described = aws("autoscaling").describe_policies(AutoScalingGroupName=name)["ScalingPolicies"][0]
+    assert [a["AlarmName"] for a in described["Alarms"]] == ["cpu-high"]

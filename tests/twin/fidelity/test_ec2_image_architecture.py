@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.twin import ec2_register_image_architecture
+from bluegreen.twin import ec2_image_states
 
 pytestmark = pytest.mark.xdist_group("twin")
 
 
-@pytest.mark.behaviour(ec2_register_image_architecture)
+@pytest.mark.behaviour(ec2_image_states)
 def test_a_registered_image_keeps_its_architecture(aws) -> None:
     # Given an arm64 AMI and an AMI registered without an architecture
     ec2 = aws("ec2")
