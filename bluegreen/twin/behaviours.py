@@ -23,6 +23,7 @@ from bluegreen.twin import (
     cloudformation_stack_reads,
     cloudwatch_alarm_events,
     ec2_image_states,
+    ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_launch_template_versions,
     ec2_network_interface_groups,
@@ -44,6 +45,8 @@ from bluegreen.twin import (
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_retry_intervals,
+    stepfunctions_status_events,
+    stepfunctions_stop_callbacks,
 )
 
 # The AWS behaviours, each a module with `install()` and `uninstall()`.
@@ -56,12 +59,15 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_callbacks,
+    stepfunctions_status_events,
+    stepfunctions_stop_callbacks,
     eventbridge_stepfunctions_targets,
     events_rule_pattern_string,
     elbv2_target_health,
     elbv2_deregister_targets,
     ec2_image_states,
     ec2_launch_template_versions,
+    ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_network_interface_groups,
     autoscaling_notifications,
