@@ -29,6 +29,8 @@ class DeployRequest(BaseModel):
     retry_failed: bool = False
     emergency: bool = False
     source: Literal["manual", "queue", "quarantine"] = "manual"
+    # Set by a parent execution (the quarantine's swap), as Step Functions links nested executions.
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: str | None = None
 
 
 class Waits(_Model):

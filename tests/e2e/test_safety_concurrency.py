@@ -20,8 +20,10 @@ BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 
 def test_amis_published_during_a_release_queue_and_the_latest_wins(app) -> None:
-    # Given a release in flight
-    first, middle, last = app.publish_ami(), app.publish_ami(), app.publish_ami()
+    # Given a release in flight, and two more builds, a second apart (EC2 dates an AMI to the second)
+    first, middle = app.publish_ami(), app.publish_ami()
+    time.sleep(1.1)
+    last = app.publish_ami()
     first_arn = app.start(first)
     app.wait_for_phase("Bake")
 

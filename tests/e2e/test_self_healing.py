@@ -52,6 +52,12 @@ def settled(app, dead: str, error: str, status: str = "rolled_back") -> dict:
     return record
 
 
+def request_of(app, ami: str) -> str:
+    """What only a release asked for by name carries in its Prepare event (not the AMI's own event execution,
+    which also mentions the AMI while it waits for a tag)."""
+    return f'"app": "{app.name}", "ami_id": "{ami}"'
+
+
 def stop(app, arn: str) -> None:
     app.aws.client("stepfunctions").stop_execution(executionArn=arn, error="Operator", cause="stopped from the console")
 
@@ -122,7 +128,7 @@ def test_a_release_that_times_out_is_rolled_back(app) -> None:
 def test_a_prepare_retried_after_a_timeout_goes_on_as_its_own_release(app) -> None:
     # Given a Prepare that takes the lock and then times out, once
     ami = app.publish_ami()
-    app.inject_fault("PrepareRelease", "late_timeout", 1, event_contains=f'"ami_id": "{ami}"')
+    app.inject_fault("PrepareRelease", "late_timeout", 1, event_contains=request_of(app, ami))
     # When the release runs
     execution = app.release(ami)
     # Then the retried Prepare found its own lock and the release went all the way, as one release
@@ -134,7 +140,7 @@ def test_a_prepare_retried_after_a_timeout_goes_on_as_its_own_release(app) -> No
 def test_a_prepare_that_dies_after_taking_the_lock_leaves_nothing_behind(app) -> None:
     # Given a Prepare that takes the lock and times out on every attempt
     ami = app.publish_ami()
-    app.inject_fault("PrepareRelease", "late_timeout", 3, event_contains=f'"ami_id": "{ami}"')
+    app.inject_fault("PrepareRelease", "late_timeout", 3, event_contains=request_of(app, ami))
     # When the release runs, it fails
     arn = app.start(ami)
     execution = app.wait(arn)
