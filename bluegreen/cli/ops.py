@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import route53, state_table
-from orchestrator.config import AppConfig, check_app_name, parameter_name, parse_config
+from orchestrator.adapters import state_table
+from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
+from orchestrator.domain import routers
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -54,12 +55,27 @@ def load_config(aws: Aws, app: str) -> AppConfig:
 
 
 def put_config(aws: Aws, app: str, document: str) -> AppConfig:
-    """Validate, then store; an invalid document changes nothing."""
-    config = parse_config(document, app)
+    """Validate, then store; an invalid document changes nothing. See `check_config` for what AWS is asked."""
+    config, _ = check_config(aws, app, document)
+    return store_config(aws, config)
+
+
+def store_config(aws: Aws, config: AppConfig) -> AppConfig:
     aws.client("ssm").put_parameter(
-        Name=parameter_name(app), Value=config.model_dump_json(), Type="String", Overwrite=True
+        Name=parameter_name(config.app), Value=config.model_dump_json(), Type="String", Overwrite=True
     )
     return config
+
+
+def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str]]:
+    """The document, validated; for an ALB-routed app also against AWS (each listener and rule exists and forwards
+    only to the slots' target groups; stickiness is refused unless accepted), with what is worth reporting."""
+    config = parse_config(document, app)
+    return config, router(aws, config).check_config()
+
+
+def router(aws: Aws, config: AppConfig) -> routers.Router:
+    return routers.of(config, aws.client)
 
 
 def list_apps(aws: Aws) -> list[str]:
@@ -120,14 +136,20 @@ def status(aws: Aws, app: str) -> dict:
     """Live pointer, release in flight, weights and queue of one app."""
     config = load_config(aws, app)
     tbl = table(aws)
-    weights = route53.current_weights(config, aws.client("route53"))
-    return {
+    splits = router(aws, config).splits()
+    found = {
         "app": app,
+        "router": config.router,
         "live": state_table.get(app, "LIVE", tbl),
         "in_flight": state_table.get(app, "LOCK", tbl),
         "queued": state_table.get(app, "QUEUE", tbl),
-        "weights": weights,
+        # The first place that routes the app's traffic; `routes` has each (an ALB app's listeners and rules).
+        "weights": splits[0][1],
     }
+    if config.router == "alb":
+        found["routes"] = {where: weights for where, weights in splits}
+        found["live_parameter"] = live_parameter_name(app)
+    return found
 
 
 def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
@@ -200,7 +222,8 @@ def rollback(aws: Aws, app: str) -> str:
         raise CliError(f"release {release_id} of {app!r} has just left its keep window: it is live now")
     new_slot = (state_table.get(app, f"RELEASE#{release_id}", tbl) or {})["slot"]
     config = load_config(aws, app)
-    route53.set_weights(config, {other_slot(new_slot): 100, new_slot: 0}, aws.client("route53"))
+    # Back, not half way back: a listener or rule that refuses stays for the release's own rollback to set.
+    router(aws, config).set_weights({other_slot(new_slot): 100, new_slot: 0}, put_back=False)
     return release_id
 
 

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import route53, state_table
+from orchestrator.adapters import state_table
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -39,7 +39,7 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
         "execution": execution,
         "phase": mine.get("phase") or ("Done" if execution.status != "RUNNING" else "Prepare"),
         "health": mine.get("health", "-"),
-        "weights": route53.current_weights(config, aws.client("route53")),
+        "weights": ops.router(aws, config).splits()[0][1],
         "release_id": mine.get("release_id"),
         "groups": [
             g["AutoScalingGroupName"] + f" ({len(g.get('Instances', []))})"
