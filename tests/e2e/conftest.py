@@ -256,6 +256,7 @@ def finish(harness: App) -> list:
 
 def _reset_twin(stack: local.LocalStack) -> None:
     server.clear_faults(stack.twin.endpoint_url)
+    server.clear_api_faults(stack.twin.endpoint_url)
     server.clear_target_health(stack.twin.endpoint_url)
     server.set_dns_propagation(stack.twin.endpoint_url, 0)
 
