@@ -84,6 +84,23 @@ def watch(aws: Aws, app: str, arn: str, console: Console, title: str = "", poll:
             time.sleep(poll)
 
 
+def watch_many(
+    aws: Aws, targets: list[tuple[str, str, str]], console: Console, poll: float = 0.3
+) -> list[ops.Execution]:
+    """Several releases side by side, one panel each ((app, execution ARN, title)), until all have ended."""
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+        while True:
+            samples = [snapshot(aws, app, arn) for app, arn, _ in targets]
+            grid = Table.grid(expand=True, padding=(0, 1))
+            for _ in targets:
+                grid.add_column(ratio=1)
+            grid.add_row(*(render(app, s, title) for (app, _, title), s in zip(targets, samples, strict=True)))
+            live.update(grid)
+            if all(s["execution"].status != "RUNNING" for s in samples):
+                return [s["execution"] for s in samples]
+            time.sleep(poll)
+
+
 def table_of(rows: list[dict], columns: list[str], title: str = "") -> Table:
     out = Table(title=title, show_lines=False)
     for column in columns:
