@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import state_table
+from orchestrator.adapters import route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
 from orchestrator.domain import routers
 from orchestrator.domain.release import check_ami_id, other_slot
