@@ -106,6 +106,7 @@ def _print_plan(release: dict) -> None:
     waits = release["waits"]
     console.print(f"[bold]Plan[/bold] for {release['app']}: {release['ami_id']} into the {release['idle_slot']} slot")
     console.print(f"  live: {release['live']['asg_name']} ({release['live']['slot']}), green: {release['green_asg']}")
+    console.print(f"  router: {release['config']['router']}", highlight=False)
     console.print(
         f"  steps: {release['steps']} with {waits['bake_seconds']}s bake each; drain {waits['drain_seconds']}s"
     )
@@ -251,8 +252,11 @@ def app_put(
 ) -> None:
     """Validate and store an app's configuration."""
     text = sys.stdin.read() if str(file) == "-" else _read(file)
-    config = ops.put_config(state.aws, app_name, text)
+    config, report = ops.check_config(state.aws, app_name, text)
+    ops.store_config(state.aws, config)
     console.print(f"stored /bluegreen/apps/{config.app}")
+    for line in report:
+        console.print(f"  {line}", highlight=False)
 
 
 def _read(file: Path) -> str:

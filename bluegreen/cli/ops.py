@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import route53, state_table
-from orchestrator.config import AppConfig, check_app_name, parameter_name, parse_config
+from orchestrator.adapters import route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
+from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
+from orchestrator.domain import routers
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -67,15 +68,31 @@ def load_config(aws: Aws, app: str) -> AppConfig:
 
 
 def put_config(aws: Aws, app: str, document: str) -> AppConfig:
-    """Validate, check that what it names exists, then store; an invalid document changes nothing."""
+    """Validate, check what it names against AWS, then store; an invalid document changes nothing (`check_config`)."""
+    config, _ = check_config(aws, app, document)
+    return store_config(aws, config)
+
+
+def store_config(aws: Aws, config: AppConfig) -> AppConfig:
+    aws.client("ssm").put_parameter(
+        Name=parameter_name(config.app), Value=config.model_dump_json(), Type="String", Overwrite=True
+    )
+    return config
+
+
+def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str]]:
+    """The document, validated; what it names must exist (launch template, target groups, alarms, zone and record),
+    and for an ALB-routed app its router checks each listener and rule (exists, forwards only to the slots' target
+    groups; stickiness refused unless accepted). Returns what is worth reporting."""
     config = parse_config(document, app)
     missing = missing_references(aws, config)
     if missing:
         raise CliError(f"config of {app!r} is invalid: {missing[0]}")
-    aws.client("ssm").put_parameter(
-        Name=parameter_name(app), Value=config.model_dump_json(), Type="String", Overwrite=True
-    )
-    return config
+    return config, router(aws, config).check_config()
+
+
+def router(aws: Aws, config: AppConfig) -> routers.Router:
+    return routers.of(config, aws.client)
 
 
 def missing_references(aws: Aws, config: AppConfig) -> list[str]:
@@ -98,10 +115,12 @@ def missing_references(aws: Aws, config: AppConfig) -> list[str]:
         for index, name in enumerate(config.traffic.alarm_names):
             if name not in known:
                 problems.append(f"traffic.alarm_names.{index}: no CloudWatch alarm named {name!r}")
-    route53 = aws.client("route53")
+    if config.dns is None:  # an ALB-routed app: its router checks its listeners and rules
+        return problems
+    zones = aws.client("route53")
     try:
-        zone = route53.get_hosted_zone(Id=config.dns.hosted_zone_id)["HostedZone"]["Name"].rstrip(".")
-    except route53.exceptions.ClientError:
+        zone = zones.get_hosted_zone(Id=config.dns.hosted_zone_id)["HostedZone"]["Name"].rstrip(".")
+    except zones.exceptions.ClientError:
         problems.append(f"dns.hosted_zone_id: {config.dns.hosted_zone_id} is no hosted zone of this account")
     else:
         name = config.dns.record_name.rstrip(".")
@@ -181,14 +200,20 @@ def status(aws: Aws, app: str) -> dict:
     """Live pointer, release in flight, weights and queue of one app."""
     config = load_config(aws, app)
     tbl = table(aws)
-    weights = route53.current_weights(config, aws.client("route53"))
-    return {
+    splits = router(aws, config).splits()
+    found = {
         "app": app,
+        "router": config.router,
         "live": state_table.get(app, "LIVE", tbl),
         "in_flight": state_table.get(app, "LOCK", tbl),
         "queued": state_table.get(app, "QUEUE", tbl),
-        "weights": weights,
+        # The first place that routes the app's traffic; `routes` has each (an ALB app's listeners and rules).
+        "weights": splits[0][1],
     }
+    if config.router == "alb":
+        found["routes"] = {where: weights for where, weights in splits}
+        found["live_parameter"] = live_parameter_name(app)
+    return found
 
 
 def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
@@ -266,7 +291,8 @@ def rollback(aws: Aws, app: str) -> str:
         raise CliError(f"release {release_id} of {app!r} has just left its keep window: it is live now")
     new_slot = (state_table.get(app, f"RELEASE#{release_id}", tbl) or {})["slot"]
     config = load_config(aws, app)
-    route53.set_weights(config, {other_slot(new_slot): 100, new_slot: 0}, aws.client("route53"))
+    # Back, not half way back: a listener or rule that refuses stays for the release's own rollback to set.
+    router(aws, config).set_weights({other_slot(new_slot): 100, new_slot: 0}, put_back=False)
     return release_id
 
 

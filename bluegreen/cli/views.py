@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import route53, state_table
+from orchestrator.adapters import state_table
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -39,7 +39,7 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
         "execution": execution,
         "phase": mine.get("phase") or ("Done" if execution.status != "RUNNING" else "Prepare"),
         "health": mine.get("health", "-"),
-        "weights": route53.current_weights(config, aws.client("route53")),
+        "weights": ops.router(aws, config).splits()[0][1],
         "release_id": mine.get("release_id"),
         "groups": [
             g["AutoScalingGroupName"] + f" ({len(g.get('Instances', []))})"
@@ -81,6 +81,23 @@ def watch(aws: Aws, app: str, arn: str, console: Console, title: str = "", poll:
             live.update(render(app, sample, title))
             if sample["execution"].status != "RUNNING":
                 return sample["execution"]
+            time.sleep(poll)
+
+
+def watch_many(
+    aws: Aws, targets: list[tuple[str, str, str]], console: Console, poll: float = 0.3
+) -> list[ops.Execution]:
+    """Several releases side by side, one panel each ((app, execution ARN, title)), until all have ended."""
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+        while True:
+            samples = [snapshot(aws, app, arn) for app, arn, _ in targets]
+            grid = Table.grid(expand=True, padding=(0, 1))
+            for _ in targets:
+                grid.add_column(ratio=1)
+            grid.add_row(*(render(app, s, title) for (app, _, title), s in zip(targets, samples, strict=True)))
+            live.update(grid)
+            if all(s["execution"].status != "RUNNING" for s in samples):
+                return [s["execution"] for s in samples]
             time.sleep(poll)
 
 

@@ -1,9 +1,11 @@
 """`make demo`: the whole product on the local twin, live in the terminal, in about a minute.
 
-Scenes: a new AMI released all the way from its EventBridge event; a broken AMI caught by its smoke test and rolled
-back; a GuardDuty finding on an instance of the live fleet, which is quarantined while the fleet is swapped onto fresh
-instances. An invariant monitor samples the stack throughout; the demo exits 0 only if every scene ended as expected
-and no invariant was breached.
+Two apps side by side, one per traffic router: `shop` behind a Route 53 weighted record pair, `tickets` behind one
+Application Load Balancer whose listener weights its slots' target groups (its smoke tests go through a test listener
+of that load balancer). Scenes, on both at once: a new AMI released all the way from its EventBridge event; a broken
+AMI caught by its smoke test and rolled back; a GuardDuty finding on an instance of the live fleet, which is
+quarantined while the fleet is swapped onto fresh instances. An invariant monitor samples each app throughout; the
+demo exits 0 only if every scene ended as expected and no invariant was breached.
 """
 
 from __future__ import annotations
@@ -18,16 +20,19 @@ from rich.table import Table
 from bluegreen.aws import Aws
 from bluegreen.cli import ops, views
 from bluegreen.demo.seed import SeededApp, guardduty_event, register_ami, seed_app
-from bluegreen.demo.standin import start_slot_servers
+from bluegreen.demo.standin import LoadBalancerServer, start_slot_servers
 from bluegreen.proof.invariants import Breach, Monitor, check_quarantine
 from bluegreen.twin import local
 
-APP = "shop"
+APPS = {"shop": "route53", "tickets": "alb"}  # app -> its traffic router
+# Drain at the twin's wait scale: what each release computes (TTL for Route 53 + deregistration delay 30 s) x 0.02.
+DRAIN = {"route53": 2, "alb": 1}
 
 
 @dataclass
 class Scene:
     name: str
+    app: str
     expected: str
     got: str = ""
     seconds: float = 0.0
@@ -50,44 +55,69 @@ def execution_for_ami(aws: Aws, ami_id: str, timeout: float = 20) -> str:
     raise TimeoutError(f"no execution started for {ami_id} within {timeout}s")
 
 
-def release_from_event(aws: Aws, console: Console, scene: Scene, ami_id: str) -> None:
-    """EC2 announced the new AMI (an "EC2 AMI State Change" event); watch the release that event started."""
-    started = time.monotonic()
-    arn = execution_for_ami(aws, ami_id)
-    execution = views.watch(aws, APP, arn, console, title=scene.name)
-    scene.got = execution.status if execution.status == "SUCCEEDED" else f"{execution.status} {execution.error}"
-    scene.seconds = time.monotonic() - started
+def _outcome(execution: ops.Execution) -> str:
+    return execution.status if execution.status == "SUCCEEDED" else f"{execution.status} {execution.error}"
 
 
-def quarantine_from_finding(aws: Aws, console: Console, scene: Scene, seeded: SeededApp) -> list[Breach]:
-    """GuardDuty reports one instance of the live fleet; show its isolation, then watch the swap. Returns I5 breaches."""
+def releases_from_events(aws: Aws, console: Console, scenes: list[Scene], amis: dict[str, str]) -> None:
+    """EC2 announced each app's new AMI (an "EC2 AMI State Change" event); watch the releases side by side."""
     started = time.monotonic()
-    live = ops.status(aws, APP)["live"] or {"asg_name": seeded.blue_asg}
-    group = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live["asg_name"]])
-    victim = group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
-    console.print(f"GuardDuty: Backdoor:EC2/C&CActivity.B!DNS, severity 8, on {victim} of {live['asg_name']}")
-    aws.client("events").put_events(Entries=[guardduty_event(victim, aws.client("ec2").meta.region_name)])
-    arn = _execution_mentioning(aws, "QuarantineStateMachineArn", victim)
-    # The swap is a release of the deploy pipeline: watch it once it holds the app's lock.
-    while not (lock := ops.status(aws, APP)["in_flight"]) and ops.describe(aws, arn).status == "RUNNING":
-        time.sleep(0.1)
-    if lock:
-        _print_isolation(aws, console, victim)
-        views.watch(aws, APP, lock["execution_arn"], console, title=f"{scene.name}: swap")
-    execution = ops.wait_for(aws, arn, timeout=60, poll=0.2)
-    scene.got = execution.status if execution.status == "SUCCEEDED" else f"{execution.status} {execution.error}"
-    scene.seconds = time.monotonic() - started
-    case = (execution.output or {}).get("case", {})
-    console.print(ops.case_summary(case))
-    breaches = check_quarantine(aws, victim, seeded.isolation_sg, case.get("case_id"))
-    state = aws.client("ec2").describe_instances(InstanceIds=[victim])["Reservations"][0]["Instances"][0]["State"]
-    console.print(f"{victim} is {state['Name']}, kept for forensics: I5 {'held' if not breaches else 'BREACHED'}")
+    targets = [(scene.app, execution_for_ami(aws, amis[scene.app]), f"{scene.name}: {scene.app}") for scene in scenes]
+    for scene, execution in zip(scenes, views.watch_many(aws, targets, console), strict=True):
+        scene.got = _outcome(execution)
+        scene.seconds = time.monotonic() - started
+
+
+def quarantines_from_findings(
+    aws: Aws, console: Console, scenes: list[Scene], seeded: dict[str, SeededApp]
+) -> list[Breach]:
+    """GuardDuty reports one instance of each app's live fleet; show the isolations, then watch the swaps side by
+    side. Returns I5 breaches."""
+    started = time.monotonic()
+    victims, cases = {}, {}
+    for scene in scenes:
+        live = ops.status(aws, scene.app)["live"] or {"asg_name": seeded[scene.app].blue_asg}
+        group = aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live["asg_name"]])
+        victims[scene.app] = group["AutoScalingGroups"][0]["Instances"][0]["InstanceId"]
+        console.print(
+            f"GuardDuty: Backdoor:EC2/C&CActivity.B!DNS, severity 8, on {victims[scene.app]} of {live['asg_name']}"
+        )
+        aws.client("events").put_events(
+            Entries=[guardduty_event(victims[scene.app], aws.client("ec2").meta.region_name)]
+        )
+    for scene in scenes:
+        cases[scene.app] = _execution_mentioning(aws, "QuarantineStateMachineArn", victims[scene.app])
+    # Each swap is a release of the deploy pipeline: watch them once they hold their app's lock.
+    swaps = []
+    for scene in scenes:
+        while (
+            not (lock := ops.status(aws, scene.app)["in_flight"])
+            and ops.describe(aws, cases[scene.app]).status == "RUNNING"
+        ):
+            time.sleep(0.1)
+        if lock:
+            _print_isolation(aws, console, scene.app, victims[scene.app])
+            swaps.append((scene.app, lock["execution_arn"], f"{scene.name}: {scene.app} swap"))
+    if swaps:
+        views.watch_many(aws, swaps, console)
+    breaches = []
+    for scene in scenes:
+        execution = ops.wait_for(aws, cases[scene.app], timeout=60, poll=0.2)
+        scene.got = _outcome(execution)
+        scene.seconds = time.monotonic() - started
+        case = (execution.output or {}).get("case", {})
+        console.print(ops.case_summary(case))
+        victim = victims[scene.app]
+        found = check_quarantine(aws, victim, seeded[scene.app].isolation_sg, case.get("case_id"))
+        state = aws.client("ec2").describe_instances(InstanceIds=[victim])["Reservations"][0]["Instances"][0]["State"]
+        console.print(f"{victim} is {state['Name']}, kept for forensics: I5 {'held' if not found else 'BREACHED'}")
+        breaches += found
     return breaches
 
 
-def _print_isolation(aws: Aws, console: Console, instance_id: str) -> None:
-    case_id = (ops.state_table.get(APP, "CASE", ops.table(aws)) or {}).get("case_id")
-    item = ops.state_table.get(APP, f"CASE#{case_id}", ops.table(aws)) or {}
+def _print_isolation(aws: Aws, console: Console, app: str, instance_id: str) -> None:
+    case_id = (ops.state_table.get(app, "CASE", ops.table(aws)) or {}).get("case_id")
+    item = ops.state_table.get(app, f"CASE#{case_id}", ops.table(aws)) or {}
     record = item.get("instances", {}).get(instance_id, {})
     console.print(f"case {case_id}: {instance_id} isolated {record.get('seconds_from_event', '?')}s after the event")
     for step, done in record.get("steps", {}).items():
@@ -108,53 +138,72 @@ def _execution_mentioning(aws: Aws, machine_output: str, text: str, timeout: flo
 def run(port: int = 5000, console: Console | None = None) -> int:
     console = console or Console()
     began = time.monotonic()
-    console.rule("[bold]bluegreen demo[/bold] on the local twin")
+    console.rule("[bold]bluegreen demo[/bold] on the local twin: one app per traffic router, side by side")
     stack = local.start(port=port)
     aws = stack.aws
     console.print(f"twin at {stack.twin.endpoint_url}; stack deployed from template.yaml")
-    servers = start_slot_servers(aws, APP)
+    servers: dict[str, dict] = {app: dict(start_slot_servers(aws, app)) for app in APPS}
     try:
-        seeded = seed_app(aws, APP, instances=3, test_urls={s: servers[s].url for s in servers})
-        console.print(
-            f"seeded {APP!r}: VPC, two slots with load balancers and target groups, weighted records in "
-            f"{seeded.config['dns']['record_name']}, blue fleet {seeded.blue_asg} of 3, config in SSM"
-        )
+        seeded = {}
+        for app, router in APPS.items():
+            urls = {slot: servers[app][slot].url for slot in ("blue", "green")}
+            if router == "alb":
+                servers[app]["alb"] = LoadBalancerServer(aws, app)
+                test_route = {"kind": "listener", "url": servers[app]["alb"].url}
+                seeded[app] = seed_app(aws, app, instances=3, test_urls=urls, router="alb", test_route=test_route)
+                console.print(
+                    f"seeded {app!r} (router alb): VPC, one load balancer whose listener forwards to blue's target group"
+                    f" (not weighted yet), a test listener for smoke tests, blue fleet {seeded[app].blue_asg} of 3"
+                )
+            else:
+                seeded[app] = seed_app(aws, app, instances=3, test_urls=urls)
+                console.print(
+                    f"seeded {app!r} (router route53): VPC, two slots with load balancers and target groups, weighted"
+                    f" records in {seeded[app].config['dns']['record_name']}, blue fleet {seeded[app].blue_asg} of 3"
+                )
         scenes = [
-            Scene("1. a new AMI, released all the way", "SUCCEEDED"),
-            Scene("2. a broken AMI, caught by its smoke test and rolled back", "FAILED SmokeTestFailedError"),
-            Scene("3. a GuardDuty finding: the instance quarantined, the fleet swapped", "SUCCEEDED"),
+            [Scene("1. a new AMI, released all the way", app, "SUCCEEDED") for app in APPS],
+            [Scene("2. a broken AMI, caught by its smoke test", app, "FAILED SmokeTestFailedError") for app in APPS],
+            [Scene("3. a GuardDuty finding: quarantine and swap", app, "SUCCEEDED") for app in APPS],
         ]
-        # Scaled drain: what the release computes (TTL 60 s + deregistration delay 30 s) at the twin's wait scale.
-        with Monitor(aws, APP, drain_seconds=2) as monitor:
-            good = register_ami(aws, f"{APP}-v2", app=APP)
-            release_from_event(aws, console, scenes[0], good)
-            broken = register_ami(aws, f"{APP}-v3-broken", app=APP, broken=True)
-            release_from_event(aws, console, scenes[1], broken)
-            monitor.breaches += quarantine_from_finding(aws, console, scenes[2], seeded)
-        monitor.check_at_rest()
-        return summarise(console, aws, scenes, monitor, time.monotonic() - began)
+        monitors = [Monitor(aws, app, drain_seconds=DRAIN[router]).__enter__() for app, router in APPS.items()]
+        try:
+            releases_from_events(aws, console, scenes[0], {a: register_ami(aws, f"{a}-v2", app=a) for a in APPS})
+            broken = {a: register_ami(aws, f"{a}-v3-broken", app=a, broken=True) for a in APPS}
+            releases_from_events(aws, console, scenes[1], broken)
+            i5 = quarantines_from_findings(aws, console, scenes[2], seeded)
+        finally:
+            for monitor in monitors:
+                monitor.__exit__(None, None, None)
+        monitors[0].breaches += i5
+        for monitor in monitors:
+            monitor.check_at_rest()
+        return summarise(console, aws, [s for row in scenes for s in row], monitors, time.monotonic() - began)
     finally:
-        for server in servers.values():
-            server.stop()
+        for by_slot in servers.values():
+            for server in by_slot.values():
+                server.stop()
         stack.stop()
 
 
-def summarise(console: Console, aws: Aws, scenes: list[Scene], monitor: Monitor, seconds: float) -> int:
+def summarise(console: Console, aws: Aws, scenes: list[Scene], monitors: list[Monitor], seconds: float) -> int:
     table = Table(title="what happened")
-    for column in ("scene", "expected", "got", "seconds"):
+    for column in ("scene", "app (router)", "expected", "got", "seconds"):
         table.add_column(column)
     for scene in scenes:
         style = "green" if scene.ok else "red"
-        table.add_row(scene.name, scene.expected, f"[{style}]{scene.got}[/{style}]", f"{scene.seconds:.1f}")
+        got = f"[{style}]{scene.got}[/{style}]"
+        table.add_row(scene.name, f"{scene.app} ({APPS[scene.app]})", scene.expected, got, f"{scene.seconds:.1f}")
     console.print(table)
-    status = ops.status(aws, APP)
-    live = status["live"] or {}
-    console.print(f"live: {live.get('asg_name')} on {live.get('ami_id')}; weights {status['weights']}")
-    if monitor.breaches:
-        for breach in monitor.breaches:
-            console.print(f"[red]{breach.invariant} breached[/red]: {breach.detail}")
-    else:
-        console.print(f"invariants I1-I5 held over {monitor.samples} samples")
-    ok = all(s.ok for s in scenes) and not monitor.breaches
+    for app in APPS:
+        status = ops.status(aws, app)
+        live = status["live"] or {}
+        console.print(f"{app}: live {live.get('asg_name')} on {live.get('ami_id')}; weights {status['weights']}")
+    breaches = [b for m in monitors for b in m.breaches]
+    for breach in breaches:
+        console.print(f"[red]{breach.invariant} breached[/red]: {breach.detail}")
+    if not breaches:
+        console.print(f"invariants I1-I5 held over {sum(m.samples for m in monitors)} samples")
+    ok = all(s.ok for s in scenes) and not breaches
     console.print(f"[bold {'green' if ok else 'red'}]demo {'passed' if ok else 'FAILED'}[/] in {seconds:.0f}s")
     return 0 if ok else 1

@@ -1,5 +1,8 @@
 """Seed a demo app into an AWS endpoint (the local twin or moto): network, two slots, DNS, a blue fleet, config.
 
+Routed by Route 53 (the default: a load balancer per slot and a weighted record pair) or by one ALB (`router="alb"`:
+one load balancer whose listener forwards to the blue slot's target group, as a team has it before bluegreen).
+
 Used by `bluegreen local demo`, the end-to-end tests and the integration tests, so all three see the same world.
 """
 
@@ -32,6 +35,11 @@ class SeededApp:
     isolation_sg: str
     target_groups: dict[str, str]
     alarm_names: list[str] = field(default_factory=list)
+    router: str = "route53"
+    load_balancer_arn: str = ""  # the ALB router's one load balancer
+    listener_arn: str = ""  # its listener forwarding the app's traffic (port 80)
+    rule_arns: list[str] = field(default_factory=list)  # its rules forwarding the app's traffic too
+    test_route_arn: str = ""  # the test listener (port 8080) or header rule, if asked for
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -46,8 +54,19 @@ def seed_app(
     test_urls: dict[str, str] | None = None,
     config: dict[str, Any] | None = None,
     put_config: bool = True,
+    router: str = "route53",
+    rules: int = 0,
+    test_route: dict[str, str] | None = None,
 ) -> SeededApp:
-    """Create everything an app needs before its first release; the blue slot holds all traffic."""
+    """Create everything an app needs before its first release; the blue slot holds all traffic.
+
+    `router="alb"`: one Application Load Balancer, whose listener (and `rules` rules, path by path) forward to the
+    blue slot's target group alone, not weighted yet; `test_route` ({"kind": "listener" or "header", "url": ...})
+    adds a test listener on port 8080, or a rule matching the header `X-Bluegreen-Test: idle`, forwarding to blue
+    until a release points it at its idle slot.
+    """
+    if router == "alb":
+        return _seed_alb(aws, app, instances, test_urls or {}, config or {}, put_config, rules, test_route)
     ec2, elbv2, asg = aws.client("ec2"), aws.client("elbv2"), aws.client("autoscaling")
     route53, ssm, cloudwatch = aws.client("route53"), aws.client("ssm"), aws.client("cloudwatch")
     region = aws.client("ec2").meta.region_name
@@ -185,6 +204,179 @@ def seed_app(
         isolation_sg=isolation_sg,
         target_groups=target_groups,
         alarm_names=alarm_names,
+    )
+
+
+def _network(aws: Aws, app: str) -> tuple[str, list[str], str, str]:
+    """A VPC with two subnets, the app's security group and its isolation group."""
+    ec2 = aws.client("ec2")
+    region = ec2.meta.region_name
+    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
+    app_sg = ec2.create_security_group(GroupName=f"{app}-app", Description=f"{app} instances", VpcId=vpc_id)["GroupId"]
+    isolation_sg = ec2.create_security_group(
+        GroupName=f"{app}-isolation", Description="no ingress, no egress: forensics only", VpcId=vpc_id
+    )["GroupId"]
+    return vpc_id, subnets, app_sg, isolation_sg
+
+
+def _launch_template(aws: Aws, app: str, app_sg: str) -> tuple[str, str]:
+    base_ami = register_ami(aws, f"{app}-base", app=None)
+    # A launch template as teams write them: every field but the AMI must reach green unchanged.
+    template_id = aws.client("ec2").create_launch_template(
+        LaunchTemplateName=f"{app}-lt",
+        LaunchTemplateData={
+            "ImageId": base_ami,
+            "InstanceType": "t3.micro",
+            "SecurityGroupIds": [app_sg],
+            "UserData": USER_DATA,
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        },
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    return base_ami, template_id
+
+
+def _alarms(aws: Aws, app: str) -> list[str]:
+    cloudwatch = aws.client("cloudwatch")
+    alarm_names = [f"{app}-5xx", f"{app}-p99"]
+    for name in alarm_names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count" if name.endswith("5xx") else "TargetResponseTime",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=10,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="seeded healthy")
+    return alarm_names
+
+
+def _blue_fleet(
+    aws: Aws, app: str, template_id: str, base_ami: str, instances: int, subnets: list[str], tg: str
+) -> str:
+    blue_asg = f"{app}-blue-initial"
+    aws.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=blue_asg,
+        LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"},
+        MinSize=instances,
+        MaxSize=instances * 2,
+        DesiredCapacity=instances,
+        VPCZoneIdentifier=",".join(subnets),
+        TargetGroupARNs=[tg],
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=120,
+        Tags=[
+            {"Key": k, "Value": v, "PropagateAtLaunch": True}
+            for k, v in {TAG_APP: app, "bluegreen:slot": "blue", "bluegreen:ami": base_ami, "team": "shop"}.items()
+        ],
+    )
+    return blue_asg
+
+
+TEST_HEADER = {"name": "X-Bluegreen-Test", "value": "idle"}
+
+
+def _seed_alb(
+    aws: Aws,
+    app: str,
+    instances: int,
+    test_urls: dict[str, str],
+    overrides: dict[str, Any],
+    put_config: bool,
+    rules: int,
+    test_route: dict[str, str] | None,
+) -> SeededApp:
+    elbv2 = aws.client("elbv2")
+    vpc_id, subnets, app_sg, isolation_sg = _network(aws, app)
+    base_ami, template_id = _launch_template(aws, app, app_sg)
+    balancer = elbv2.create_load_balancer(Name=app, Subnets=subnets, SecurityGroups=[app_sg])["LoadBalancers"][0]
+    target_groups = {}
+    for slot in ("blue", "green"):
+        target_groups[slot] = elbv2.create_target_group(
+            Name=f"{app}-{slot}", Protocol="HTTP", Port=80, VpcId=vpc_id, TargetType="instance"
+        )["TargetGroups"][0]["TargetGroupArn"]
+        elbv2.modify_target_group_attributes(
+            TargetGroupArn=target_groups[slot],
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
+        )
+    to_blue = [{"Type": "forward", "TargetGroupArn": target_groups["blue"]}]
+    listener = elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=to_blue
+    )["Listeners"][0]["ListenerArn"]
+    rule_arns = [
+        elbv2.create_rule(
+            ListenerArn=listener,
+            Priority=10 * (n + 1),
+            Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [f"/api{n + 1}/*"]}}],
+            Actions=to_blue,
+        )["Rules"][0]["RuleArn"]
+        for n in range(rules)
+    ]
+    alb: dict[str, Any] = {"listener_arns": [listener], "rule_arns": rule_arns}
+    test_route_arn = ""
+    if test_route:
+        if test_route["kind"] == "listener":
+            test_route_arn = elbv2.create_listener(
+                LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=8080, DefaultActions=to_blue
+            )["Listeners"][0]["ListenerArn"]
+            alb["test_route"] = {"listener_arn": test_route_arn, "url": test_route["url"]}
+        else:
+            condition = {"HttpHeaderName": TEST_HEADER["name"], "Values": [TEST_HEADER["value"]]}
+            test_route_arn = elbv2.create_rule(
+                ListenerArn=listener,
+                Priority=1,
+                Conditions=[{"Field": "http-header", "HttpHeaderConfig": condition}],
+                Actions=to_blue,
+            )["Rules"][0]["RuleArn"]
+            alb["test_route"] = {"rule_arn": test_route_arn, "url": test_route["url"], "header": TEST_HEADER}
+    slots: dict[str, Any] = {
+        slot: {"target_group_arns": [target_groups[slot]]}
+        | ({} if test_route else {"test_base_url": test_urls.get(slot, f"http://127.0.0.1:9/{slot}")})
+        for slot in ("blue", "green")
+    }
+    alarm_names = _alarms(aws, app)
+    document = {
+        "app": app,
+        "launch_template_id": template_id,
+        "router": "alb",
+        "alb": alb,
+        "slots": slots,
+        "health": {"timeout_seconds": 120, "poll_seconds": 5},
+        "smoke_tests": [{"path": "/health", "expect_status": 200, "expect_body_contains": "ok", "attempts": 2}],
+        "traffic": {"steps": [10, 50, 100], "bake_seconds": 60, "alarm_names": alarm_names},
+        "keep_previous_seconds": 0,
+        "quarantine": {"security_group_id": isolation_sg, "snapshot_volumes": True},
+    }
+    document.update(overrides)
+    if put_config:
+        aws.client("ssm").put_parameter(
+            Name=f"/bluegreen/apps/{app}", Value=json.dumps(document), Type="String", Overwrite=True
+        )
+    blue_asg = _blue_fleet(aws, app, template_id, base_ami, instances, subnets, target_groups["blue"])
+    _configure_like_production(aws, app, blue_asg, balancer["LoadBalancerArn"], target_groups["blue"])
+    return SeededApp(
+        app=app,
+        config=document,
+        base_ami=base_ami,
+        blue_asg=blue_asg,
+        subnets=subnets,
+        vpc_id=vpc_id,
+        isolation_sg=isolation_sg,
+        target_groups=target_groups,
+        alarm_names=alarm_names,
+        router="alb",
+        load_balancer_arn=balancer["LoadBalancerArn"],
+        listener_arn=listener,
+        rule_arns=rule_arns,
+        test_route_arn=test_route_arn,
     )
 
 

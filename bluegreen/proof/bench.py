@@ -1,8 +1,9 @@
 """`make bench`: what a release costs and how fast it goes, measured on the local twin; writes docs/benchmarks.md.
 
 Counts per release: state transitions and Lambda invocations (from the execution history), and AWS API calls made by
-the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, many apps
-at once, and handler import time against a bare `import boto3`.
+the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, both traffic
+routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, and handler import time
+against a bare `import boto3`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
+from bluegreen.proof.invariants import traffic_splits
 from bluegreen.twin import local
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,6 +50,7 @@ class Run:
     api_calls: int
     seconds: float
     top: str
+    router: str = "route53"
 
 
 def history_counts(aws: Aws, arn: str) -> tuple[int, int]:
@@ -65,12 +68,15 @@ def history_counts(aws: Aws, arn: str) -> tuple[int, int]:
     return transitions, invocations
 
 
-def release(aws: Aws, label: str, instances: int, broken: bool = False) -> Run:
+def release(aws: Aws, label: str, instances: int, broken: bool = False, router: str = "route53") -> Run:
     app = f"bench{next(_apps)}-{instances}{'x' if broken else ''}"
     servers = start_slot_servers(aws, app)
     try:
-        seed_app(aws, app, instances=instances, test_urls={s: servers[s].url for s in servers})
+        seed_app(aws, app, instances=instances, test_urls={s: servers[s].url for s in servers}, router=router)
         ami = register_ami(aws, f"{app}-v2", app=None, broken=broken)  # released by name: no event release beside it
+        # EC2 announces the AMI; its event waits for a bluegreen:app tag (polling DescribeImages) until it gives up.
+        # Let it end first, so the counts below are the release's own.
+        _events_done(aws, ami)
         before = API_CALLS.copy()
         started = time.monotonic()
         execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
@@ -79,10 +85,28 @@ def release(aws: Aws, label: str, instances: int, broken: bool = False) -> Run:
         calls.pop("lambda:Invoke", None)  # Step Functions calling the tasks: counted as invocations
         transitions, invocations = history_counts(aws, execution.arn)
         top = ", ".join(f"{k} {v}" for k, v in calls.most_common(4))
-        return Run(label, instances, execution.status, transitions, invocations, sum(calls.values()), seconds, top)
+        return Run(
+            label, instances, execution.status, transitions, invocations, sum(calls.values()), seconds, top, router
+        )
     finally:
         for server in servers.values():
             server.stop()
+
+
+def _events_done(aws: Aws, ami: str, timeout: float = 60) -> None:
+    """Wait until the execution the AMI's event started has begun and ended."""
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [
+            e
+            for e in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]
+            if ami in sfn.describe_execution(executionArn=e["executionArn"])["input"]
+        ]
+        if mine and all(e["status"] != "RUNNING" for e in mine):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the event execution of {ami} did not end within {timeout}s")
 
 
 @dataclass
@@ -136,6 +160,57 @@ def _epoch(value: str | float) -> float:
     return value if isinstance(value, int | float) else datetime.fromisoformat(value).timestamp()
 
 
+@dataclass
+class Rollback:
+    router: str
+    how: str
+    weights_back: float  # from the trigger until every record pair, listener and rule reads the old slot at 100 %
+    done: float  # from the trigger until the execution ended (green drained and deleted)
+    status: str
+    error: str
+
+
+# When clients follow a change once the weights read back, in AWS: Route 53 propagates a change to its name servers
+# "generally within 60 seconds" and resolvers keep the previous answer for the record's TTL (60 s for an alias); an
+# ALB applies a listener or rule change to the next request.
+CLIENTS_FOLLOW = {"route53": "up to ~60 s propagation + 60 s TTL", "alb": "the next request"}
+
+
+def rollback_timing(aws: Aws, router: str, how: str) -> Rollback:
+    """A release rolled back by an operator in its keep window, or by an alarm during its first bake."""
+    app = f"bench{next(_apps)}-{router}-{how}"
+    servers = start_slot_servers(aws, app)
+    config = {"keep_previous_seconds": 3_000} if how == "operator" else {}
+    try:
+        seed_app(aws, app, instances=2, test_urls={s: servers[s].url for s in servers}, router=router, config=config)
+        arn = ops.start_release(aws, app, register_ami(aws, f"{app}-v2", app=None))
+        loaded = ops.load_config(aws, app)
+        if how == "operator":
+            _wait(lambda: (state_table.get(app, "LOCK", ops.table(aws)) or {}).get("phase") == "KeepWindow")
+            started = time.monotonic()
+            ops.rollback(aws, app)
+        else:
+            _wait(lambda: any(w.get("green") for w in traffic_splits(aws, loaded)))
+            started = time.monotonic()
+            alarm = loaded.traffic.alarm_names[0]
+            aws.client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="bench")
+        _wait(lambda: all(w == {"blue": 100, "green": 0} for w in traffic_splits(aws, loaded)), poll=0.01)
+        back = time.monotonic() - started
+        execution = ops.wait_for(aws, arn, timeout=300, poll=0.05)
+        return Rollback(router, how, back, time.monotonic() - started, execution.status, execution.error or "")
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _wait(predicate: Any, timeout: float = 120, poll: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bench waited too long")
+        time.sleep(poll)
+
+
 def many_apps(aws: Aws, count: int) -> tuple[float, list[str]]:
     started = time.monotonic()
     with ThreadPoolExecutor(count) as pool:
@@ -170,15 +245,24 @@ def main() -> int:
     try:
         runs = [release(aws, "release", n) for n in (1, 3, 9, 27)]
         runs.append(release(aws, "rollback (smoke test fails)", 3, broken=True))
+        routers = [
+            release(aws, "release", 3, router="route53"),
+            release(aws, "release", 3, router="alb"),
+            release(aws, "rollback (smoke test fails)", 3, broken=True, router="route53"),
+            release(aws, "rollback (smoke test fails)", 3, broken=True, router="alb"),
+        ]
+        rollbacks = [rollback_timing(aws, r, how) for how in ("operator", "alarm") for r in ("route53", "alb")]
         parallel_seconds, parallel = many_apps(aws, 5)
         isolations = [quarantine(aws) for _ in range(3)]
     finally:
         stack.stop()
     boto3_import = import_seconds("import boto3")
     handler_import = import_seconds("import orchestrator.handlers.deploy")
-    write_report(runs, parallel_seconds, parallel, boto3_import, handler_import, isolations)
+    write_report(runs, parallel_seconds, parallel, boto3_import, handler_import, isolations, routers, rollbacks)
     print((REPO / "docs" / "benchmarks.md").read_text())
     ok = all(r.status == "SUCCEEDED" for r in runs[:4]) and runs[4].status == "FAILED"
+    ok = ok and [r.status for r in routers] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "FAILED"]
+    ok = ok and all(r.status == "FAILED" for r in rollbacks)
     ok = ok and all(q.status == "SUCCEEDED" for q in isolations)
     return 0 if ok and all(s == "SUCCEEDED" for s in parallel) else 1
 
@@ -190,6 +274,8 @@ def write_report(
     boto3_s: float,
     handler_s: float,
     isolations: list[Quarantine],
+    routers: list[Run],
+    rollbacks: list[Rollback],
 ) -> None:
     lines = [
         "# Benchmarks",
@@ -209,10 +295,38 @@ def write_report(
     ]
     lines += [
         "",
-        "AWS API calls are the handlers' own (Step Functions invoking the tasks is counted as Lambda invocations).",
+        "AWS API calls are the handlers' own (Step Functions invoking the tasks is counted as Lambda invocations), counted",
+        "once the AMI's own event (it waits for a `bluegreen:app` tag, then is ignored) has ended.",
         "Calls do not grow with fleet size: each health poll is one DescribeAutoScalingGroups (instances come inline)",
         "and one DescribeTargetHealth per target group (all targets in one answer); nothing is done per instance.",
         "Transitions grow only with the number of polls (slow instances) and traffic steps: 3 steps here.",
+        "",
+        "## The two traffic routers",
+        "",
+        "The same app (3 instances, steps 10/50/100, 60 s bake, 30 s deregistration delay) routed by a Route 53 weighted",
+        "record pair, and by the forward action of one ALB listener (its first release converts the listener from one",
+        "target group to a weighted forward, in one call).",
+        "",
+        "| router | run | status | state transitions | Lambda invocations | AWS API calls | seconds (twin) | most frequent calls |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+        *[
+            f"| {r.router} | {r.label} | {r.status} | {r.transitions} | {r.lambda_invocations} | {r.api_calls} "
+            f"| {r.seconds:.1f} | {r.top} |"
+            for r in routers
+        ],
+        "",
+        "Time to roll back: from the trigger (an operator's `bluegreen rollback` in the keep window, or an alarm during",
+        "the first bake) until every record pair, listener and rule reads the old slot at 100 %, and until the execution",
+        "ended (green drained, then deleted: the drain is TTL + deregistration delay for Route 53, the delay alone for an",
+        "ALB). Seconds on the twin, waits at 1 %; the last column is what AWS adds before clients follow.",
+        "",
+        "| router | rollback by | weights back (twin) | execution ended (twin) | status | clients follow (AWS) |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+        *[
+            f"| {r.router} | {r.how} | {r.weights_back:.2f} s | {r.done:.1f} s | {r.status} {r.error} "
+            f"| {CLIENTS_FOLLOW[r.router]} |"
+            for r in rollbacks
+        ],
         "",
         "## Many apps at once",
         "",

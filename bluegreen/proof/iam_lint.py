@@ -50,6 +50,9 @@ FALSE_POSITIVES: dict[tuple[str, str], str] = {
     # DescribeExecution lists an `express` resource type too; the deploy machine is Standard, whose executions are
     # `execution:` ARNs, which the statement names.
     ("RESOURCE_MISMATCH", "express"): "the deploy machine is a Standard workflow",
+    # ModifyListener/ModifyRule also accept Network Load Balancer listeners (`listener/net/...`); the ALB router weights
+    # Application Load Balancer listeners and rules only, so only `listener/app/...` ARNs are granted, on purpose.
+    ("RESOURCE_MISMATCH", "listener/net/"): "the ALB router changes Application Load Balancer listeners only",
 }
 
 

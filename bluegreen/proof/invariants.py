@@ -1,6 +1,8 @@
 """The safety contract (SPEC section 9), checked against a live stack: a monitor that samples while releases run.
 
-I1 traffic: weights sum above zero; every weighted slot has a group with at least its minimum healthy in service.
+I1 traffic: weights sum above zero; every weighted slot has a group with at least its minimum healthy in service. The
+weights are the Route 53 record pair's, or, for an ALB-routed app, those of every named listener's and rule's forward
+action (each must hold on its own).
 I2 drain: a group is scaled in or deleted only after its slot's weight has been zero for the drain time.
 I3 no orphans: at rest, exactly one group of the app, holding 100 % of the weight, and the lock free.
 I4 once: an AMI goes live at most once (a quarantine's swap aside); releases of one app never overlap.
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from orchestrator.adapters import route53, state_table
 from orchestrator.config import AppConfig
+from orchestrator.domain import routers
 
 from bluegreen.aws import Aws
 from bluegreen.cli.ops import load_config, table
@@ -33,9 +36,10 @@ class Breach:
 @dataclass
 class Sample:
     at: float  # when the sample was complete
-    weights: dict[str, int]
+    weights: dict[str, int]  # per slot, the most any split gives it
     groups: dict[str, dict]
     started: float = 0.0  # when its first read began
+    splits: list[dict[str, int]] = field(default_factory=list)  # each record pair, listener or rule (empty: weights)
 
 
 def traffic_weights(config: AppConfig, listed: list[dict]) -> dict[str, int]:
@@ -50,10 +54,18 @@ def traffic_weights(config: AppConfig, listed: list[dict]) -> dict[str, int]:
     return route53.weights_of(config, listed)
 
 
+def traffic_splits(aws: Aws, config: AppConfig) -> list[dict[str, int]]:
+    """Where each place that routes the app's traffic sends it now."""
+    if config.router == "route53":
+        return [traffic_weights(config, route53.records(config, aws.client("route53")))]
+    return [weights for _, weights in routers.of(config, aws.client).splits()]
+
+
 def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
     config = config or load_config(aws, app)
     started = time.monotonic()
-    weights = traffic_weights(config, route53.records(config, aws.client("route53")))
+    splits = traffic_splits(aws, config)
+    weights = {slot: max(split.get(slot, 0) for split in splits) for slot in ("blue", "green")}
     described = aws.client("autoscaling").describe_auto_scaling_groups(
         Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
     )["AutoScalingGroups"]
@@ -71,7 +83,7 @@ def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
             "desired": group["DesiredCapacity"],
             "healthy": healthy,
         }
-    return Sample(at=time.monotonic(), weights=weights, groups=groups, started=started)
+    return Sample(at=time.monotonic(), weights=weights, groups=groups, started=started, splits=splits)
 
 
 @dataclass
@@ -118,8 +130,9 @@ class Monitor:
 
     def observe(self, now: Sample) -> None:
         self.samples += 1
-        if sum(now.weights.values()) <= 0:
-            self._breach("I1", f"all weights zero: {now.weights}", now.at)
+        for split in now.splits or [now.weights]:
+            if sum(split.values()) <= 0:
+                self._breach("I1", f"all weights zero: {split}", now.at)
         for slot, weight in now.weights.items():
             if weight > 0:
                 self._zero_since.pop(slot, None)
@@ -152,10 +165,11 @@ class Monitor:
         at = now.at
         if len(now.groups) != 1:
             found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
-        full = [s for s, w in now.weights.items() if w == 100]
         slots = {g["slot"] for g in now.groups.values()}
-        if len(full) != 1 or full[0] not in slots:
-            found.append(Breach("I3", f"weights {now.weights} do not put 100 % on the live group {slots}", at))
+        for split in now.splits or [now.weights]:
+            full = [s for s, w in split.items() if w == 100]
+            if len(full) != 1 or full[0] not in slots:
+                found.append(Breach("I3", f"weights {split} do not put 100 % on the live group {slots}", at))
         if state_table.get(self.app, "LOCK", table(self.aws)):
             found.append(Breach("I3", "the lock is still held", at))
         releases = state_table.history(self.app, "RELEASE#", 1000, table(self.aws))

@@ -5,6 +5,12 @@ checks, then `healthy`; it is `unhealthy` when checks fail and `draining` while 
 not registered is `unused`. The twin keeps moto's answer unless an override names the instance (or its whole target
 group, including targets registered later); `POST /_twin/target-health` sets one.
 
+A target of a group that no listener or rule forwards to is `unused` with `Target.NotInUse` (ELB API Reference,
+"TargetHealth": "The target group is not used by any load balancer or the target is in an Availability Zone that is
+not enabled for its load balancer."), whatever an override says: health checks run only for a group in use, so a
+slot's target group must join its load balancer (a forward action, even at weight 0) before its fleet can be healthy.
+moto says `healthy`.
+
 A registered target whose instance is terminated is `unused` (ELB API Reference, "TargetHealth": `Target.InvalidState`
 "The target is in the stopped or terminated state."), whatever an override says; it stays registered until it is
 deregistered (an Auto Scaling group deregisters its own: `autoscaling_target_deregistration`). moto says `healthy` for
@@ -19,6 +25,7 @@ from typing import Any
 
 from moto.elbv2 import models
 
+from bluegreen.twin.elbv2_target_group_load_balancers import forwarding_load_balancers
 from bluegreen.twin.patching import Patches
 
 TARGET_STATES = ("healthy", "unhealthy", "initial", "draining")
@@ -72,11 +79,19 @@ def _health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
         status.status, status.reason = "unused", "Target.InvalidState"
         status.description = f"Target is in the {instance.state} state"
         return status
+    if target["Id"] in self.targets and not _in_use(self):
+        status.status, status.reason = "unused", "Target.NotInUse"
+        status.description = "Target group is not configured to receive traffic from the load balancer"
+        return status
     state = _override_for(target["Id"], self.arn)
     if state and target["Id"] in self.targets:
         status.status = state
         status.reason, status.description = _REASONS[state]
     return status
+
+
+def _in_use(group: Any) -> bool:
+    return bool(forwarding_load_balancers(models.elbv2_backends[group.account_id][group.region_name], group.arn))
 
 
 def _keep_terminated_targets(self: Any, instance_ids: list[str]) -> None:

@@ -22,6 +22,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from bluegreen.twin import api_calls as recorder
+from bluegreen.twin import api_faults as api_fault_control
 from bluegreen.twin import (
     autoscaling_detach_validation,
     behaviours,
@@ -48,6 +49,10 @@ class _TwinApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO", "").startswith("/_twin/"):
             return _control(Request(environ))(environ, start_response)
+        if api_fault_control.api_faults:  # only read the body when a test asked for an API fault
+            refusal = api_fault_control.intercept(environ)
+            if refusal is not None:
+                return refusal(environ, start_response)
         return self._moto(environ, start_response)
 
 
@@ -67,6 +72,21 @@ def _control(request: Request) -> Response:
             )
         elif route == ("DELETE", "/_twin/faults"):
             fault_registry.clear()
+        elif route == ("POST", "/_twin/api-faults"):
+            body = request.get_json(force=True)
+            api_fault_control.api_faults.add(
+                body["operation"],
+                body["code"],
+                body.get("message", ""),
+                body.get("resource", ""),
+                int(body.get("times", 1)),
+            )
+            return _json({"api_faults": api_fault_control.api_faults.list()})
+        elif route == ("GET", "/_twin/api-faults"):
+            return _json({"api_faults": api_fault_control.api_faults.list()})
+        elif route == ("DELETE", "/_twin/api-faults"):
+            api_fault_control.api_faults.clear()
+            return _json({"api_faults": []})
         elif route == ("POST", "/_twin/target-health"):
             body = request.get_json(force=True)
             elbv2_target_health.set_target_health(
@@ -225,6 +245,23 @@ def inject_fault(endpoint_url: str, function: str, kind: str, times: int = 1, ev
     `event_contains`, only invocations whose event mentions it (e.g. one release's AMI id)."""
     body = {"function": function, "kind": kind, "times": times, "event_contains": event_contains}
     _call(endpoint_url, "POST", "/_twin/faults", body)
+
+
+def inject_api_fault(
+    endpoint_url: str, operation: str, code: str, resource: str = "", times: int = 1, message: str = ""
+) -> None:
+    """Refuse the next `times` calls of the AWS `operation` whose request contains `resource`, with error `code`."""
+    body = {"operation": operation, "code": code, "resource": resource, "times": times, "message": message}
+    _call(endpoint_url, "POST", "/_twin/api-faults", body)
+
+
+def api_faults(endpoint_url: str) -> list[dict[str, Any]]:
+    """The API faults still waiting to hit (operation, resource, code, times left)."""
+    return _call(endpoint_url, "GET", "/_twin/api-faults")["api_faults"]
+
+
+def clear_api_faults(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/api-faults")
 
 
 def faults(endpoint_url: str) -> list[dict[str, Any]]:

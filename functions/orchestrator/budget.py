@@ -60,10 +60,16 @@ def smoke_suite_seconds(config: AppConfig) -> float:
     return sum(t.attempts * t.timeout_seconds + (t.attempts - 1) * SMOKE_RETRY_SECONDS for t in config.smoke_tests)
 
 
+def ttl_seconds(config: AppConfig) -> int:
+    """How long clients may keep using the previous split: the record TTL for Route 53; none for an ALB, whose weights
+    are in effect at once."""
+    return config.dns.ttl_seconds if config.router == "route53" and config.dns else 0
+
+
 def drain_seconds(config: AppConfig, deregistration_delay: int = MAX_DEREGISTRATION_DELAY) -> int:
     if config.drain_seconds is not None:
         return config.drain_seconds
-    return config.dns.ttl_seconds + deregistration_delay
+    return ttl_seconds(config) + deregistration_delay
 
 
 @dataclass
@@ -87,7 +93,7 @@ def worst_case(config: AppConfig) -> Budget:
     poll = config.health.poll_seconds
     steps = len(config.traffic.steps)
     waits = MAX_INSUFFICIENT_DATA_WAITS if config.traffic.insufficient_data == "wait" else 0
-    bake = max(config.traffic.bake_seconds, config.dns.ttl_seconds)
+    bake = max(config.traffic.bake_seconds, ttl_seconds(config))
     drain = drain_seconds(config)
     keep = config.keep_previous_seconds
 
@@ -101,10 +107,12 @@ def worst_case(config: AppConfig) -> Budget:
     budget.seconds["smoke_tests"] = smoke_suite_seconds(config)
     if config.approval.before_traffic:
         budget.seconds["approval.timeout_seconds"] = config.approval.timeout_seconds
-    dns_polls = polls(DNS_SYNC_SECONDS, paced(DNS_SYNC_SECONDS, poll, "dns"))
+    # An ALB's weights are in effect when ModifyListener/ModifyRule returns: no change to wait for.
+    sync = DNS_SYNC_SECONDS if config.router == "route53" else 0
+    dns_polls = polls(sync, paced(sync, poll, "dns")) if sync else 0
     per_step = 2 * EVENTS_PER_TASK + 3 * EVENTS_PER_STATE + dns_polls * EVENTS_PER_POLL + waits * EVENTS_PER_POLL
     budget.events["traffic.steps"] = steps * per_step
-    budget.seconds["traffic.steps"] = steps * DNS_SYNC_SECONDS
+    budget.seconds["traffic.steps"] = steps * sync
     budget.seconds["traffic.bake_seconds"] = steps * bake * (1 + waits)
     budget.seconds["drain_seconds"] = 2 * drain  # after the last step, and again for green if it rolls back
     budget.events["keep_previous_seconds"] = polls(keep, paced(keep, poll, "keep")) * EVENTS_PER_POLL

@@ -15,6 +15,7 @@ from orchestrator.errors import ConfigInvalidError
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
 SLOTS = ("blue", "green")
 PARAMETER_PREFIX = "/bluegreen/apps/"
+LIVE_PARAMETER_PREFIX = "/bluegreen/live/"  # the live release of an app routed by an ALB (no TXT record to hold it)
 
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
 # A DNS name as Route 53 takes it: labels of letters, digits, hyphens (and _ and * where records allow them).
@@ -39,8 +40,10 @@ class Alias(_Model):
 
 class Slot(_Model):
     target_group_arns: list[Annotated[str, Field(pattern=TARGET_GROUP_ARN)]] = Field(min_length=1, max_length=5)
-    alias: Alias
-    test_base_url: str = Field(pattern=r"^https?://[^\s/]+")
+    # The Route 53 router weights a record per slot whose alias is this load balancer; the ALB router needs none.
+    alias: Alias | None = None
+    # Required unless the ALB router's test route reaches the idle slot through the app's own load balancer.
+    test_base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
 
 
 class Dns(_Model):
@@ -96,10 +99,95 @@ class Quarantine(_Model):
     snapshot_volumes: bool = True
 
 
+# An Application Load Balancer's listener (`app/<name>/<id>/<id>`) and listener rule (one more `/<id>`).
+LISTENER_ARN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener/app/[^/\s]+/[0-9a-f]+/[0-9a-f]+$"
+)
+RULE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule/app/[^/\s]+/[0-9a-f]+/[0-9a-f]+/[0-9a-f]+$"
+)
+LISTENER_FORM = "arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>"
+RULE_FORM = "arn:aws:elasticloadbalancing:<region>:<account>:listener-rule/app/<name>/<id>/<id>/<id>"
+
+
+def load_balancer_of(arn: str) -> str:
+    """`app/<name>/<id>` of the load balancer a listener or rule ARN belongs to (what ALB metrics name)."""
+    return "/".join(arn.split(":", 5)[5].split("/")[1:4])
+
+
+class Header(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$")
+    value: str = Field(min_length=1, max_length=128)
+
+
+class TestRoute(_Model):
+    """A listener on another port, or a rule matching a header, that forwards only to the idle slot: smoke tests reach
+    green through the app's own load balancer before any user does."""
+
+    __test__ = False  # not a pytest class, whatever its name says
+
+    listener_arn: str | None = None
+    rule_arn: str | None = None
+    url: str = Field(pattern=r"^https?://[^\s/]+")
+    header: Header | None = None  # sent with every smoke-test request (what a header rule matches)
+
+    @model_validator(mode="after")
+    def _one_route(self) -> TestRoute:
+        if (self.listener_arn is None) == (self.rule_arn is None):
+            raise ValueError("name either listener_arn (a test listener on another port) or rule_arn (a header rule)")
+        if self.listener_arn is not None and not LISTENER_ARN.match(self.listener_arn):
+            raise ValueError(f"listener_arn: expected an Application Load Balancer listener ARN ({LISTENER_FORM})")
+        if self.rule_arn is not None and not RULE_ARN.match(self.rule_arn):
+            raise ValueError(f"rule_arn: expected an Application Load Balancer listener rule ARN ({RULE_FORM})")
+        return self
+
+
+class Alb(_Model):
+    """The ALB router: the listeners and rules whose forward action carries the app's traffic, on one load balancer.
+
+    Weights are changed in this order (listeners, then rules, as listed); if one change fails, those already made are
+    put back.
+    """
+
+    listener_arns: list[str] = Field(default=[], max_length=10)
+    rule_arns: list[str] = Field(default=[], max_length=10)
+    test_route: TestRoute | None = None
+    # Target group stickiness pins each client to the slot it first reached, so a shift moves new clients only.
+    sticky_sessions: Literal["refuse", "accept"] = "refuse"
+
+    @field_validator("listener_arns")
+    @classmethod
+    def _listeners(cls, arns: list[str]) -> list[str]:
+        for arn in arns:
+            if not LISTENER_ARN.match(arn):
+                raise ValueError(f"{arn!r} is not an Application Load Balancer listener ARN ({LISTENER_FORM})")
+        if len(set(arns)) != len(arns):
+            raise ValueError("a listener is named twice")
+        return arns
+
+    @field_validator("rule_arns")
+    @classmethod
+    def _rules(cls, arns: list[str]) -> list[str]:
+        for arn in arns:
+            if not RULE_ARN.match(arn):
+                raise ValueError(f"{arn!r} is not an Application Load Balancer listener rule ARN ({RULE_FORM})")
+        if len(set(arns)) != len(arns):
+            raise ValueError("a rule is named twice")
+        return arns
+
+    @property
+    def routes(self) -> list[str]:
+        """The listeners and rules whose weights bluegreen sets, in the order it sets them."""
+        return [*self.listener_arns, *self.rule_arns]
+
+
 class AppConfig(_Model):
     app: str
     launch_template_id: str = Field(pattern=r"^lt-[0-9a-f]{1,17}$")
-    dns: Dns
+    # `route53` (the default): a weighted record pair; `alb`: weighted target groups on one Application Load Balancer.
+    router: Literal["route53", "alb"] = "route53"
+    dns: Dns | None = None
+    alb: Alb | None = None
     slots: dict[Literal["blue", "green"], Slot]
     health: Health = Health()
     smoke_tests: list[SmokeTest] = []
@@ -126,6 +214,15 @@ class AppConfig(_Model):
         return slots
 
     @model_validator(mode="after")
+    def _router_fields(self) -> AppConfig:
+        # Each message starts with the field to change (see describe_validation_error).
+        if self.router == "route53":
+            _route53_fields(self)
+        else:
+            _alb_fields(self)
+        return self
+
+    @model_validator(mode="after")
     def _fits_the_budget_and_ssm(self) -> AppConfig:
         # Their messages start with the field to change (see describe_validation_error).
         stored = len(self.model_dump_json())
@@ -138,6 +235,65 @@ class AppConfig(_Model):
         return self
 
 
+def _route53_fields(config: AppConfig) -> None:
+    if config.dns is None:
+        raise ValueError(
+            "dns: is required by the route53 router (the default): name the weighted record, or set router"
+        )
+    if config.alb is not None:
+        raise ValueError('alb: is for the alb router only: set router to "alb", or remove alb')
+    for slot in SLOTS:
+        if config.slots[slot].alias is None:
+            raise ValueError(
+                f"slots.{slot}.alias: is required by the route53 router: the load balancer its record names"
+            )
+        if config.slots[slot].test_base_url is None:
+            raise ValueError(f"slots.{slot}.test_base_url: is required: the URL the smoke tests call")
+
+
+def _alb_fields(config: AppConfig) -> None:
+    alb = config.alb
+    if alb is None:
+        raise ValueError("alb: is required by the alb router: name the listeners or rules that carry the app's traffic")
+    if config.dns is not None:
+        raise ValueError(
+            "dns: the alb router weights target groups, not records: remove dns (the live release is published in SSM"
+            " at /bluegreen/live/<app>)"
+        )
+    if not alb.routes:
+        raise ValueError("alb: name at least one listener (alb.listener_arns) or rule (alb.rule_arns)")
+    balancers = {load_balancer_of(arn) for arn in alb.routes}
+    if alb.test_route is not None:
+        balancers.add(load_balancer_of(alb.test_route.listener_arn or alb.test_route.rule_arn or ""))
+    if len(balancers) > 1:
+        raise ValueError(
+            f"alb: the listeners and rules are on {len(balancers)} load balancers ({', '.join(sorted(balancers))}): a"
+            " target group serves one load balancer, so name those of one"
+        )
+    if alb.test_route is not None and alb.test_route.rule_arn in alb.rule_arns:
+        raise ValueError("alb.test_route.rule_arn: is also in alb.rule_arns: the test route must carry no user traffic")
+    if alb.test_route is not None and alb.test_route.listener_arn in alb.listener_arns:
+        raise ValueError(
+            "alb.test_route.listener_arn: is also in alb.listener_arns: the test route must carry no user traffic"
+        )
+    blue, green = (config.slots[slot].target_group_arns for slot in SLOTS)
+    if len(blue) != len(green):
+        raise ValueError(
+            f"slots.green.target_group_arns: blue has {len(blue)} target groups and green {len(green)}: the alb router"
+            " pairs them by position (a forward action weights blue's n-th against green's n-th)"
+        )
+    if set(blue) & set(green):
+        raise ValueError("slots.green.target_group_arns: a target group is in both slots: each slot needs its own")
+    for slot in SLOTS:
+        if config.slots[slot].alias is not None:
+            raise ValueError(f"slots.{slot}.alias: the alb router weights target groups, not records: remove alias")
+        if config.slots[slot].test_base_url is None and alb.test_route is None:
+            raise ValueError(
+                f"slots.{slot}.test_base_url: is required unless alb.test_route reaches the idle slot through the load"
+                " balancer: the URL the smoke tests call"
+            )
+
+
 _PATTERN_HINTS = {
     DNS_NAME: "a DNS name (e.g. www.shop.example.com)",
     HOSTED_ZONE_ID: "a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)",
@@ -147,6 +303,7 @@ _PATTERN_HINTS = {
     r"^sg-[0-9a-f]{1,17}$": "a security group id (sg- and hex digits)",
     r"^lt-[0-9a-f]{1,17}$": "a launch template id (lt- and hex digits)",
     r"^arn:aws[a-z-]*:sns:": "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+    r"^[A-Za-z0-9-]{1,40}$": "an HTTP header name (letters, digits and -, at most 40)",
 }
 
 
@@ -187,6 +344,10 @@ def parse_config(raw: str | dict, app: str | None = None) -> AppConfig:
 
 def parameter_name(app: str) -> str:
     return f"{PARAMETER_PREFIX}{app}"
+
+
+def live_parameter_name(app: str) -> str:
+    return f"{LIVE_PARAMETER_PREFIX}{app}"
 
 
 def check_app_name(app: str) -> str:

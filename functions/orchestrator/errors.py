@@ -77,6 +77,15 @@ class DnsRecordConflictError(BluegreenError):
     """The app's record name and type hold records bluegreen cannot weight beside (a plain record, others' weights)."""
 
 
+class ForwardActionConflictError(BluegreenError):
+    """A named listener or rule forwards where bluegreen cannot weight it (no forward action, another app's target
+    group, a target group of another load balancer, stickiness the config does not accept); nothing was changed."""
+
+
+class WeightChangeFailedError(BluegreenError):
+    """A listener or rule refused new weights; the listeners and rules already changed were put back first."""
+
+
 class CloneUnsupportedError(BluegreenError):
     """Live has a setting green cannot copy faithfully (the clone plan names it); nothing was changed."""
 

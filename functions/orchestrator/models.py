@@ -110,7 +110,8 @@ class Release(_Model):
     emergency: bool = False
     dry_run: bool = False
     settle_until: str | None = None  # an AMI event waits until then for the AMI's bluegreen:app tag
-    convert_dns: bool = False  # the app's simple record becomes the weighted pair when the lock is taken
+    # The app's simple record (Route 53) or forward to one target group (ALB) becomes weighted when the lock is taken.
+    convert_dns: bool = False
     reconciling: bool = False  # run by the reconciler for a release whose own execution ended without cleaning up
     config: AppConfig | None = None
     live: LiveFleet | None = None

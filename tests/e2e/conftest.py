@@ -14,7 +14,7 @@ import pytest
 from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import SeededApp, ami_event, register_ami, seed_app
-from bluegreen.demo.standin import SlotServer, start_slot_servers
+from bluegreen.demo.standin import LoadBalancerServer, SlotServer, start_slot_servers
 from bluegreen.proof import least_privilege
 from bluegreen.proof.invariants import Monitor
 from bluegreen.twin import local, server
@@ -54,7 +54,7 @@ class App:
 
     stack: local.LocalStack
     seeded: SeededApp
-    servers: dict[str, SlotServer]
+    servers: dict[str, SlotServer | LoadBalancerServer]
     monitors: list[Monitor] = field(default_factory=list)
     _queue_url: str = ""
     _notes: list[dict] = field(default_factory=list)
@@ -128,7 +128,9 @@ class App:
 
     def monitor(self) -> Monitor:
         """Sample I1 and I2 while the test runs; the fixture checks I3 and I4 at the end."""
-        drain = max(1, round((60 + 30) * WAIT_SCALE))
+        # The release's drain: record TTL (Route 53 only) + the seeded 30 s deregistration delay, at the twin's scale.
+        ttl = 60 if self.seeded.router == "route53" else 0
+        drain = max(1, round((ttl + 30) * WAIT_SCALE))
         # Every 0.1 s: well within the drain time I2 is about, without slowing the twin it watches.
         watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.1).__enter__()
         self.monitors.append(watcher)
@@ -223,10 +225,18 @@ class App:
 
 
 def new_app(stack: local.LocalStack, overrides: dict | None = None, label: str = "app") -> App:
-    """Seed a fresh app (its own name, zone, slots and fleet) and start watching it for I1 and I2."""
+    """Seed a fresh app (its own name, zone, slots and fleet) and start watching it for I1 and I2.
+
+    Overrides may hold `seed`: {"router": "alb", "rules": n, "test_route": "listener" | "header"} (the app's ALB, its
+    listener and n rules forwarding to blue; a test route, served by a load-balancer stand-in).
+    """
     name = f"{label}{next(_names)}-{time.monotonic_ns() % 10_000}"
-    servers = start_slot_servers(stack.aws, name)
+    servers: dict[str, SlotServer | LoadBalancerServer] = dict(start_slot_servers(stack.aws, name))
     overrides = dict(overrides or {})
+    seed = dict(overrides.pop("seed", {}))
+    if seed.get("test_route"):
+        servers["alb"] = LoadBalancerServer(stack.aws, name)
+        seed["test_route"] = {"kind": seed["test_route"], "url": servers["alb"].url}
     config = {
         # A test's "traffic" and "health" refine these (the app's own alarms stay named unless it names others).
         "traffic": {
@@ -238,7 +248,8 @@ def new_app(stack: local.LocalStack, overrides: dict | None = None, label: str =
         "health": {"timeout_seconds": 120, "poll_seconds": 5, **overrides.pop("health", {})},
         **overrides,
     }
-    seeded = seed_app(stack.aws, name, instances=3, test_urls={s: servers[s].url for s in servers}, config=config)
+    urls = {s: servers[s].url for s in ("blue", "green")}
+    seeded = seed_app(stack.aws, name, instances=3, test_urls=urls, config=config, **seed)
     harness = App(stack=stack, seeded=seeded, servers=servers)
     harness.monitor()
     return harness
@@ -256,6 +267,7 @@ def finish(harness: App) -> list:
 
 def _reset_twin(stack: local.LocalStack) -> None:
     server.clear_faults(stack.twin.endpoint_url)
+    server.clear_api_faults(stack.twin.endpoint_url)
     server.clear_target_health(stack.twin.endpoint_url)
     server.set_dns_propagation(stack.twin.endpoint_url, 0)
 

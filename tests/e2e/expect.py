@@ -24,6 +24,8 @@ def rolled_back(app, execution: ops.Execution, error: str, ami: str, lt_versions
     assert (execution.status, execution.error) == ("FAILED", error), execution.cause
     status = app.status()
     assert status["weights"] == {"blue": 100, "green": 0}
+    # An ALB-routed app: every listener and rule it names, not just the first
+    assert all(w == {"blue": 100, "green": 0} for w in (status.get("routes") or {}).values()), status["routes"]
     assert app.groups() == [app.seeded.blue_asg]
     assert app.launch_template_versions() == lt_versions_before
     assert status["in_flight"] is None
@@ -43,6 +45,7 @@ def finished_forward(app, execution: ops.Execution, error: str, ami: str, lt_ver
     assert release["committed"] is True
     status = app.status()
     assert status["weights"] == {"blue": 0, "green": 100}
+    assert all(w == {"blue": 0, "green": 100} for w in (status.get("routes") or {}).values()), status["routes"]
     assert status["live"]["ami_id"] == ami
     assert app.groups() == [release["green_asg"]]
     assert app.launch_template_versions() == [*lt_versions_before, release["lt_version"]]

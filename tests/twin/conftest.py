@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from bluegreen.twin import behaviours, ec2_image_states, elbv2_target_health, server
+from bluegreen.twin.api_faults import api_faults
 from bluegreen.twin.deploy import deploy_stack
 from bluegreen.twin.faults import faults
 
@@ -45,6 +46,7 @@ def outputs(twin: server.TwinServer) -> dict[str, str]:
 def _clean_knobs() -> Iterator[None]:
     yield
     faults.clear()
+    api_faults.clear()
     elbv2_target_health.clear_target_health()
     ec2_image_states.reset()
 

@@ -212,6 +212,7 @@ def test_target_health_can_be_overridden(twin: TwinServer) -> None:
     instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     group = elbv2.create_target_group(Name=f"tg-{time.time_ns()}", Protocol="HTTP", Port=80, VpcId=vpc_id)
     group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    behind_a_load_balancer(ec2, elbv2, vpc_id, group_arn, "10.0.X.0/24")
     elbv2.register_targets(TargetGroupArn=group_arn, Targets=[{"Id": instance_id}])
 
     def state() -> str:
@@ -276,6 +277,23 @@ def test_the_twin_only_listens_on_loopback() -> None:
 def _get(twin: TwinServer, path: str) -> Any:
     with urllib.request.urlopen(f"{twin.endpoint_url}{path}", timeout=5) as response:
         return json.loads(response.read())
+
+
+def behind_a_load_balancer(ec2: Any, elbv2: Any, vpc_id: str, group_arn: str, cidr: str) -> None:
+    """A load balancer whose listener forwards to the group: only then are its targets health-checked (else `unused`)."""
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("X", str(n)), AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for n, zone in enumerate("ab")
+    ]
+    balancer = elbv2.create_load_balancer(Name=f"lb-{time.time_ns() % 10**12}", Subnets=subnets)["LoadBalancers"][0]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+    )
 
 
 @pytest.mark.behaviour(eventbridge_stepfunctions_targets)

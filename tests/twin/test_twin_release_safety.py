@@ -130,6 +130,7 @@ def test_a_target_group_can_report_every_target_in_one_state(twin: TwinServer, f
     )
     group = elbv2.create_target_group(Name=f"tg-{time.time_ns()}", Protocol="HTTP", Port=80, VpcId=vpc_id)
     group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    behind_a_load_balancer(ec2, elbv2, vpc_id, group_arn, "10.1.X.0/24")
     elbv2.register_targets(TargetGroupArn=group_arn, Targets=[{"Id": first}])
 
     # When the twin is told the whole group is `initial`, and then the second instance is registered
@@ -207,3 +208,20 @@ def test_the_record_of_calls_is_served_over_http(twin: TwinServer) -> None:
     # Given / When the record is asked for over HTTP / Then it answers JSON
     with urllib.request.urlopen(f"{twin.endpoint_url}/_twin/api-calls", timeout=5) as response:
         assert "calls" in json.loads(response.read())
+
+
+def behind_a_load_balancer(ec2: Any, elbv2: Any, vpc_id: str, group_arn: str, cidr: str) -> None:
+    """A load balancer whose listener forwards to the group: only then are its targets health-checked (else `unused`)."""
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("X", str(n)), AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for n, zone in enumerate("ab")
+    ]
+    balancer = elbv2.create_load_balancer(Name=f"lb-{time.time_ns() % 10**12}", Subnets=subnets)["LoadBalancers"][0]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+    )

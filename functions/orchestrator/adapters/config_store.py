@@ -1,4 +1,5 @@
-"""App configurations in SSM Parameter Store, read through Powertools Parameters (cached briefly)."""
+"""SSM Parameter Store: app configurations, read through Powertools Parameters (cached briefly), and the live pointer
+of an app whose router has no DNS record to hold it (`/bluegreen/live/<app>`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 
 from orchestrator.adapters.aws import client, error_code
-from orchestrator.config import AppConfig, check_app_name, parameter_name, parse_config
+from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
 from orchestrator.errors import AppNotFoundError
 
 
@@ -38,3 +39,8 @@ def save(config: AppConfig, api: Any = None) -> None:
     (api or client("ssm")).put_parameter(
         Name=parameter_name(config.app), Value=config.model_dump_json(), Type="String", Overwrite=True
     )
+
+
+def publish_live(app: str, text: str, api: Any = None) -> None:
+    """What `dig TXT _bluegreen.<record>` tells for a Route 53 app: `aws ssm get-parameter --name /bluegreen/live/<app>`."""
+    (api or client("ssm")).put_parameter(Name=live_parameter_name(app), Value=text, Type="String", Overwrite=True)

@@ -1,10 +1,15 @@
-"""Elastic Load Balancing v2: target health, deregistration delays, and registrations (quarantine)."""
+"""Elastic Load Balancing v2: target health, deregistration delays, registrations (quarantine), and the forward
+actions of listeners and rules (the ALB router)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from orchestrator.adapters.aws import client, paginate
+from botocore.exceptions import ClientError
+
+from orchestrator.adapters.aws import client, error_code, paginate
+from orchestrator.errors import ForwardActionConflictError, NotFoundError
 
 DEFAULT_DEREGISTRATION_DELAY = 300
 
@@ -64,3 +69,130 @@ def registrations(target_group_arn: str, instance_id: str, api: Any = None) -> l
 def deregister(target_group_arn: str, targets: list[dict], api: Any = None) -> None:
     if targets:
         (api or client("elbv2")).deregister_targets(TargetGroupArn=target_group_arn, Targets=targets)
+
+
+# --- forward actions of listeners and rules: the ALB router ------------------------------------------------------
+
+# What ModifyListener/ModifyRule refuse for the action itself (AWS keeps the listener or rule as it was).
+_REFUSALS = {
+    "ValidationError",
+    "InvalidConfigurationRequest",
+    "InvalidLoadBalancerAction",
+    "OperationNotPermitted",
+    "TargetGroupAssociationLimit",
+    "IncompatibleProtocols",
+    "TooManyUniqueTargetGroupsPerLoadBalancer",
+    "TooManyActions",
+}
+_MISSING = {"ListenerNotFound", "RuleNotFound", "TargetGroupNotFound"}
+
+
+@dataclass
+class Route:
+    """A listener (its default actions) or a listener rule (its actions): where a forward action carries traffic."""
+
+    arn: str
+    kind: Literal["listener", "rule"]
+    actions: list[dict]
+    is_default: bool = False  # a listener's default rule, described as a rule (only ModifyListener changes it)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.arn.split(':', 5)[-1].split('/', 1)[-1]}"
+
+
+def describe_routes(listener_arns: list[str], rule_arns: list[str], api: Any = None) -> list[Route]:
+    """The listeners' default actions and the rules' actions, in the order named; NotFoundError naming a missing one."""
+    api = api or client("elbv2")
+    found: dict[str, Route] = {}
+    try:
+        if listener_arns:
+            for listener in api.describe_listeners(ListenerArns=listener_arns)["Listeners"]:
+                found[listener["ListenerArn"]] = Route(listener["ListenerArn"], "listener", listener["DefaultActions"])
+        if rule_arns:
+            for rule in api.describe_rules(RuleArns=rule_arns)["Rules"]:
+                found[rule["RuleArn"]] = Route(rule["RuleArn"], "rule", rule["Actions"], bool(rule.get("IsDefault")))
+    except ClientError as err:
+        if error_code(err) not in ("ListenerNotFound", "RuleNotFound"):
+            raise
+    missing = [arn for arn in [*listener_arns, *rule_arns] if arn not in found]
+    if missing:
+        field = "alb.listener_arns" if missing[0] in listener_arns else "alb.rule_arns"
+        raise NotFoundError(f"{field}: {missing[0]} does not exist (check the ARN, and the region)")
+    return [found[arn] for arn in [*listener_arns, *rule_arns]]
+
+
+def forward_split(action: dict) -> dict[str, int]:
+    """Weight per target group of a forward action (a forward to one target group has weight 1, as AWS says)."""
+    groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
+    if groups:
+        return {g["TargetGroupArn"]: int(g.get("Weight", 1)) for g in groups}
+    return {action["TargetGroupArn"]: 1} if action.get("TargetGroupArn") else {}
+
+
+def request_shape(action: dict) -> dict:
+    """An action as described, fit to send back: an OIDC action keeps its secret without restating it."""
+    action = {k: v for k, v in action.items()}
+    if "AuthenticateOidcConfig" in action:
+        config = {k: v for k, v in action["AuthenticateOidcConfig"].items() if k != "ClientSecret"}
+        action["AuthenticateOidcConfig"] = {**config, "UseExistingClientSecret": True}
+    return action
+
+
+def weighted_actions(actions: list[dict], weights: dict[str, int]) -> list[dict]:
+    """The actions with their forward action weighting these target groups (in this order), its stickiness kept."""
+    out = []
+    for action in actions:
+        if action.get("Type") != "forward":
+            out.append(request_shape(action))
+            continue
+        stickiness = (action.get("ForwardConfig") or {}).get("TargetGroupStickinessConfig") or {"Enabled": False}
+        forward: dict[str, Any] = {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()],
+                "TargetGroupStickinessConfig": stickiness,
+            },
+        }
+        if "Order" in action:
+            forward["Order"] = action["Order"]
+        out.append(forward)
+    return out
+
+
+def modify_route(route: Route, actions: list[dict], api: Any = None) -> None:
+    """Replace the route's actions (ModifyListener for a listener, ModifyRule for a rule): in effect at once."""
+    api = api or client("elbv2")
+    try:
+        if route.kind == "listener":
+            api.modify_listener(ListenerArn=route.arn, DefaultActions=actions)
+        else:
+            api.modify_rule(RuleArn=route.arn, Actions=actions)
+    except ClientError as err:
+        code, message = error_code(err), err.response.get("Error", {}).get("Message", "")
+        if code in _MISSING:
+            raise NotFoundError(f"{route.label}: {code}: {message}") from None
+        if code in _REFUSALS:
+            raise ForwardActionConflictError(f"{route.label} refused the change: {code}: {message}") from None
+        raise
+
+
+def target_group_facts(target_group_arns: list[str], api: Any = None) -> dict[str, dict]:
+    """Per target group: its name, the load balancers it serves, and its stickiness (on, and for how long)."""
+    api = api or client("elbv2")
+    facts: dict[str, dict] = {}
+    try:
+        groups = api.describe_target_groups(TargetGroupArns=target_group_arns)["TargetGroups"]
+    except ClientError as err:
+        if error_code(err) == "TargetGroupNotFound":
+            raise NotFoundError(f"slots: a target group does not exist ({', '.join(target_group_arns)})") from None
+        raise
+    for group in groups:
+        attributes = api.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
+        values = {a["Key"]: a["Value"] for a in attributes}
+        facts[group["TargetGroupArn"]] = {
+            "name": group.get("TargetGroupName", group["TargetGroupArn"]),
+            "load_balancers": list(group.get("LoadBalancerArns", [])),
+            "sticky": values.get("stickiness.enabled") == "true",
+        }
+    return facts

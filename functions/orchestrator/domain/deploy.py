@@ -19,12 +19,11 @@ from orchestrator.adapters import (
     ec2,
     elbv2,
     notify,
-    route53,
     state_table,
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import clone, gates, health, smoke
+from orchestrator.domain import clone, gates, health, routers, smoke
 from orchestrator.domain.release import (
     check_ami_id,
     expected_duration,
@@ -41,7 +40,6 @@ from orchestrator.errors import (
     AmiInvalidError,
     CloneUnsupportedError,
     DnsChangeTimeoutError,
-    DnsRecordConflictError,
     GreenUnhealthyError,
     GroupDeletionTimeoutError,
     InputInvalidError,
@@ -76,35 +74,6 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
     if not APP_NAME.match(request.app):
         raise InputInvalidError(f"input.app: {request.app!r} is not an app name (use [a-z][a-z0-9-]{{1,30}})")
     return request.app, check_ami_id(request.ami_id), request.model_dump(exclude={"app", "ami_id"})
-
-
-def _check_record_set(config: AppConfig, listed: list[dict], live: LiveFleet) -> bool:
-    """Whether the app's simple record must first become the weighted pair; DnsRecordConflictError when Route 53
-    would refuse the weighted records, or when records bluegreen does not own would keep a share of the traffic."""
-    where = f"dns.record_name: {config.dns.record_name} {config.dns.record_type}"
-    simple, others = route53.strangers(config, listed)
-    if others:
-        names = ", ".join(r.get("SetIdentifier", "?") for r in others)
-        raise DnsRecordConflictError(
-            f"{where} also holds records bluegreen does not own ({names}): they would keep traffic whatever the"
-            f" weights; delete them, or give the app a record name of its own"
-        )
-    if simple is None:
-        return False
-    target = config.slots[live.slot].alias.dns_name
-    if not config.dns.convert_simple_record:
-        raise DnsRecordConflictError(
-            f"{where} is a simple (non-weighted) record, and Route 53 refuses weighted records beside it: replace it"
-            f" with the weighted pair in one change batch (README, 'Adopt an existing fleet'), or set"
-            f" dns.convert_simple_record to true and the first release does it"
-        )
-    if not route53.same_target(simple.get("AliasTarget"), target):
-        points = (simple.get("AliasTarget") or {}).get("DNSName") or "values, not an alias"
-        raise DnsRecordConflictError(
-            f"{where} points at {points}, not at the live {live.slot} slot's {target}: converting it would move"
-            f" traffic; point it at {target} first, or convert it by hand"
-        )
-    return True
 
 
 def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
@@ -207,10 +176,10 @@ def prepare(
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn)
         if waiting:
             return waiting
-    listed = route53.records(config)
-    weights = route53.weights_of(config, listed)
+    router = routers.of(config)
+    weights = router.weights()
     live = find_live(config, weights)
-    convert_dns = _check_record_set(config, listed, live)
+    convert_dns = router.check(live.slot)
     live_group = autoscaling.require_group(live.asg_name)
     check_image(config, image, live_group)
 
@@ -280,10 +249,8 @@ def prepare(
     try:
         state_table.point_execution(execution_arn, app, release.release_id)
         if convert_dns:
-            # After the lock, so no other release reads the weights half-way; Route 53 applies the batch whole.
-            simple, _ = route53.strangers(config, route53.records(config))
-            if simple is not None:
-                route53.convert_simple_record(config, simple, live.slot)
+            # After the lock, so no other release reads the weights half-way; no traffic moves (live stays at 100).
+            router.convert(live.slot)
         if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
             state_table.release_lock(app, release.release_id)
             return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
@@ -388,6 +355,9 @@ def _clone_params(
         [a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])]
     )
     green_target_groups = config.slots[release.idle_slot].target_group_arns
+    router = routers.of(config)
+    # An ALB app's idle target groups join its load balancer when the release converts or shifts, if not before.
+    labels = {arn: elbv2.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
     plan, params, after = clone.plan_clone(
         live_group,
         extras,
@@ -397,7 +367,7 @@ def _clone_params(
         target_group_arns=green_target_groups,
         tags=clone.release_tags(config.app, release.idle_slot, release.release_id, release.ami_id),
         live_target_group_arns=config.slots[live.slot].target_group_arns,
-        load_balancer_labels={arn: elbv2.load_balancer_label(arn) for arn in green_target_groups},
+        load_balancer_labels=labels,
         now=now,
     )
     # Pin green's minimum at live's capacity until traffic is all on green, so scaling cannot shrink it early.
@@ -407,13 +377,8 @@ def _clone_params(
         clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until 100 %, then {live.min_size}")
     )
     if release.convert_dns:
-        plan.adjusted.append(
-            clone.PlanItem(
-                what="DNS record",
-                detail=f"the simple record {config.dns.record_name} becomes the weighted pair ({live.slot} at 100) in"
-                " one change batch, once the lock is taken",
-            )
-        )
+        what = "DNS record" if config.router == "route53" else "Forward actions"
+        plan.adjusted.append(clone.PlanItem(what=what, detail=router.conversion(live.slot)))
     named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(config.launch_template_id))
     if pin is not None:
         plan.adjusted.append(_pin_item(live.asg_name, named, pin))
@@ -452,7 +417,9 @@ def gate(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
 
 def create_green(release: Release, now: datetime) -> Release:
     lock = gate(release, now, "CreateGreen")
-    assert release.config and release.live and release.green_asg
+    assert release.config and release.live and release.green_asg and release.idle_slot
+    # The smoke tests reach green through the app's own load balancer, if it has a test route (ALB router).
+    routers.of(release.config).point_test_route(release.idle_slot)
     live_group = autoscaling.require_group(release.live.asg_name)
     # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
     release.lt_version = release.lt_version or lock.get("lt_version")
@@ -515,12 +482,13 @@ def check_green_health(release: Release, now: datetime) -> Release:
 def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
     gate(release, now, "SmokeTest")
     assert release.config and release.idle_slot
-    slot = release.config.slots[release.idle_slot]
+    base_url, headers = routers.of(release.config).smoke_target(release.idle_slot)
     failures = smoke.run(
         release.config.smoke_tests,
-        slot.test_base_url,
+        base_url,
         retry_seconds=release.waits.smoke_retry_seconds,
         get=get,
+        headers=headers,
     )
     if failures:
         raise SmokeTestFailedError("; ".join(failures))
@@ -555,12 +523,14 @@ def shift_traffic(release: Release, now: datetime) -> Release:
     percent = release.steps[release.step_index]
     weights = traffic_split(release.idle_slot, percent)
     gate(release, now, "ShiftTraffic", weights=weights)
-    change_id = route53.set_weights(release.config, weights)
+    router = routers.of(release.config)
+    # Route 53: one change batch, in sync within about a minute; ALB: every listener and rule, in effect at once.
+    change_id = router.set_weights(weights)
     release.weights = weights
     release.step_index += 1
     release.traffic = TrafficProgress(
         change_id=change_id,
-        in_sync=route53.is_in_sync(change_id),
+        in_sync=router.in_sync(change_id),
         percent=percent,
         sync_by=_after(now, release.waits.dns_sync_seconds),
     )
@@ -568,8 +538,8 @@ def shift_traffic(release: Release, now: datetime) -> Release:
 
 
 def check_dns_change(release: Release, now: datetime) -> Release:
-    assert release.traffic and release.traffic.change_id
-    release.traffic.in_sync = route53.is_in_sync(release.traffic.change_id)
+    assert release.config and release.traffic
+    release.traffic.in_sync = routers.of(release.config).in_sync(release.traffic.change_id)
     if not release.traffic.in_sync and _past(now, release.traffic.sync_by):
         raise DnsChangeTimeoutError(
             f"Route 53 change {release.traffic.change_id} ({release.traffic.percent} % on {release.idle_slot}) was not"
@@ -631,8 +601,8 @@ def commit_release(release: Release, now: datetime) -> Release:
         },
     )
     state_table.update(release.config.app, f"AMI#{release.ami_id}", {"status": "live"})
-    route53.publish_live(
-        release.config,
+    # Route 53: the TXT record `_bluegreen.<record name>`; ALB: the SSM parameter /bluegreen/live/<app>.
+    routers.of(release.config).publish_live(
         f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
     )
     autoscaling.set_min_size(release.green_asg, release.live.min_size)
@@ -726,13 +696,20 @@ def rollback_traffic(release: Release, now: datetime) -> Release:
     assert release.config and release.live and release.app
     pointer = state_table.get(release.app, "LIVE") or {}
     release.committed = release.committed or pointer.get("release_id") == release.release_id
-    weights = route53.current_weights(release.config)
+    router = routers.of(release.config)
+    splits = [weights for _, weights in router.splits()]
     keep_slot = release.idle_slot if release.committed else release.live.slot
     wanted = {keep_slot: 100, other_slot(keep_slot): 0}
-    if weights != wanted:
-        route53.set_weights(release.config, wanted)
-    idle_weight = weights.get(release.idle_slot or "", 0)
+    if any(weights != wanted for weights in splits):
+        # No put back here: every listener and rule already changed is one more on the way back (a retry does the rest).
+        router.set_weights(wanted, put_back=False)
+    idle_weight = max(weights.get(release.idle_slot or "", 0) for weights in splits)
     had_traffic = idle_weight > 0 or release.step_index > 0
+    if router.changes_span_calls and not had_traffic:
+        # A step that failed half way was put back, but the idle slot may have served for a moment: it drains too.
+        lock = state_table.get(release.app, "LOCK") or {}
+        attempted = lock.get("weights") if lock.get("release_id") == release.release_id else None
+        had_traffic = bool((attempted or {}).get(release.idle_slot or "", 0))
     # I2: a group that served traffic keeps its instances for the drain time after its weight reaches zero.
     release.rollback_drain_seconds = release.waits.drain_seconds if had_traffic and not release.committed else 0
     release.weights = wanted

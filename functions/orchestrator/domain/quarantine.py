@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, route53, state_table, stepfunctions
+from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
 from orchestrator.config import APP_NAME, AppConfig
+from orchestrator.domain import routers
 from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
@@ -242,7 +243,7 @@ def find_suspects(trigger: Trigger) -> tuple[dict[str, list[str]], dict[str, App
     configs: dict[str, AppConfig] = {}
     if trigger.app and not ids:
         configs[trigger.app] = config_store.load(trigger.app)
-        live = find_live(configs[trigger.app], route53.current_weights(configs[trigger.app]))
+        live = find_live(configs[trigger.app], routers.of(configs[trigger.app]).weights())
         group = autoscaling.require_group(live.asg_name)
         ids = [i["InstanceId"] for i in group.get("Instances", []) if i["LifecycleState"] in ACTIVE_IN_GROUP]
     ids = list(dict.fromkeys(ids))
@@ -592,7 +593,7 @@ def known_good_ami(app: str) -> str:
     if pointer and pointer.get("ami_id"):
         return pointer["ami_id"]
     config = config_store.load(app)
-    live = find_live(config, route53.current_weights(config))
+    live = find_live(config, routers.of(config).weights())
     if live.ami_id:
         return live.ami_id
     group = autoscaling.require_group(live.asg_name)

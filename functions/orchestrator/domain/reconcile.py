@@ -15,9 +15,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from orchestrator.adapters import config_store, elbv2, notify, route53, state_table
+from orchestrator.adapters import config_store, elbv2, notify, state_table
 from orchestrator.adapters.aws import client
-from orchestrator.domain import clone
+from orchestrator.domain import clone, routers
 from orchestrator.domain.release import plan_waits, steps_for
 from orchestrator.errors import InputInvalidError
 from orchestrator.models import LiveFleet, Release
@@ -78,7 +78,7 @@ def reconcile(
         )
         return _skip(f"release {release_id} of {app} was reconciled {MAX_ATTEMPTS} times in vain: finish it by hand")
     slot = record.get("slot") or ""
-    weights = route53.current_weights(config)
+    weights = routers.of(config).weights()
     live = state_table.get(app, "LIVE") or {}
     release = Release(
         outcome="Reconcile",

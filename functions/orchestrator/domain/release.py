@@ -48,9 +48,10 @@ def scaled(seconds: float, scale: float) -> int:
 
 
 def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, emergency: bool = False) -> Waits:
-    """Every wait, scaled. Bake never undercuts the record TTL; drain defaults to TTL + deregistration delay; each
-    loop polls at most budget.MAX_POLLS times, so a long window polls less often."""
-    ttl = config.dns.ttl_seconds
+    """Every wait, scaled. Bake never undercuts the record TTL (an ALB has none: the configured bake stands); drain
+    defaults to TTL + the largest deregistration delay; each loop polls at most budget.MAX_POLLS times, so a long
+    window polls less often."""
+    ttl = budget.ttl_seconds(config)
     poll = config.health.poll_seconds
     bake = EMERGENCY_BAKE_SECONDS if emergency else config.traffic.bake_seconds
     drain = budget.drain_seconds(config, deregistration_delay)

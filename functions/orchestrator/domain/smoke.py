@@ -19,11 +19,12 @@ class Response:
     error: str = ""
 
 
-HttpGet = Callable[[str, str, int], Response]
+HttpGet = Callable[..., Response]  # (url, method, timeout_seconds, headers=None)
 
 
-def http_request(url: str, method: str, timeout_seconds: int) -> Response:
-    request = urllib.request.Request(url, method=method, headers={"User-Agent": "bluegreen-smoke/1"})
+def http_request(url: str, method: str, timeout_seconds: int, headers: dict[str, str] | None = None) -> Response:
+    # A header rule of the app's load balancer may route these requests to the idle slot (the ALB router's test route).
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": "bluegreen-smoke/1", **(headers or {})})
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
@@ -56,8 +57,10 @@ def run(
     retry_seconds: float,
     get: HttpGet = http_request,
     sleep: Callable[[float], None] = time.sleep,
+    headers: dict[str, str] | None = None,
 ) -> list[str]:
     """Run every test; returns one failure line per test that failed after all its attempts."""
+    extra = {"headers": headers} if headers else {}
     failures = []
     for test in tests:
         url = base_url.rstrip("/") + test.path
@@ -65,7 +68,7 @@ def run(
         for attempt in range(test.attempts):
             if attempt:
                 sleep(retry_seconds)
-            reason = judge(test, get(url, test.method, test.timeout_seconds))
+            reason = judge(test, get(url, test.method, test.timeout_seconds, **extra))
             if not reason:
                 break
         if reason:

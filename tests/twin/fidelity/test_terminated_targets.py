@@ -12,13 +12,23 @@ pytestmark = pytest.mark.xdist_group("twin")
 
 
 def network(aws: Any) -> tuple[str, str, str]:
-    """A VPC, a subnet in it, and an instance target group there; returns (subnet, target group ARN, image)."""
-    ec2 = aws("ec2")
+    """A VPC, a subnet in it, and an instance target group there that a load balancer's listener forwards to (a
+    group no load balancer uses reads `unused`); returns (subnet, target group ARN, image)."""
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.0.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
-    group = aws("elbv2").create_target_group(Name="blue", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance")
+    other = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.1.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
+    group = elbv2.create_target_group(Name="blue", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance")
+    group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    balancer = elbv2.create_load_balancer(Name="blue", Subnets=[subnet, other])["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+    )
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    return subnet, group["TargetGroups"][0]["TargetGroupArn"], image
+    return subnet, group_arn, image
 
 
 def registered(aws: Any, target_group: str) -> dict[str, tuple[str, str | None]]:
