@@ -134,7 +134,7 @@ CONFIGS = [
     ("sticky-sessions", _set("alb.sticky_sessions", "always"), "alb.sticky_sessions: Input should be 'refuse' or 'accept'"),
     ("test-route-both", _set("alb.test_route", lambda app: {"listener_arn": app.seeded.listener_arn, "rule_arn": app.seeded.rule_arns[0], "url": "http://x"}), "alb.test_route: name either listener_arn"),
     ("test-route-url", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0]}), "alb.test_route.url: is required"),
-    ("test-route-header", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0][:-3] + "abc", "url": "http://x", "header": {"name": "X Test", "value": "1"}}), "alb.test_route.header.name: String should match pattern"),
+    ("test-route-header", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0][:-3] + "abc", "url": "http://x", "header": {"name": "X Test", "value": "1"}}), "alb.test_route.header.name: 'X Test' is not an HTTP header name"),
     ("test-route-carries-traffic", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0], "url": "http://x"}), "alb.test_route.rule_arn: is also in alb.rule_arns"),
     ("dns-with-alb", _set("dns", {"hosted_zone_id": "Z1", "record_name": "www.example.com"}), "dns: the alb router weights target groups, not records: remove dns"),
     ("alias-with-alb", _set("slots.blue.alias", {"dns_name": "x.elb.amazonaws.com", "hosted_zone_id": "Z"}), "slots.blue.alias: the alb router weights target groups, not records"),
