@@ -63,6 +63,11 @@ def seed_app(
     isolation_sg = ec2.create_security_group(
         GroupName=f"{app}-isolation", Description="no ingress, no egress: forensics only", VpcId=vpc_id
     )["GroupId"]
+    # A VPC group comes with a rule that allows all egress: an isolation group has no rule at all.
+    ec2.revoke_security_group_egress(
+        GroupId=isolation_sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+    profile_arn = fleet_instance_profile(aws, app)
 
     base_ami = register_ami(aws, f"{app}-base", app=None)
     # A launch template as teams write them: every field but the AMI must reach green unchanged.
@@ -74,7 +79,10 @@ def seed_app(
             "SecurityGroupIds": [app_sg],
             "UserData": USER_DATA,
             "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            "IamInstanceProfile": {"Arn": profile_arn},
         },
+        # bluegreen may only version launch templates tagged bluegreen:app (its IAM policy says so).
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": _tags({TAG_APP: app})}],
     )["LaunchTemplate"]["LaunchTemplateId"]
 
     zone = f"{app}.example.com"
@@ -186,6 +194,35 @@ def seed_app(
         target_groups=target_groups,
         alarm_names=alarm_names,
     )
+
+
+FLEET_ROLE_PATH = "/bluegreen/"  # the template's FleetRolePath default: bluegreen passes and restricts only these
+
+
+def fleet_instance_profile(aws: Aws, app: str) -> str:
+    """The fleet's own instance role (what its instances' credentials are), in an instance profile: its ARN."""
+    iam = aws.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = f"{app}-fleet"
+    iam.create_role(RoleName=role, Path=FLEET_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="read-app-bucket",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{app}-assets/*"}
+                ],
+            }
+        ),
+    )
+    profile = iam.create_instance_profile(InstanceProfileName=role, Path=FLEET_ROLE_PATH)["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+    return profile["Arn"]
 
 
 def _configure_like_production(aws: Aws, app: str, group: str, balancer_arn: str, target_group_arn: str) -> None:

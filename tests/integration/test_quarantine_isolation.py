@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from orchestrator.handlers import quarantine as handlers
 
 from bluegreen.demo.seed import guardduty_event
 from bluegreen.proof.invariants import check_quarantine
+from tests.integration.conftest import QUARANTINE_PROFILE
 from tests.integration.test_deploy_handlers import Context
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:quarantine:one"
@@ -40,12 +42,26 @@ def resolve(raw: object, execution: str = EXECUTION) -> dict:
         "state_machine_arn": MACHINE,
         "min_severity": "7",
         "alarm_prefix": "bluegreen-security-",
+        "quarantine_profile_arn": f"arn:aws:iam::123456789012:instance-profile/{QUARANTINE_PROFILE}",
     }
     return handlers.resolve_case(event, Context())
 
 
 def step(name: str, case: dict, **extra: object) -> dict:
     return getattr(handlers, name)({"case": case, **extra}, Context())
+
+
+def own_groups(world) -> dict[str, str]:
+    """bluegreen's own quarantine groups in the app's VPC, by kind (untracking, isolation)."""
+    found = world.client("ec2").describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [world.app.vpc_id]},
+            {"Name": "tag-key", "Values": ["bluegreen:quarantine-group"]},
+        ]
+    )["SecurityGroups"]
+    return {
+        next(t["Value"] for t in g["Tags"] if t["Key"] == "bluegreen:quarantine-group"): g["GroupId"] for g in found
+    }
 
 
 def fleet(world) -> list[str]:
@@ -76,7 +92,7 @@ def test_isolation_follows_the_spec_on_an_instance_with_two_interfaces(world) ->
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     metadata = record["metadata"]
     assert metadata["auto_scaling_group"] == world.app.blue_asg
-    assert list(metadata["target_groups"]) == [world.app.target_groups["blue"]]
+    assert record["steps"]["deregister"]["target_groups"] == [world.app.target_groups["blue"]]
     assert {n["id"] for n in metadata["network_interfaces"]} >= {second}
     assert all(world.app.isolation_sg not in n["groups"] for n in metadata["network_interfaces"])
     assert metadata["tags"]["bluegreen:app"] == "shop"
@@ -137,20 +153,25 @@ def test_unknown_instances_are_reported_and_left_alone(world) -> None:
     assert state_table.get("shop", "CASE") is None
 
 
-def test_an_isolation_step_that_fails_does_not_stop_the_others(world) -> None:
-    # Given an app without an isolation group configured
+def test_an_isolation_group_that_does_not_exist_fails_the_case_but_the_instance_is_isolated_all_the_same(world) -> None:
+    # Given an app whose configured isolation group does not exist (deleted since the config was stored)
     victim = fleet(world)[0]
     case = resolve(finding(victim))
-    case["isolation_group"] = None
+    case["isolation_group"] = "sg-0123456789abcdef0"
     # When its instance is isolated
-    with pytest.raises(IsolationIncompleteError, match="security_group_id"):
+    with pytest.raises(
+        IsolationIncompleteError, match=re.escape("quarantine.security_group_id: sg-0123456789abcdef0 does not")
+    ):
         step("isolate_instances", case)
-    # Then every other step was still done
+    # Then the case does not say it succeeded, but the network was isolated with bluegreen's own group of the VPC,
+    # and every other step was still done
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     assert record["status"] == "failed"
-    assert record["steps"]["isolate_network"].startswith("failed")
-    assert all(not record["steps"][s].startswith("failed") for s in ("protect", "detach", "deregister", "snapshot"))
-    assert victim not in fleet(world)
+    network = record["steps"]["isolate_network"]
+    assert network["ok"] is False and "bluegreen's own group used instead" in network["result"]
+    own = own_groups(world)
+    assert check_quarantine(world.aws, victim, own["isolation"], case["case_id"]) == []
+    assert all(record["steps"][s]["ok"] for s in ("revoke_credentials", "protect", "detach", "deregister", "snapshot"))
 
 
 def test_preempt_aborts_the_release_in_flight_and_holds_back_the_queue(world) -> None:

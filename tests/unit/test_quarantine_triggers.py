@@ -108,10 +108,11 @@ def test_an_alarm_on_no_instance_or_group_is_refused() -> None:
 def test_manual_requests() -> None:
     trigger = normalise(event("quarantine-manual.json"), RULES, "us-east-1")
     assert (trigger.kind, trigger.app, trigger.instance_ids) == ("manual", "shop", ["i-0123456789abcdef0"])
-    assert normalise({"app": "shop"}, RULES, "us-east-1").reason == "quarantine requested by hand"
-    assert normalise({"instance_ids": ["i-0123456789abcdef0", "i-0123456789abcdef0"]}, RULES, "x").instance_ids == [
-        "i-0123456789abcdef0"
-    ]
+    assert normalise({"app": "shop", "reason": " odd logins "}, RULES, "us-east-1").reason == "odd logins"
+    twice = {"instance_ids": ["i-0123456789abcdef0", "i-0123456789abcdef0"], "reason": "x"}
+    assert normalise(twice, RULES, "x").instance_ids == ["i-0123456789abcdef0"]
+    again = normalise({"app": "shop", "swap_only": True, "reason": "swap failed"}, RULES, "x")
+    assert (again.swap_only, again.app, again.instance_ids) == (True, "shop", [])
 
 
 @pytest.mark.parametrize(
@@ -121,9 +122,15 @@ def test_manual_requests() -> None:
         ({"reason": "x"}, "name an app"),
         ({"instance_id": "i-0123456789abcdef0"}, "instance_id"),
         ({"app": "Shop!"}, "app"),
-        ({"instance_ids": "i-0123456789abcdef0"}, "instance_ids"),
-        ({"instance_ids": ["sg-12345678"]}, "instance_ids"),
-        ({"app": "shop", "ami_id": "ami-x"}, "ami_id"),
+        ({"instance_ids": "i-0123456789abcdef0", "reason": "x"}, "instance_ids"),
+        ({"instance_ids": ["sg-12345678"], "reason": "x"}, "instance_ids"),
+        ({"app": "shop", "ami_id": "ami-x", "reason": "x"}, "ami_id"),
+        ({"app": "shop"}, "reason: say why"),
+        ({"app": "shop", "reason": "   "}, "reason: say why"),
+        ({"app": "shop", "reason": 7}, "reason: say why"),
+        ({"app": "shop", "reason": "x", "swap_only": "yes"}, "swap_only: expected true or false"),
+        ({"instance_ids": ["i-0123456789abcdef0"], "reason": "x", "swap_only": True}, "swap_only: name the app alone"),
+        ({"app": "shop", "instance_ids": ["i-0123456789abcdef0"], "reason": "x", "swap_only": True}, "swap_only"),
         ({"detail-type": "EC2 AMI State Change", "detail": {}}, "detail-type"),
         ([], "input"),
     ],

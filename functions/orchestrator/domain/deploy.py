@@ -23,6 +23,7 @@ from orchestrator.adapters import (
 from orchestrator.adapters.aws import client
 from orchestrator.config import AppConfig
 from orchestrator.domain import clone, gates, health, smoke
+from orchestrator.domain.emergency import STARTED_BY, check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
     expected_duration,
@@ -71,6 +72,8 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
         raise ConfigInvalidError('input: expected an \'EC2 AMI State Change\' event or {"app": ..., "ami_id": ...}')
     options = {k: raw[k] for k in ("dry_run", "retry_failed", "emergency", "source") if k in raw}
     options.setdefault("source", "manual")
+    if STARTED_BY in raw:  # the parent execution, as Step Functions links nested executions
+        options["started_by"] = raw[STARTED_BY]
     return raw["app"], check_ami_id(raw.get("ami_id")), options
 
 
@@ -181,6 +184,8 @@ def prepare(
     if isinstance(normalised, Release):
         return normalised
     app, ami_id, options = normalised
+    if options.get("emergency"):  # only the stack's quarantine machine, for its own case: refused before any change
+        check_emergency(app, ami_id, options.get("started_by"), state_machine_arn)
     try:
         image = ec2.describe_image(ami_id)
     except AmiInvalidError:
