@@ -281,6 +281,9 @@ def isolate(
     _network(case, work, clock)
     if case.revoke_credentials:
         _credentials(case, work, clock, region)
+    else:
+        for w in work.values():
+            w.step("revoke_credentials", clock, lambda: "skipped (quarantine.revoke_credentials is false)")
     for w in work.values():
         w.contained_at = clock().isoformat() if not w.errors else None
     _protect(case, work, clock)
@@ -458,8 +461,8 @@ def _protect(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], da
     ids = sorted(work)
     tagged: Exception | None = None
     try:
-        if ids:  # one call for every instance of the case
-            ec2.tag_resources(ids, {QUARANTINE_TAG: case.case_id})
+        if ids:  # one call for every instance of the case; the app tag finds the case again (release-instance)
+            ec2.tag_resources(ids, {QUARANTINE_TAG: case.case_id, "bluegreen:app": case.app or ""})
     except Exception as err:
         tagged = err
     for w in work.values():
