@@ -470,9 +470,14 @@ def _protect(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], da
 
 
 def _protect_one(w: Work) -> dict:
-    ec2.protect_from_termination(w.instance_id)
     devices = [v["device"] for v in w.metadata.get("volumes", []) if v.get("device")]
     ec2.keep_volumes_on_termination(w.instance_id, devices)
+    if w.metadata.get("lifecycle") == "spot":  # EC2 refuses termination protection on Spot Instances
+        return {
+            "result": f"DeleteOnTermination off on {len(devices)} volume(s); a Spot Instance cannot be protected from"
+            " termination (EC2 may still interrupt it: its volumes stay)"
+        }
+    ec2.protect_from_termination(w.instance_id)
     return {"result": f"termination protection on; DeleteOnTermination off on {len(devices)} volume(s)"}
 
 
