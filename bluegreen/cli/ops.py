@@ -381,18 +381,19 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
         if groups:
             ec2.set_interface_groups(interface["NetworkInterfaceId"], groups, client)
     done["network"] = f"own groups back on {len(before)} interface(s)"
-    # Credentials: the role's sessions from this instance allowed again, then its own instance profile back.
+    # Credentials: the role's sessions from this instance allowed again, then its own instance profile back (from
+    # what the case recorded before any change).
     revoked = steps.get("revoke_credentials") or {}
-    if revoked.get("role") and revoked.get("policy"):
-        deleted = iam.delete_role_policy(revoked["role"], revoked["policy"], aws.client("iam"))
-        done["sessions"] = (
-            f"{revoked['policy']} {'deleted from' if deleted else 'already gone from'} role {revoked['role']}"
-        )
-    if revoked.get("original_profile"):
-        association = ec2.profile_associations([instance_id], client).get(instance_id)
-        if association and association["IamInstanceProfile"]["Arn"] != revoked["original_profile"]:
-            ec2.replace_profile(association["AssociationId"], revoked["original_profile"], client)
-        done["instance_profile"] = f"{revoked['original_profile']} back"
+    original = revoked.get("original_profile") or (record.get("metadata") or {}).get("iam_instance_profile")
+    association = ec2.profile_associations([instance_id], client).get(instance_id) if original else None
+    if original and association and association["IamInstanceProfile"]["Arn"] != original:
+        role = revoked.get("role") or iam.role_of_profile(original, aws.client("iam"))
+        policy = revoked.get("policy") or f"{isolation.DENY_POLICY_PREFIX}{instance_id}"
+        if role:
+            deleted = iam.delete_role_policy(role, policy, aws.client("iam"))
+            done["sessions"] = f"{policy} {'deleted from' if deleted else 'already gone from'} role {role}"
+        ec2.replace_profile(association["AssociationId"], original, client)
+        done["instance_profile"] = f"{original} back"
     # Elastic IPs: given back only while nobody else has them.
     for taken in (steps.get("disassociate_addresses") or {}).get("addresses", []):
         address = ec2.address_by_ip(taken["public_ip"], client)

@@ -31,6 +31,7 @@ from bluegreen.twin import (
     elbv2_target_health,
     eventbridge_stepfunctions_targets,
     events_rule_pattern_string,
+    iam_role_policy_size,
     lambda_invoke_in_process,
     moto_request_routing,
     route53_change_batches,
@@ -81,6 +82,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     route53_change_batches,
     route53_weighted_conflicts,
     ssm_parameter_tiers,
+    iam_role_policy_size,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and a speed-up.

@@ -15,6 +15,7 @@ from bluegreen.cli import commands, ops
 from bluegreen.twin import server
 from tests.e2e.conftest import App, finish, new_app
 from tests.e2e.test_quarantine import BLUEGREEN, REGION, case_item, fleet, put_finding, quarantine_for, quarantines
+from tests.e2e.test_quarantine_containment import one_more_instance
 
 pytestmark = pytest.mark.xdist_group("e2e-quarantine-responder")
 
@@ -96,8 +97,7 @@ def test_case_shows_a_cases_timeline_from_the_event_to_its_close(app, bluegreen)
 
 def test_watch_follows_the_apps_open_case_to_its_end(app) -> None:
     # Given a case waiting for an instance the group is still launching
-    victim = fleet(app)[0]
-    server.set_instance_lifecycle(app.endpoint, victim, "Pending")
+    victim = one_more_instance(app, "Pending")
     put_finding(app, victim)
     arn = quarantine_for(app, victim)
     app.wait_until(lambda: ops.open_case(app.aws, app.name), 30, "the case to open")

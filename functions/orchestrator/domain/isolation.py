@@ -422,13 +422,22 @@ def _revoke(case: QuarantineCase, w: Work, association: dict | None, roles: dict
         roles[original] = iam.role_of_profile(original)
     role = roles[original]
     policy = f"{DENY_POLICY_PREFIX}{w.instance_id}"
-    # Sessions already issued (perhaps copied off the instance) first; then no new ones from the instance profile.
+    denied: Exception | None = None
+    # Sessions already issued (perhaps copied off the instance) first; then no new ones from the instance profile,
+    # which is replaced even if the deny failed.
     if role:
-        iam.put_role_policy(role, policy, deny_policy(instance_arn(w.instance_id, region, case.quarantine_profile_arn)))
+        try:
+            iam.put_role_policy(
+                role, policy, deny_policy(instance_arn(w.instance_id, region, case.quarantine_profile_arn))
+            )
+        except Exception as err:
+            denied = err
     if association and current != case.quarantine_profile_arn:
         if not case.quarantine_profile_arn:
             raise IsolationIncompleteError("the stack's quarantine instance profile is not known to this case")
         ec2.replace_profile(association["AssociationId"], case.quarantine_profile_arn)
+    if denied is not None:
+        raise denied
     return {
         "result": f"sessions of role {role} denied from this instance ({policy}); instance profile {original}"
         f" replaced by {case.quarantine_profile_arn}",
