@@ -73,8 +73,12 @@ def render(app: str, sample: dict, title: str = "") -> Panel:
     return Panel(Group(*rows), title=title or f"release {sample.get('release_id') or ''}", border_style=status_style)
 
 
-def watch(aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3) -> ops.Execution:
-    """Redraw until the execution ends; returns its final description."""
+def watch(
+    aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3, render: bool = True
+) -> ops.Execution:
+    """Redraw until the execution ends; returns its final description (without `render`, only waits: --output json)."""
+    if not render:
+        return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
     with Live(console=console, refresh_per_second=8, transient=False) as live:
         while True:
             sample = snapshot(aws, app, arn)
@@ -145,8 +149,13 @@ def render_case(sample: dict) -> Panel:
     return Panel(Group(*rows), title="quarantine", border_style=status_style)
 
 
-def watch_case(aws: Aws, arn: str, console: Console, app: str | None = None, poll: float = 0.3) -> ops.Execution:
-    """Redraw a quarantine case until its execution ends; returns its final description."""
+def watch_case(
+    aws: Aws, arn: str, console: Console, app: str | None = None, poll: float = 0.3, render: bool = True
+) -> ops.Execution:
+    """Redraw a quarantine case until its execution ends; returns its final description (without `render`, only
+    waits: --output json)."""
+    if not render:
+        return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
     with Live(console=console, refresh_per_second=8, transient=False) as live:
         while True:
             sample = case_sample(aws, arn, app)

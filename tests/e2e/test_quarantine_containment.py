@@ -177,7 +177,8 @@ def test_the_instance_loses_its_credentials_and_its_elastic_ip_and_the_fleet_kee
     victim = fleet(app)[0]
     own_profile = instance(app, victim)["IamInstanceProfile"]["Arn"]
     allocation = ec2.allocate_address(Domain="vpc")
-    ec2.associate_address(AllocationId=allocation["AllocationId"], InstanceId=victim)
+    interface = instance(app, victim)["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    ec2.associate_address(AllocationId=allocation["AllocationId"], NetworkInterfaceId=interface)
     # When a responder quarantines it
     execution = app.wait(ops.start_quarantine(app.aws, [victim], "credentials used from an unknown IP"), timeout=120)
     assert execution.status == "SUCCEEDED", execution.cause

@@ -118,7 +118,7 @@ def test_watch_follows_the_apps_open_case_to_its_end(app) -> None:
     out, err = watcher.communicate(timeout=120)
     # Then it followed the case to its end: the instance quarantined, the fleet swapped
     assert watcher.returncode == 0, err
-    ended = json.loads(out[out.index("{") :])
+    ended = json.loads(out)  # --output json: no live view on stdout, only the end
     assert ended["status"] == "SUCCEEDED" and ended["case"]["status"] == "swapped"
     assert ended["case"]["isolated"] == [victim]
     assert app.wait(arn).status == "SUCCEEDED"
@@ -352,3 +352,39 @@ def test_app_put_takes_groups_that_fit(shared_app, shared_cli) -> None:
     # And put back as it was, for the other cases of this module
     document["quarantine"].update({"untracking_group_id": None, "revoke_credentials": True})
     assert shared_cli("app", "put", app.name, "-", stdin=json.dumps(document))[0] == 0
+
+
+BAD_REQUESTS = [
+    ("no-reason", {"app": "{app}", "instance_ids": ["{victim}"]}, "TriggerInvalidError",
+     "reason: say why (it is recorded in the case and its notifications)"),
+    ("swap-only-not-boolean", {"app": "{app}", "reason": "x", "swap_only": "yes"}, "TriggerInvalidError",
+     "swap_only: expected true or false"),
+    ("swap-only-with-instances", {"app": "{app}", "instance_ids": ["{victim}"], "reason": "x", "swap_only": True},
+     "TriggerInvalidError", "swap_only: name the app alone"),
+    ("swap-only-no-failed-case", {"app": "{app}", "reason": "x", "swap_only": True}, "CaseNotFoundError",
+     "app: {app} has no case whose swap failed (it has none)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_", "error", "says"), [c[1:] for c in BAD_REQUESTS], ids=[c[0] for c in BAD_REQUESTS])
+def test_a_bad_quarantine_request_started_by_hand_fails_in_one_line_and_changes_nothing(
+    shared_app, request_, error, says
+) -> None:
+    # Given a quarantine request with one thing wrong, as `aws stepfunctions start-execution` would send it
+    app = shared_app
+    victim = fleet(app)[0]
+    payload = json.loads(json.dumps(request_).replace("{app}", app.name).replace("{victim}", victim))
+    config = app.aws.client("ssm").get_parameter(Name=f"/bluegreen/apps/{app.name}")["Parameter"]["Value"]
+    tags = instance(app, victim)["Tags"]
+    machine = app.stack.outputs["QuarantineStateMachineArn"]
+    sfn = app.aws.client("stepfunctions")
+    # When the quarantine machine is started with it
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
+    execution = app.wait(arn)
+    executions = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+    # Then it fails naming the field, before anything changed: no case, the instance as it was
+    assert (execution.status, execution.error) == ("FAILED", error)
+    assert says.format(app=app.name) in one_line(execution.cause)
+    assert ops.state_table.get(app.name, "CASE", ops.table(app.aws)) is None
+    assert instance(app, victim)["Tags"] == tags
+    untouched(app, executions, config)
