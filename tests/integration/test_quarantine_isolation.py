@@ -101,10 +101,12 @@ def test_isolation_follows_the_spec_on_an_instance_with_two_interfaces(world) ->
 
 
 def test_isolating_again_changes_nothing_more(world) -> None:
-    # Given an isolated instance
+    # Given an isolated instance, which had an Elastic IP
     victim = fleet(world)[0]
-    case = step("isolate_instances", resolve(finding(victim)))
     ec2 = world.client("ec2")
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, InstanceId=victim)
+    case = step("isolate_instances", resolve(finding(victim)))
     snapshots = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
     # When the isolation task runs again (a retry)
     again = step("isolate_instances", case)
@@ -114,6 +116,9 @@ def test_isolating_again_changes_nothing_more(world) -> None:
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     assert record["metadata"]["auto_scaling_group"] == world.app.blue_asg
     assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+    # And the Elastic IP the first attempt took stays on record (release-instance gives it back)
+    taken = record["steps"]["disassociate_addresses"]["addresses"]
+    assert [a["allocation_id"] for a in taken] == [allocation]
 
 
 def test_two_findings_for_one_app_make_one_case(world) -> None:

@@ -120,12 +120,15 @@ def _own_group(kind: str, vpc_id: str, group: dict | None) -> str:
     """bluegreen's own group of this kind in the VPC, made if missing, and its rules put right if anyone changed them."""
     if group is None:
         made = ec2.create_group(vpc_id, GROUP_NAMES[kind], GROUP_DESCRIPTIONS[kind], {GROUP_TAG: kind})
-        # A concurrent case may have made it first (the name is unique in the VPC): use that one.
-        group = next((g for g in ec2.tagged_groups([vpc_id], GROUP_TAG) if ec2.tag_of(g, GROUP_TAG) == kind), None)
-        if group is None or (made and group["GroupId"] != made):
-            group = ec2.security_groups([made]).get(made) if made else group
+        if made:
+            group = ec2.security_groups([made]).get(made)
+        else:  # a concurrent case made it first (the name is unique in the VPC): use that one
+            group = next((g for g in ec2.tagged_groups([vpc_id], GROUP_TAG) if ec2.tag_of(g, GROUP_TAG) == kind), None)
         if group is None:
-            raise IsolationIncompleteError(f"{GROUP_NAMES[kind]} in {vpc_id} could not be made or found")
+            raise IsolationIncompleteError(
+                f"a group named {GROUP_NAMES[kind]} exists in {vpc_id} without the tag {GROUP_TAG}={kind}: tag it so,"
+                " or delete it, and bluegreen uses (or makes) its own"
+            )
     if kind == "isolation" and (group.get("IpPermissions") or group.get("IpPermissionsEgress")):
         ec2.revoke_rules(group)  # a new VPC group comes with a rule that allows all egress
     if kind == "untracking":
@@ -153,6 +156,7 @@ class Work:
     awaiting_detach: bool = False
     network_isolated_at: str | None = None
     contained_at: str | None = None
+    previous: dict[str, dict] = field(default_factory=dict)  # the steps of an earlier attempt (a retried task)
 
     def step(self, name: str, clock: Callable[[], datetime], action: Callable[[], Any]) -> None:
         """Run one step; record when it ended and what it did (a dict with "result", or a line), or why it failed."""
@@ -269,7 +273,13 @@ def isolate(
             gone[instance_id] = {**previous, "status": "failed", "errors": ["the instance no longer exists"]}
             continue
         metadata = previous.get("metadata") or metadata_of(instance, clock)
-        work[instance_id] = Work(instance_id, instance, metadata, snapshots=dict(previous.get("snapshots") or {}))
+        work[instance_id] = Work(
+            instance_id,
+            instance,
+            metadata,
+            snapshots=dict(previous.get("snapshots") or {}),
+            previous=dict(previous.get("steps") or {}),
+        )
     fresh = {
         i: {"status": "isolating", "metadata": w.metadata}
         for i, w in work.items()
@@ -405,7 +415,9 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     def revoke_one(w: Work) -> None:
         w.step("revoke_credentials", clock, lambda: _revoke(case, w, associations.get(w.instance_id), roles, region))
         mine = [a for a in addresses if a.get("InstanceId") == w.instance_id]
-        w.step("disassociate_addresses", clock, lambda: _disassociate(mine))
+        # An earlier attempt may have taken some already: they stay on record, for release-instance.
+        earlier = (w.previous.get("disassociate_addresses") or {}).get("addresses", [])
+        w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier))
 
     _parallel(work, revoke_one)
 
@@ -448,10 +460,11 @@ def _revoke(case: QuarantineCase, w: Work, association: dict | None, roles: dict
     }
 
 
-def _disassociate(addresses: list[dict]) -> dict:
+def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
     for address in addresses:
         ec2.disassociate_address(address["AssociationId"])
-    taken = [
+    now = {a.get("AllocationId") for a in addresses}
+    taken = [a for a in earlier if a.get("allocation_id") not in now] + [
         {
             "public_ip": a.get("PublicIp"),
             "allocation_id": a.get("AllocationId"),
