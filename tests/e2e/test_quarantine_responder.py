@@ -4,6 +4,7 @@ refused in one line, changing nothing."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -273,14 +274,15 @@ def test_a_bad_responder_command_is_refused_in_one_line_and_changes_nothing(shar
     untouched(app, executions, config)
 
 
+_groups = itertools.count(1)
+
+
 def _group(app, rules: str, vpc: str | None = None) -> str:
     """A security group in the app's VPC (or another): "none" (no rule), "egress" (a new group's default rule), or
     "all" (all traffic from and to anywhere, IPv4 only)."""
     ec2 = app.aws.client("ec2")
     vpc = vpc or app.seeded.vpc_id
-    group = ec2.create_security_group(GroupName=f"g-{rules}-{len(vpc)}-{id(rules)}", Description="test", VpcId=vpc)[
-        "GroupId"
-    ]
+    group = ec2.create_security_group(GroupName=f"g-{rules}-{next(_groups)}", Description="test", VpcId=vpc)["GroupId"]
     if rules == "none":
         ec2.revoke_security_group_egress(
             GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]

@@ -111,7 +111,7 @@ def test_manual_requests() -> None:
     assert normalise({"app": "shop", "reason": " odd logins "}, RULES, "us-east-1").reason == "odd logins"
     twice = {"instance_ids": ["i-0123456789abcdef0", "i-0123456789abcdef0"], "reason": "x"}
     assert normalise(twice, RULES, "x").instance_ids == ["i-0123456789abcdef0"]
-    again = normalise({"app": "shop", "swap_only": True, "reason": "swap failed"}, RULES, "x")
+    again = normalise(event("quarantine-swap-again.json"), RULES, "x")
     assert (again.swap_only, again.app, again.instance_ids) == (True, "shop", [])
 
 

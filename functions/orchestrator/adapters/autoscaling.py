@@ -177,22 +177,6 @@ def describe_groups(names: list[str], api: Any = None) -> list[dict]:
     return paginate(api, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=names)
 
 
-def detach_keeping_capacity(name: str, instance_id: str, api: Any = None) -> bool:
-    """Take the instance out of its group without lowering desired capacity, so the group launches a replacement.
-
-    Allowed even when the group is at its minimum size (only a decrementing detach would go below it).
-    False when the instance was no longer in the group (a retried isolation).
-    """
-    api = api or client("autoscaling")
-    try:
-        api.detach_instances(AutoScalingGroupName=name, InstanceIds=[instance_id], ShouldDecrementDesiredCapacity=False)
-    except ClientError as err:
-        if error_code(err) == "ValidationError" and "not part of" in str(err):
-            return False
-        raise
-    return True
-
-
 # Lifecycle states from which DetachInstances takes an instance out of its group.
 DETACHABLE = ("InService", "Standby")
 # Warm pool states: the instance is not in service and cannot be detached from the pool.

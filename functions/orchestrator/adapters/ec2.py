@@ -134,13 +134,6 @@ def protect_from_termination(instance_id: str, api: Any = None) -> None:
     (api or client("ec2")).modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": True})
 
 
-def is_termination_protected(instance_id: str, api: Any = None) -> bool:
-    found = (api or client("ec2")).describe_instance_attribute(
-        InstanceId=instance_id, Attribute="disableApiTermination"
-    )
-    return bool(found.get("DisableApiTermination", {}).get("Value"))
-
-
 def tag_resources(resource_ids: list[str], tags: dict[str, str], api: Any = None) -> None:
     (api or client("ec2")).create_tags(Resources=resource_ids, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
@@ -148,13 +141,6 @@ def tag_resources(resource_ids: list[str], tags: dict[str, str], api: Any = None
 def set_interface_groups(interface_id: str, group_ids: list[str], api: Any = None) -> None:
     """Replace (not add to) the security groups of one network interface."""
     (api or client("ec2")).modify_network_interface_attribute(NetworkInterfaceId=interface_id, Groups=group_ids)
-
-
-def interfaces_of(instance_id: str, api: Any = None) -> list[dict]:
-    """Every network interface attached to the instance, as EC2 describes it now."""
-    api = api or client("ec2")
-    filters = [{"Name": "attachment.instance-id", "Values": [instance_id]}]
-    return paginate(api, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
 
 
 # --- the quarantine groups: an untracking (all traffic) and an isolation (no rule) group per VPC -------------------
