@@ -90,7 +90,11 @@ def _finish(execution: ops.Execution, show_plan: bool = False) -> None:
     elif execution.status == "SUCCEEDED":
         console.print(f"[green]{release.get('outcome', 'done')}[/green] {release.get('reason', '')}".rstrip())
     if execution.status != "SUCCEEDED":
-        raise typer.Exit(1 if state.output == "json" else _fail(f"{execution.error}: {execution.cause}"))
+        # Bad input and not-found exit as they would have before the release started (2, 3); a failed release 1.
+        code = ops.EXIT_CODE_OF_ERROR.get(execution.error or "", 1)
+        if state.output != "json":
+            _fail(f"{execution.error}: {execution.cause}")
+        raise typer.Exit(code)
 
 
 def _fail(message: str) -> int:
@@ -252,7 +256,11 @@ def quarantine(
         f"{execution.status}: {ops.case_summary(case)}",
     )
     if execution.status != "SUCCEEDED":
-        raise typer.Exit(1 if state.output == "json" else _fail(f"{execution.error}: {execution.cause}"))
+        # Bad input and not-found exit as they would have before the release started (2, 3); a failed release 1.
+        code = ops.EXIT_CODE_OF_ERROR.get(execution.error or "", 1)
+        if state.output != "json":
+            _fail(f"{execution.error}: {execution.cause}")
+        raise typer.Exit(code)
 
 
 @app.command("case")

@@ -28,6 +28,19 @@ class NotFound(CliError):
     exit_code = 3
 
 
+# The exit code of a release that ended on one of these errors: the same as when the CLI finds the fault itself.
+EXIT_CODE_OF_ERROR = {
+    "InputInvalidError": 2,
+    "ConfigInvalidError": 2,
+    "AmiInvalidError": 2,
+    "CloneUnsupportedError": 2,
+    "DnsRecordConflictError": 2,
+    "AppNotFoundError": 3,
+    "NotFoundError": 3,
+    "LiveFleetNotFoundError": 3,
+}
+
+
 @dataclass
 class Execution:
     arn: str
@@ -55,13 +68,49 @@ def load_config(aws: Aws, app: str) -> AppConfig:
 
 
 def put_config(aws: Aws, app: str, document: str) -> AppConfig:
-    """Validate (also the quarantine groups it names, against AWS), then store; an invalid document changes nothing."""
+    """Validate, check that what it names exists (and that the quarantine groups it names fit), then store; an
+    invalid document changes nothing."""
     config = parse_config(document, app)
+    missing = missing_references(aws, config)
+    if missing:
+        raise CliError(f"config of {app!r} is invalid: {missing[0]}")
     check_quarantine_groups(aws, config)
     aws.client("ssm").put_parameter(
         Name=parameter_name(app), Value=config.model_dump_json(), Type="String", Overwrite=True
     )
     return config
+
+
+def missing_references(aws: Aws, config: AppConfig) -> list[str]:
+    """One line per resource the config names that does not exist here, naming its field."""
+    problems: list[str] = []
+    ec2, elbv2 = aws.client("ec2"), aws.client("elbv2")
+    try:
+        ec2.describe_launch_templates(LaunchTemplateIds=[config.launch_template_id])
+    except ec2.exceptions.ClientError:
+        problems.append(f"launch_template_id: {config.launch_template_id} does not exist in this region")
+    for slot_name, slot in config.slots.items():
+        for index, arn in enumerate(slot.target_group_arns):
+            try:
+                elbv2.describe_target_groups(TargetGroupArns=[arn])
+            except elbv2.exceptions.ClientError:
+                problems.append(f"slots.{slot_name}.target_group_arns.{index}: {arn} does not exist")
+    if config.traffic.alarm_names:
+        found = aws.client("cloudwatch").describe_alarms(AlarmNames=config.traffic.alarm_names)["MetricAlarms"]
+        known = {a["AlarmName"] for a in found}
+        for index, name in enumerate(config.traffic.alarm_names):
+            if name not in known:
+                problems.append(f"traffic.alarm_names.{index}: no CloudWatch alarm named {name!r}")
+    route53 = aws.client("route53")
+    try:
+        zone = route53.get_hosted_zone(Id=config.dns.hosted_zone_id)["HostedZone"]["Name"].rstrip(".")
+    except route53.exceptions.ClientError:
+        problems.append(f"dns.hosted_zone_id: {config.dns.hosted_zone_id} is no hosted zone of this account")
+    else:
+        name = config.dns.record_name.rstrip(".")
+        if name != zone and not name.endswith("." + zone):
+            problems.append(f"dns.record_name: {name} is not in the zone {zone} ({config.dns.hosted_zone_id})")
+    return problems
 
 
 def list_apps(aws: Aws) -> list[str]:
@@ -75,8 +124,21 @@ def execution_name(app: str, ami_id: str, now: datetime) -> str:
 
 
 def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False) -> str:
+    """Start a release, once the app and the AMI are known to exist: bad input starts nothing."""
+    if INSTANCE_ID.match(app):
+        raise CliError(f"APP: {app!r} is an instance id, not an app name (quarantine it: bluegreen quarantine {app})")
     check_app_name(app)
     check_ami_id(ami_id)
+    load_config(aws, app)  # NotFound (exit 3) when the app has no configuration
+    ec2 = aws.client("ec2")
+    try:
+        found = ec2.describe_images(ImageIds=[ami_id])["Images"]
+    except ec2.exceptions.ClientError as err:
+        if not err.response.get("Error", {}).get("Code", "").startswith("InvalidAMIID"):
+            raise
+        found = []
+    if not found:
+        raise NotFound(f"--ami: {ami_id} does not exist in {ec2.meta.region_name} (AMIs are regional)")
     payload = {"app": app, "ami_id": ami_id, "dry_run": dry_run, "retry_failed": retry_failed, "source": "manual"}
     started = aws.client("stepfunctions").start_execution(
         stateMachineArn=aws.outputs["DeployStateMachineArn"],
@@ -133,10 +195,15 @@ def status(aws: Aws, app: str) -> dict:
 
 
 def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
+    """Releases, quarantine cases and superseded AMIs, newest first."""
     check_app_name(app)
     tbl = table(aws)
-    items = state_table.history(app, "RELEASE#", limit, tbl) + state_table.history(app, "CASE#", limit, tbl)
-    return sorted(items, key=lambda i: i.get("started_at") or i.get("opened_at") or "", reverse=True)[:limit]
+    items = [
+        item for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#") for item in state_table.history(app, prefix, limit, tbl)
+    ]
+    return sorted(items, key=lambda i: i.get("started_at") or i.get("opened_at") or i.get("at") or "", reverse=True)[
+        :limit
+    ]
 
 
 def _lock(aws: Aws, app: str) -> dict:
@@ -215,6 +282,9 @@ def quarantine_request(targets: list[str], reason: str, ami_id: str | None = Non
     """The quarantine state machine's manual input from `bluegreen quarantine <app|instance ids...>`."""
     ids = [t for t in targets if INSTANCE_ID.match(t)]
     apps = [t for t in targets if not INSTANCE_ID.match(t)]
+    malformed = [t for t in apps if t.startswith("i-")]
+    if malformed:
+        raise CliError(f"APP|INSTANCE_ID: {malformed[0]!r} is not an instance id (i- and 8 or 17 hex digits)")
     if len(apps) > 1:
         raise CliError(f"APP|INSTANCE_ID: name at most one app, got {', '.join(apps)}")
     if not targets:

@@ -25,6 +25,7 @@ from bluegreen.twin import (
     ec2_address_associations,
     ec2_image_states,
     ec2_instance_profiles,
+    ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_launch_template_versions,
     ec2_network_interface_groups,
@@ -47,6 +48,8 @@ from bluegreen.twin import (
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_retry_intervals,
+    stepfunctions_status_events,
+    stepfunctions_stop_callbacks,
 )
 
 # The AWS behaviours, each a module with `install()` and `uninstall()`.
@@ -59,12 +62,15 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_callbacks,
+    stepfunctions_status_events,
+    stepfunctions_stop_callbacks,
     eventbridge_stepfunctions_targets,
     events_rule_pattern_string,
     elbv2_target_health,
     elbv2_deregister_targets,
     ec2_image_states,
     ec2_launch_template_versions,
+    ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_network_interface_groups,
     ec2_instance_profiles,

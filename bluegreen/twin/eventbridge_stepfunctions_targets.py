@@ -3,7 +3,8 @@
 Real AWS (EventBridge User Guide, "Event bus targets"): a rule whose target is a state machine starts an execution
 with the event as input: the target's constant `Input`, or the part at `InputPath`, or the whole event, whose `time`
 is ISO-8601. A failing target never fails PutEvents: EventBridge retries, then sends the event to the target's
-dead-letter queue.
+dead-letter queue. A rule with a ScheduleExpression runs on its schedule and matches no event ("Creating a rule that
+runs on a schedule"); moto matches every event to it and then fails PutEvents on its (Lambda) target.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
 
 
 def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
-    if self.state != "ENABLED" or not self.event_pattern.matches_event(original_event):
+    if self.state != "ENABLED" or self.scheduled_expression or not self.event_pattern.matches_event(original_event):
         return
     state_machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
     event = delivered_event(original_event)

@@ -11,7 +11,9 @@ from typing import Any
 
 # `late_timeout`: the handler runs to its end, then the invocation times out, as when a function runs out of time
 # after its last AWS call: the work is done but the state machine never learns it (retries must be idempotent).
-FAULT_KINDS = ("error", "throttle", "timeout", "late_timeout")
+# `slow`: the invocation takes SLOW_SECONDS longer than its work (a cold start, a slow dependency), then succeeds.
+FAULT_KINDS = ("error", "throttle", "timeout", "late_timeout", "slow")
+SLOW_SECONDS = 2.0
 
 
 class InjectedFaultError(Exception):
@@ -23,6 +25,7 @@ class Fault:
     function: str  # a logical id or any substring of the function name
     kind: str
     times: int  # how many more invocations it hits
+    event_contains: str = ""  # only invocations whose event (as JSON) contains this, e.g. one release's AMI id
 
 
 class FaultRegistry:
@@ -30,19 +33,19 @@ class FaultRegistry:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, function: str, kind: str, times: int = 1) -> None:
+    def add(self, function: str, kind: str, times: int = 1, event_contains: str = "") -> None:
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {FAULT_KINDS}, got {kind!r}")
         if not function or times < 1:
             raise ValueError("function must be non-empty and times >= 1")
         with self._lock:
-            self._faults.append(Fault(function, kind, times))
+            self._faults.append(Fault(function, kind, times, event_contains))
 
-    def take(self, function_name: str) -> str | None:
-        """Consume one hit of the first fault matching `function_name`; return its kind."""
+    def take(self, function_name: str, event: str = "") -> str | None:
+        """Consume one hit of the first fault matching `function_name` (and the event); return its kind."""
         with self._lock:
             for fault in self._faults:
-                if fault.function in function_name:
+                if fault.function in function_name and fault.event_contains in event:
                     fault.times -= 1
                     if fault.times == 0:
                         self._faults.remove(fault)

@@ -26,7 +26,7 @@ from moto.awslambda import models
 from moto.awslambda.exceptions import LambdaClientError
 
 from bluegreen.twin import api_calls
-from bluegreen.twin.faults import InjectedFaultError, faults
+from bluegreen.twin.faults import SLOW_SECONDS, InjectedFaultError, faults
 from bluegreen.twin.patching import Patches
 
 _functions_dir = Path(__file__).resolve().parents[2] / "functions"
@@ -104,12 +104,14 @@ def _timed_out(fn: Any, request_id: str) -> str:
 
 def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
     request_id = str(uuid.uuid4())
-    kind = faults.take(self.function_name)
+    kind = faults.take(self.function_name, event if isinstance(event, str) else json.dumps(event))
     if kind == "throttle":
         raise TooManyRequestsException()
     if kind == "timeout":
         # Real Lambda stops the function at its Timeout and reports this; nobody waits for it here.
         return _timed_out(self, request_id), True, ""
+    if kind == "slow":
+        time.sleep(SLOW_SECONDS)
     if isinstance(event, str):  # moto passes "{}" when the Invoke had no payload
         event = json.loads(event)
     try:

@@ -30,6 +30,7 @@ from bluegreen.twin import (
     elbv2_target_health,
     route53_changes,
     stepfunctions_retry_intervals,
+    stepfunctions_status_events,
 )
 from bluegreen.twin.faults import faults as fault_registry
 
@@ -62,7 +63,9 @@ def _control(request: Request) -> Response:
             return _json({"ok": True})
         if route == ("POST", "/_twin/faults"):
             body = request.get_json(force=True)
-            fault_registry.add(body["function"], body["kind"], int(body.get("times", 1)))
+            fault_registry.add(
+                body["function"], body["kind"], int(body.get("times", 1)), body.get("event_contains", "")
+            )
         elif route == ("DELETE", "/_twin/faults"):
             fault_registry.clear()
         elif route == ("POST", "/_twin/target-health"):
@@ -101,6 +104,16 @@ def _control(request: Request) -> Response:
                 body["instance_id"], body["state"], body.get("region", "us-east-1")
             )
             return _json({"instance_id": body["instance_id"], "state": body["state"]})
+        elif route == ("POST", "/_twin/execution-events"):
+            body = request.get_json(force=True)
+            if not isinstance(body.get("delivery"), bool):
+                raise ValueError("delivery must be true or false")
+            stepfunctions_status_events.set_delivery(body["delivery"])
+            return _json({"delivery": stepfunctions_status_events.delivering()})
+        elif route == ("POST", "/_twin/execution-timeout"):
+            body = request.get_json(force=True)
+            stepfunctions_status_events.time_out(body["execution_arn"])
+            return _json({"execution_arn": body["execution_arn"], "status": "TIMED_OUT"})
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
         elif route == ("GET", "/_twin/api-call-log"):
@@ -210,9 +223,11 @@ def _call(endpoint_url: str, method: str, path: str, body: Any = None) -> dict[s
         return json.loads(response.read())
 
 
-def inject_fault(endpoint_url: str, function: str, kind: str, times: int = 1) -> None:
-    """Make the next `times` invocations of `function` (logical id or name substring) fail with `kind`."""
-    _call(endpoint_url, "POST", "/_twin/faults", {"function": function, "kind": kind, "times": times})
+def inject_fault(endpoint_url: str, function: str, kind: str, times: int = 1, event_contains: str = "") -> None:
+    """Make the next `times` invocations of `function` (logical id or name substring) fail with `kind`; with
+    `event_contains`, only invocations whose event mentions it (e.g. one release's AMI id)."""
+    body = {"function": function, "kind": kind, "times": times, "event_contains": event_contains}
+    _call(endpoint_url, "POST", "/_twin/faults", body)
 
 
 def faults(endpoint_url: str) -> list[dict[str, Any]]:
@@ -263,6 +278,16 @@ def set_instance_lifecycle(endpoint_url: str, instance_id: str, state: str, regi
     """Make Auto Scaling report the instance in lifecycle `state` (e.g. `Pending`, `Pending:Wait`, `Standby`)."""
     body = {"instance_id": instance_id, "state": state, "region": region}
     _call(endpoint_url, "POST", "/_twin/instance-lifecycle", body)
+
+
+def set_execution_events(endpoint_url: str, delivery: bool) -> None:
+    """Deliver Step Functions' status-change events (True) or lose them (False): AWS delivers them best effort."""
+    _call(endpoint_url, "POST", "/_twin/execution-events", {"delivery": delivery})
+
+
+def time_out_execution(endpoint_url: str, execution_arn: str) -> None:
+    """End a running execution as its state machine's TimeoutSeconds would (TIMED_OUT)."""
+    _call(endpoint_url, "POST", "/_twin/execution-timeout", {"execution_arn": execution_arn})
 
 
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:

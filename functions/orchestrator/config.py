@@ -26,26 +26,35 @@ SLOTS = ("blue", "green")
 PARAMETER_PREFIX = "/bluegreen/apps/"
 
 Seconds = Annotated[int, Field(ge=0, le=86_400)]
+# A DNS name as Route 53 takes it: labels of letters, digits, hyphens (and _ and * where records allow them).
+DNS_NAME = r"^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)+[A-Za-z]{2,63}\.?$"
+HOSTED_ZONE_ID = r"^[A-Z0-9]{1,32}$"  # the bare id: not /hostedzone/...
+TARGET_GROUP_ARN = (
+    r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,32}$"
+)
+# A standard SSM parameter holds at most 4 KB, which the stored document (defaults included) must fit.
+SSM_STANDARD_LIMIT = 4_096
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: "no" is not false and "5" is not 5; a config says what it means or is refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Alias(_Model):
-    dns_name: str = Field(min_length=1)
-    hosted_zone_id: str = Field(min_length=1)
+    dns_name: str = Field(pattern=DNS_NAME, max_length=254)
+    hosted_zone_id: str = Field(pattern=HOSTED_ZONE_ID)
 
 
 class Slot(_Model):
-    target_group_arns: list[str] = Field(min_length=1)
+    target_group_arns: list[Annotated[str, Field(pattern=TARGET_GROUP_ARN)]] = Field(min_length=1, max_length=5)
     alias: Alias
     test_base_url: str = Field(pattern=r"^https?://[^\s/]+")
 
 
 class Dns(_Model):
-    hosted_zone_id: str = Field(min_length=1)
-    record_name: str = Field(min_length=1)
+    hosted_zone_id: str = Field(pattern=HOSTED_ZONE_ID)
+    record_name: str = Field(pattern=DNS_NAME, max_length=254)
     record_type: Literal["A", "AAAA"] = "A"
     # Route 53 answers alias records with a fixed TTL of 60 s; it bounds bake and drain times.
     ttl_seconds: Seconds = 60
@@ -71,7 +80,7 @@ class SmokeTest(_Model):
 class Traffic(_Model):
     steps: list[int] = Field(default=[10, 50, 100], min_length=1, max_length=20)
     bake_seconds: Seconds = 300
-    alarm_names: list[str] = []
+    alarm_names: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default=[], max_length=100)
     insufficient_data: Literal["ignore", "wait", "fail"] = "wait"
 
     @field_validator("steps")
@@ -139,10 +148,28 @@ class AppConfig(_Model):
         return slots
 
     @model_validator(mode="after")
-    def _fits_the_budget(self) -> AppConfig:
-        # Its message starts with the field to change (see describe_validation_error).
+    def _fits_the_budget_and_ssm(self) -> AppConfig:
+        # Their messages start with the field to change (see describe_validation_error).
+        stored = len(self.model_dump_json())
+        if stored > SSM_STANDARD_LIMIT:
+            raise ValueError(
+                f"config: {stored:,} characters once stored, over the {SSM_STANDARD_LIMIT:,} of a standard SSM"
+                " parameter: shorten it (fewer smoke tests, alarms or target groups)"
+            )
         budget.check(self)
         return self
+
+
+_PATTERN_HINTS = {
+    DNS_NAME: "a DNS name (e.g. www.shop.example.com)",
+    HOSTED_ZONE_ID: "a Route 53 hosted zone id (e.g. Z0123456789ABCDEFGHIJ)",
+    TARGET_GROUP_ARN: "a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)",
+    r"^https?://[^\s/]+": "an http:// or https:// URL (e.g. https://shop-green.internal.example.com)",
+    r"^/": "a path that starts with / (e.g. /health)",
+    r"^sg-[0-9a-f]{1,17}$": "a security group id (sg- and hex digits)",
+    r"^lt-[0-9a-f]{1,17}$": "a launch template id (lt- and hex digits)",
+    r"^arn:aws[a-z-]*:sns:": "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+}
 
 
 def describe_validation_error(err: ValidationError) -> str:
@@ -154,6 +181,9 @@ def describe_validation_error(err: ValidationError) -> str:
     field = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
         message = "is not a known field (check its spelling against the README's schema)"
+    elif first["type"] == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(first["ctx"]["pattern"], f"of the form {first['ctx']['pattern']}")
+        message = f"{first['input']!r} is not {hint}"
     elif first["type"] == "missing":
         message = "is required"
     return f"{field}: {message}"

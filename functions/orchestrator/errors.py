@@ -9,6 +9,10 @@ class ConfigInvalidError(BluegreenError):
     """The app configuration or the release input is invalid; nothing was changed."""
 
 
+class InputInvalidError(BluegreenError):
+    """An execution's input is not one the state machine takes (not an object, an unknown field, a wrong type)."""
+
+
 class AppNotFoundError(BluegreenError):
     """No configuration exists for the app."""
 
@@ -55,6 +59,14 @@ class LockLostError(BluegreenError):
 
 class LockHeldError(BluegreenError):
     """Another release of the app holds the lock."""
+
+
+class ExecutionStoppedError(BluegreenError):
+    """The release's execution was stopped (StopExecution, the console); the reconciler rolled it back."""
+
+
+class ExecutionTimedOutError(BluegreenError):
+    """The release's execution passed its TimeoutSeconds; the reconciler rolled it back."""
 
 
 class NotFoundError(BluegreenError):

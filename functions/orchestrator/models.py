@@ -8,12 +8,30 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.config import AppConfig
 
-Outcome = Literal["Proceed", "Ignored", "Settling", "AlreadyLive", "Duplicate", "Queued", "DryRun"]
+Outcome = Literal[
+    "Proceed", "Ignored", "Settling", "AlreadyLive", "Duplicate", "Queued", "Superseded", "DryRun", "Reconcile"
+]
 SlotName = Literal["blue", "green"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class DeployRequest(BaseModel):
+    """A release asked for by name (CLI, console, `aws stepfunctions start-execution`, the queue, a quarantine)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    app: str
+    ami_id: str
+    dry_run: bool = False
+    retry_failed: bool = False
+    emergency: bool = False
+    source: Literal["manual", "queue", "quarantine"] = "manual"
+    # The parent execution, as Step Functions links a nested execution (the quarantine's SwapFleet passes it): only
+    # it may start an emergency release (orchestrator.domain.emergency).
+    started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID")
 
 
 class Waits(_Model):
@@ -94,6 +112,7 @@ class Release(_Model):
     dry_run: bool = False
     settle_until: str | None = None  # an AMI event waits until then for the AMI's bluegreen:app tag
     convert_dns: bool = False  # the app's simple record becomes the weighted pair when the lock is taken
+    reconciling: bool = False  # run by the reconciler for a release whose own execution ended without cleaning up
     config: AppConfig | None = None
     live: LiveFleet | None = None
     idle_slot: SlotName | None = None

@@ -134,8 +134,8 @@ class App:
         self.monitors.append(watcher)
         return watcher
 
-    def inject_fault(self, function: str, kind: str, times: int = 1) -> None:
-        server.inject_fault(self.endpoint, function, kind, times)
+    def inject_fault(self, function: str, kind: str, times: int = 1, event_contains: str = "") -> None:
+        server.inject_fault(self.endpoint, function, kind, times, event_contains)
 
     # --- what the release left behind ---------------------------------------------------------------------------
 

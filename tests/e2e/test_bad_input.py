@@ -35,15 +35,50 @@ def shared_app(stack) -> Iterator[App]:
     assert not breaches, f"invariants breached: {breaches}"
 
 
-def unchanged(app, versions: list[int]) -> None:
-    """Nothing moved: blue alone and whole with all the traffic, no lock, queue, claim, record or new version."""
+def resources(app) -> dict:
+    """Every resource a release could change, as AWS describes it now: groups (with capacity and launch template),
+    records of the app's zone, the app's state-table items, its stored configuration, launch template versions,
+    scaling policies, alarms, and the deploy machine's executions that are running."""
+    asg, cloudwatch = app.aws.client("autoscaling"), app.aws.client("cloudwatch")
+    groups = asg.describe_auto_scaling_groups(Filters=[{"Name": "tag:bluegreen:app", "Values": [app.name]}])
+    zone = app.seeded.config["dns"]["hosted_zone_id"]
+    records = app.aws.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    items = ops.table(app.aws).query(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"APP#{app.name}"}
+    )["Items"]
+    sfn = app.aws.client("stepfunctions")
+    running = sfn.list_executions(stateMachineArn=app.stack.outputs["DeployStateMachineArn"], statusFilter="RUNNING")
+    return {
+        "groups": sorted(
+            (
+                g["AutoScalingGroupName"],
+                g["MinSize"],
+                g["MaxSize"],
+                g["DesiredCapacity"],
+                json.dumps(g.get("LaunchTemplate")),
+            )
+            for g in groups["AutoScalingGroups"]
+        ),
+        "records": sorted(json.dumps(r, sort_keys=True) for r in records),
+        "items": sorted(json.dumps(i, sort_keys=True, default=str) for i in items),
+        "config": app.aws.client("ssm").get_parameter(Name=f"/bluegreen/apps/{app.name}")["Parameter"]["Value"],
+        "versions": app.launch_template_versions(),
+        "policies": sorted(p["PolicyName"] for p in asg.describe_policies()["ScalingPolicies"]),
+        "alarms": sorted(a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]),
+        # Settling executions of AMI events (untagged AMIs) change nothing; a release in flight would.
+        "running": sorted(
+            e["name"] for e in running["executions"] if app.name in e["name"] and "reconcile" not in e["name"]
+        ),
+    }
+
+
+def unchanged(app, before: dict) -> None:
+    """Nothing moved: every resource as it was, and blue alone and whole with all the traffic."""
+    assert resources(app) == before
     status = app.status()
     assert status["weights"] == {"blue": 100, "green": 0}
     assert app.groups() == [app.seeded.blue_asg]
     assert (status["in_flight"], status["queued"]) == (None, None)
-    assert app.claims() == {}
-    assert app.releases() == []
-    assert app.launch_template_versions() == versions
 
 
 def run(app, payload: dict) -> ops.Execution:
@@ -105,17 +140,36 @@ def _arm64_ami(app) -> str:
     return register_ami(app.aws, f"{app.name}-arm", app=app.name, architecture="arm64")
 
 
+NOT_AN_INPUT = 'input: expected a JSON object: {"app": ..., "ami_id": ...}, an EC2 AMI State Change event'
 REJECTED = [
     # (id, input from the app, error name, what the one line must say)
     ("unknown-app", lambda app: {"app": "no-such-app", "ami_id": app.publish_ami()}, "AppNotFoundError",
      ["app: no configuration for 'no-such-app'", "bluegreen app put no-such-app"]),
-    ("bad-app-name", lambda app: {"app": "Shop_1", "ami_id": app.publish_ami()}, "ConfigInvalidError",
-     ["app: 'Shop_1' is not a valid app name", "[a-z][a-z0-9-]{1,30}"]),
+    ("bad-app-name", lambda app: {"app": "Shop_1", "ami_id": app.publish_ami()}, "InputInvalidError",
+     ["input.app: 'Shop_1' is not an app name", "[a-z][a-z0-9-]{1,30}"]),
     ("malformed-ami", lambda app: {"app": app.name, "ami_id": "ami-xyz"}, "AmiInvalidError",
      ["ami_id: 'ami-xyz' is not an AMI id", "ami- and 8 or 17 hex digits"]),
-    ("missing-ami", lambda app: {"app": app.name}, "AmiInvalidError", ["ami_id: None is not an AMI id"]),
-    ("not-a-request", lambda app: {"hello": "world"}, "ConfigInvalidError",
-     ["input: expected an 'EC2 AMI State Change' event or {\"app\": ..., \"ami_id\": ...}"]),
+    ("missing-ami", lambda app: {"app": app.name}, "InputInvalidError", ["input.ami_id: is required"]),
+    ("not-a-request", lambda app: {"hello": "world"}, "InputInvalidError", [NOT_AN_INPUT]),
+    ("a-list", lambda app: [app.name, app.publish_ami()], "InputInvalidError", [NOT_AN_INPUT]),
+    ("a-number", lambda app: 42, "InputInvalidError", [NOT_AN_INPUT]),
+    ("null", lambda app: None, "InputInvalidError", [NOT_AN_INPUT]),
+    ("a-string", lambda app: f"release {app.name}", "InputInvalidError", [NOT_AN_INPUT]),
+    ("an-empty-object", lambda app: {}, "InputInvalidError", [NOT_AN_INPUT]),
+    ("unknown-field", lambda app: {"app": app.name, "ami_id": app.publish_ami(), "force": True}, "InputInvalidError",
+     ["input.force: is not a known field"]),
+    ("dry-run-not-a-boolean", lambda app: {"app": app.name, "ami_id": app.publish_ami(), "dry_run": "yes"},
+     "InputInvalidError", ["input.dry_run: Input should be a valid boolean"]),
+    ("unknown-source", lambda app: {"app": app.name, "ami_id": app.publish_ami(), "source": "cron"},
+     "InputInvalidError", ["input.source: Input should be 'manual', 'queue' or 'quarantine'"]),
+    ("app-not-a-string", lambda app: {"app": 42, "ami_id": app.publish_ami()}, "InputInvalidError",
+     ["input.app: Input should be a valid string"]),
+    ("reconcile-not-an-object", lambda app: {"reconcile": "everything"}, "InputInvalidError",
+     ["input.reconcile: expected {\"execution_arn\": ...}"]),
+    ("event-without-image-id", lambda app: {**event(app, "ami-12345678"), "detail": {"State": "available"}},
+     "AmiInvalidError", ["ami_id: None is not an AMI id"]),
+    ("event-with-a-malformed-image-id", lambda app: event(app, "ami-zz"), "AmiInvalidError",
+     ["ami_id: 'ami-zz' is not an AMI id"]),
     ("ami-not-here", lambda app: {"app": app.name, "ami_id": _foreign_ami(app)}, "AmiInvalidError",
      ["ami_id: ami-0123456789abcdef0 does not exist in us-east-1", "aws ec2 copy-image"]),
     ("ami-deregistered", lambda app: {"app": app.name, "ami_id": _deregistered_ami(app)}, "AmiInvalidError",
@@ -133,7 +187,7 @@ REJECTED = [
 def test_a_bad_request_fails_in_prepare_with_one_clear_line(shared_app, make_input, error, says) -> None:
     # Given a request with one thing wrong
     app = shared_app
-    versions = app.launch_template_versions()
+    before = resources(app)
     payload = make_input(app)
 
     # When it is started
@@ -143,7 +197,7 @@ def test_a_bad_request_fails_in_prepare_with_one_clear_line(shared_app, make_inp
     assert (execution.status, execution.error) == ("FAILED", error), execution.cause
     line = one_line(execution.cause)
     assert all(part in line for part in says), line
-    unchanged(app, versions)
+    unchanged(app, before)
 
 
 IGNORED = [
@@ -157,7 +211,7 @@ IGNORED = [
 def test_an_event_that_is_not_for_us_is_ignored_quietly(shared_app, make_event, reason: str) -> None:
     # Given an AMI event that asks for no release here
     app = shared_app
-    versions = app.launch_template_versions()
+    before = resources(app)
 
     # When it reaches the pipeline
     execution = run(app, make_event(app))
@@ -166,14 +220,14 @@ def test_an_event_that_is_not_for_us_is_ignored_quietly(shared_app, make_event, 
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.output["release"]["outcome"] == "Ignored"
     assert reason in execution.output["release"]["reason"]
-    unchanged(app, versions)
+    unchanged(app, before)
 
 
 def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_app) -> None:
     # Given an AMI tagged for an app that has no configuration
     app = shared_app
     ami = register_ami(app.aws, f"{app.name}-orphan", app="ghost-app")
-    versions = app.launch_template_versions()
+    before = resources(app)
 
     # When its event arrives
     execution = run(app, event(app, ami))
@@ -181,7 +235,7 @@ def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_a
     # Then it fails with AppNotFoundError and the command that creates the configuration
     assert (execution.status, execution.error) == ("FAILED", "AppNotFoundError")
     assert "bluegreen app put ghost-app FILE" in one_line(execution.cause)
-    unchanged(app, versions)
+    unchanged(app, before)
 
 
 def test_a_release_while_traffic_is_split_is_refused(app) -> None:
@@ -189,7 +243,7 @@ def test_a_release_while_traffic_is_split_is_refused(app) -> None:
     manual = _manual_green_group(app)
     config = ops.load_config(app.aws, app.name)
     ops.route53.set_weights(config, {"blue": 60, "green": 40}, app.aws.client("route53"))
-    versions = app.launch_template_versions()
+    before = resources(app)
 
     # When a release is started
     execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
@@ -199,7 +253,7 @@ def test_a_release_while_traffic_is_split_is_refused(app) -> None:
     assert "traffic is split {'blue': 60, 'green': 40}: finish or roll back" in one_line(execution.cause)
     assert app.status()["weights"] == {"blue": 60, "green": 40}
     assert app.groups() == sorted([app.seeded.blue_asg, manual])
-    assert app.launch_template_versions() == versions
+    assert app.launch_template_versions() == before["versions"]
     assert (app.lock(), app.releases()) == (None, [])
     # (the operator settles it: all traffic back on blue, and the hand-made fleet drained, then deleted)
     ops.route53.set_weights(config, {"blue": 100, "green": 0}, app.aws.client("route53"))
@@ -224,39 +278,56 @@ def _manual_green_group(app) -> str:
     return name
 
 
-def test_an_invalid_stored_configuration_is_refused_naming_the_field(app) -> None:
-    # Given a configuration written to SSM behind the CLI's back, with a step above 100
+def stored_behind_the_clis_back(app, **changes: object) -> str:
+    """Write the app's configuration straight to SSM (as the console would), with changes; the good one, to restore."""
     name = f"/bluegreen/apps/{app.name}"
     good = app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
     bad = json.loads(good)
-    bad["traffic"]["steps"] = [50, 150]
+    for dotted, value in changes.items():
+        *path, leaf = dotted.split("__")
+        node = bad
+        for key in path:
+            node = node[key]
+        node[leaf] = value
     app.aws.client("ssm").put_parameter(Name=name, Value=json.dumps(bad), Type="String", Overwrite=True)
-    versions = app.launch_template_versions()
+    return good
+
+
+def restore(app, good: str) -> None:
+    app.aws.client("ssm").put_parameter(Name=f"/bluegreen/apps/{app.name}", Value=good, Type="String", Overwrite=True)
+
+
+def test_an_invalid_stored_configuration_is_refused_naming_the_field(app) -> None:
+    # Given a configuration written to SSM behind the CLI's back, with a step above 100
+    ami = app.publish_ami()
+    before = resources(app)
+    good = stored_behind_the_clis_back(app, traffic__steps=[50, 150])
 
     # When a release is started
-    execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
+    execution = run(app, {"app": app.name, "ami_id": ami})
 
     # Then it fails with ConfigInvalidError naming the field, and changed nothing
-    app.aws.client("ssm").put_parameter(Name=name, Value=good, Type="String", Overwrite=True)
+    restore(app, good)
     assert (execution.status, execution.error) == ("FAILED", "ConfigInvalidError")
     assert f"config of '{app.name}' is invalid: traffic.steps: every step must be a percentage" in execution.cause
-    unchanged(app, versions)
+    unchanged(app, before)
 
 
 def test_a_launch_template_that_does_not_exist_is_named(app) -> None:
-    # Given a configuration naming a launch template that does not exist
-    config = json.loads(ops.load_config(app.aws, app.name).model_dump_json())
-    ops.put_config(app.aws, app.name, json.dumps({**config, "launch_template_id": "lt-0123456789abcdef0"}))
-    versions = app.launch_template_versions()
+    # Given a configuration naming a launch template that does not exist (stored behind the CLI's back, which
+    # would refuse it)
+    ami = app.publish_ami()
+    before = resources(app)
+    good = stored_behind_the_clis_back(app, launch_template_id="lt-0123456789abcdef0")
 
     # When a release is started
-    execution = run(app, {"app": app.name, "ami_id": app.publish_ami()})
+    execution = run(app, {"app": app.name, "ami_id": ami})
 
     # Then it fails naming the field
+    restore(app, good)
     assert (execution.status, execution.error) == ("FAILED", "NotFoundError")
-    assert "launch_template_id: lt-0123456789abcdef0 version 1 does not exist" in one_line(execution.cause)
-    ops.put_config(app.aws, app.name, json.dumps(config))
-    unchanged(app, versions)
+    assert "launch_template_id: lt-0123456789abcdef0" in one_line(execution.cause)
+    unchanged(app, before)
 
 
 def test_an_ami_whose_release_failed_is_only_retried_when_asked(app) -> None:
@@ -322,6 +393,7 @@ def _config(app, **changes) -> str:
 
 
 _DELETE = object()
+MISSING_TG = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/nobody/0123456789abcdef"
 CONFIGS = [
     ("steps-not-ending-at-100", {"traffic__steps": [10, 50]}, "traffic.steps: the last step must be 100"),
     ("steps-not-rising", {"traffic__steps": [50, 10, 100]}, "traffic.steps: steps must strictly increase"),
@@ -330,9 +402,24 @@ CONFIGS = [
     ("missing-slot", {"slots__green": _DELETE}, "slots: green is missing: an app needs both a blue and a green slot"),
     ("unknown-field", {"trafic": {"steps": [100]}}, "trafic: is not a known field (check its spelling"),
     ("bad-insufficient-data", {"traffic__insufficient_data": "maybe"}, "traffic.insufficient_data: Input should be"),
-    ("bad-launch-template", {"launch_template_id": "template-1"}, "launch_template_id: String should match pattern"),
-    ("bad-test-url", {"slots__blue__test_base_url": "blue.internal"}, "slots.blue.test_base_url: String should match"),
+    ("bad-launch-template", {"launch_template_id": "template-1"}, "launch_template_id: 'template-1' is not a launch"),
+    ("bad-test-url", {"slots__blue__test_base_url": "blue.internal"}, "slots.blue.test_base_url: 'blue.internal' is not"),
     ("missing-dns", {"dns": _DELETE}, "dns: is required"),
+    ("boolean-as-a-word", {"quarantine__snapshot_volumes": "no"}, "quarantine.snapshot_volumes: Input should be a valid boolean"),
+    ("boolean-as-a-string", {"approval": {"before_traffic": "true"}}, "approval.before_traffic: Input should be a valid boolean"),
+    ("number-as-a-string", {"keep_previous_seconds": "600"}, "keep_previous_seconds: Input should be a valid integer"),
+    ("record-not-a-dns-name", {"dns__record_name": "shop web"}, "dns.record_name: 'shop web' is not a DNS name"),
+    ("zone-id-with-prefix", {"dns__hosted_zone_id": "/hostedzone/Z123"}, "dns.hosted_zone_id: '/hostedzone/Z123' is not"),
+    ("alias-a-url", {"slots__green__alias__dns_name": "http://lb"}, "slots.green.alias.dns_name: 'http://lb' is not a DNS"),
+    ("target-group-a-name", {"slots__blue__target_group_arns": ["shop-blue"]}, "slots.blue.target_group_arns.0: 'shop-blue' is not a target group ARN"),
+    ("too-large", {"smoke_tests": [{"path": "/", "expect_body_contains": "x" * 200_000}]}, "over the 4,096 of a standard SSM parameter"),
+    ("history-budget", {"traffic__steps": list(range(5, 101, 5)), "health": {"timeout_seconds": 7200, "poll_seconds": 1}}, "traffic.steps: a release of this config can cost"),
+    ("smoke-suite-too-long", {"smoke_tests": [{"path": "/", "attempts": 10, "timeout_seconds": 60}] * 2}, "smoke_tests: the suite can take"),
+    ("no-such-launch-template", {"launch_template_id": "lt-0123456789abcdef0"}, "launch_template_id: lt-0123456789abcdef0 does not exist"),
+    ("no-such-target-group", {"slots__green__target_group_arns": [MISSING_TG]}, "slots.green.target_group_arns.0: " + MISSING_TG + " does not exist"),
+    ("no-such-alarm", {"traffic__alarm_names": ["nobody-made-this"]}, "traffic.alarm_names.0: no CloudWatch alarm named 'nobody-made-this'"),
+    ("no-such-zone", {"dns__hosted_zone_id": "ZNOSUCHZONE"}, "dns.hosted_zone_id: ZNOSUCHZONE is no hosted zone of this account"),
+    ("record-outside-the-zone", {"dns__record_name": "www.elsewhere.example.org"}, "dns.record_name: www.elsewhere.example.org is not in the zone"),
 ]  # fmt: skip
 
 
@@ -358,6 +445,19 @@ CLI_ERRORS = [
      "app: the document names '{app}' but is stored for 'other-app'"),
     ("unreadable-file", ("app", "put", "{app}", "/nonexistent/app.json"), "", 2, "FILE: cannot read /nonexistent"),
     ("malformed-ami", ("deploy", "{app}", "--ami", "ami-xyz"), "", 2, "ami_id: 'ami-xyz' is not an AMI id"),
+    ("deploy-unknown-app", ("deploy", "no-such-app", "--ami", "ami-12345678"), "", 3,
+     "app 'no-such-app' has no configuration"),
+    ("deploy-unknown-app-and-wait", ("deploy", "no-such-app", "--ami", "ami-12345678", "--wait"), "", 3,
+     "app 'no-such-app' has no configuration"),
+    ("deploy-ami-not-here", ("deploy", "{app}", "--ami", "ami-0123456789abcdef0"), "", 3,
+     "--ami: ami-0123456789abcdef0 does not exist in us-east-1"),
+    ("deploy-ami-not-here-and-wait", ("deploy", "{app}", "--ami", "ami-0123456789abcdef0", "--wait"), "", 3,
+     "--ami: ami-0123456789abcdef0 does not exist in us-east-1"),
+    ("deploy-an-instance", ("deploy", "i-0123456789abcdef0", "--ami", "ami-12345678"), "", 2,
+     "APP: 'i-0123456789abcdef0' is an instance id, not an app name"),
+    ("quarantine-a-malformed-instance", ("quarantine", "i-xyz", "--reason", "x"), "", 2,
+     "'i-xyz' is not an instance id (i- and 8 or 17 hex digits)"),
+    ("dry-run-malformed-ami", ("deploy", "{app}", "--ami", "ami-1", "--dry-run"), "", 2, "'ami-1' is not an AMI id"),
     ("bad-app-name", ("deploy", "Bad_App", "--ami", "ami-12345678"), "", 2, "app: 'Bad_App' is not a valid app name"),
     ("unknown-app", ("status", "no-such-app"), "", 3,
      "app 'no-such-app' has no configuration (create it with `bluegreen app put no-such-app FILE`)"),
@@ -372,18 +472,63 @@ CLI_ERRORS = [
 def test_the_cli_answers_bad_input_with_one_line_and_an_exit_code(shared_app, bluegreen, args, stdin, code, says):
     # Given a command with one thing wrong
     app = shared_app
-    versions = app.launch_template_versions()
+    before = resources(app)
     args = tuple(a.format(app=app.name) for a in args)
     stdin = stdin.replace("{config}", _config(app))
+
+    started = executions(app)
 
     # When it is run
     exit_code, _, err = bluegreen(*args, stdin=stdin)
 
-    # Then it exits with the code scripts rely on and one line that says what is wrong
+    # Then it exits with the code scripts rely on and one line that says what is wrong, having started nothing
     assert exit_code == code, err
     assert one_line(err).startswith("error: ")
     assert says.format(app=app.name) in err
-    unchanged(app, versions)
+    assert executions(app) == started
+    unchanged(app, before)
+
+
+def executions(app) -> int:
+    sfn = app.aws.client("stepfunctions")
+    return len(sfn.list_executions(stateMachineArn=app.stack.outputs["DeployStateMachineArn"])["executions"])
+
+
+def test_an_input_over_256_kib_is_refused_before_anything_starts(shared_app) -> None:
+    # Given a request padded past Step Functions' 262,144-byte input limit
+    app = shared_app
+    before, started = resources(app), executions(app)
+    payload = {"app": app.name, "ami_id": "ami-12345678", "note": "x" * 300_000}
+    # When it is started, Then Step Functions refuses it, and nothing ran
+    sfn = app.aws.client("stepfunctions")
+    with pytest.raises(sfn.exceptions.ClientError) as refused:
+        sfn.start_execution(stateMachineArn=app.stack.outputs["DeployStateMachineArn"], input=json.dumps(payload))
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert executions(app) == started
+    unchanged(app, before)
+
+
+def test_a_reconciliation_of_an_execution_that_holds_nothing_changes_nothing(shared_app) -> None:
+    # Given a status-change event for an execution that never took a lock (another machine's, say)
+    app = shared_app
+    before = resources(app)
+    other = "arn:aws:states:us-east-1:123456789012:execution:someone-else:run-1"
+    payload = {
+        "version": "0",
+        "id": "5e5b1b0a-aaaa-bbbb-cccc-0123456789ab",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-11-22T03:52:10Z",
+        "region": "us-east-1",
+        "resources": [other],
+        "detail": {"executionArn": other, "status": "ABORTED", "stateMachineArn": "arn:aws:states:::x"},
+    }
+    # When it reaches the deploy machine, Then it ends as Ignored, saying why, and nothing moved
+    execution = run(app, payload)
+    assert (execution.status, execution.output["release"]["outcome"]) == ("SUCCEEDED", "Ignored")
+    assert "holds no release" in execution.output["release"]["reason"]
+    unchanged(app, before)
 
 
 def test_the_installed_command_exits_with_the_code_and_no_traceback(shared_app) -> None:

@@ -13,7 +13,7 @@ import pytest
 from orchestrator import budget
 
 from bluegreen.cli import ops
-from bluegreen.demo.seed import USER_DATA
+from bluegreen.demo.seed import USER_DATA, guardduty_event
 
 pytestmark = pytest.mark.xdist_group("e2e-real-aws")
 
@@ -271,3 +271,34 @@ def test_a_poll_of_a_loop_costs_the_history_events_the_budget_counts(app) -> Non
         i for i, e in enumerate(events) if (e.get("stateEnteredEventDetails") or {}).get("name") == "CheckGreenHealth"
     ]
     assert {b - a for a, b in itertools.pairwise(entered)} == {budget.EVENTS_PER_POLL}
+
+
+# --- an adopted fleet ---------------------------------------------------------------------------------------------
+
+
+def test_a_fleet_adopted_with_two_tags_can_be_swapped_before_its_first_release(app) -> None:
+    # Given a fleet adopted exactly as the README says: its group tagged bluegreen:app and bluegreen:slot only
+    asg = app.aws.client("autoscaling")
+    asg.delete_tags(
+        Tags=[{"ResourceId": app.seeded.blue_asg, "ResourceType": "auto-scaling-group", "Key": "bluegreen:ami"}]
+    )
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[app.seeded.blue_asg])["AutoScalingGroups"][0]
+    victim = group["Instances"][0]["InstanceId"]
+    # When GuardDuty reports one of its instances
+    entry = guardduty_event(victim, "us-east-1")
+    assert app.aws.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
+    arn = app.wait_until(lambda: _quarantine_of(app, victim), timeout=15, what="the quarantine")
+    execution = app.wait(arn)
+    # Then the swap redeployed the AMI its launch template launches, and the fleet is fresh
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.output["case"]["swap"]["ami_id"] == app.seeded.base_ami
+    assert app.status()["live"]["ami_id"] == app.seeded.base_ami
+    assert app.groups() != [app.seeded.blue_asg]
+
+
+def _quarantine_of(app, instance_id: str) -> str | None:
+    sfn = app.aws.client("stepfunctions")
+    for summary in sfn.list_executions(stateMachineArn=app.stack.outputs["QuarantineStateMachineArn"])["executions"]:
+        if instance_id in sfn.describe_execution(executionArn=summary["executionArn"])["input"]:
+            return summary["executionArn"]
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from orchestrator.adapters import state_table
@@ -123,10 +124,33 @@ def test_the_live_ami_is_already_live(world) -> None:
 
 def test_a_second_ami_is_queued_and_the_newest_wins(world) -> None:
     first, second, third = (register_ami(world.aws, f"shop-v{n}", app="shop") for n in (2, 3, 4))
+    built(world, second, "2026-11-20T10:00:00.000Z")
+    built(world, third, "2026-11-21T10:00:00.000Z")
     assert prepare({"app": "shop", "ami_id": first})["outcome"] == "Proceed"
     assert prepare({"app": "shop", "ami_id": second}, "arn:2")["outcome"] == "Queued"
     assert prepare({"app": "shop", "ami_id": third}, "arn:3")["outcome"] == "Queued"
     assert state_table.get("shop", "QUEUE")["ami_id"] == third
+    # And the one it replaced is on record as superseded by it
+    superseded = state_table.history("shop", "SUPERSEDED#")
+    assert [(h["ami_id"], h["superseded_by"]) for h in superseded] == [(second, third)]
+
+
+def test_an_older_build_never_replaces_a_newer_one_in_the_queue(world) -> None:
+    first, older, newer = (register_ami(world.aws, f"shop-v{n}", app="shop") for n in (2, 3, 4))
+    built(world, older, "2026-11-20T10:00:00.000Z")
+    built(world, newer, "2026-11-21T10:00:00.000Z")
+    assert prepare({"app": "shop", "ami_id": first})["outcome"] == "Proceed"
+    assert prepare({"app": "shop", "ami_id": newer}, "arn:2")["outcome"] == "Queued"
+    assert prepare({"app": "shop", "ami_id": older}, "arn:3")["outcome"] == "Superseded"
+    assert state_table.get("shop", "QUEUE")["ami_id"] == newer
+
+
+def built(world, ami_id: str, when: str) -> None:
+    """Give an AMI the build time EC2 would report (moto dates each to the second it was made)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    ec2_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].amis[ami_id].creation_date = datetime.fromisoformat(when)
 
 
 def test_the_same_ami_is_never_released_twice(world) -> None:
@@ -199,3 +223,19 @@ def test_every_gate_honours_abort_and_rollback_requests(world, flag: str) -> Non
     with pytest.raises(Exception) as raised:
         step("check_green_health", release)
     assert type(raised.value).__name__ in ("ReleaseAbortedError", "OperatorRollbackError")
+
+
+def test_a_launch_template_version_aws_keeps_is_reported_not_ignored(world) -> None:
+    # Given a green group created for a release, whose launch template version someone made the default
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": ami}))
+    world.client("ec2").modify_launch_template(
+        LaunchTemplateId=world.app.config["launch_template_id"], DefaultVersion=str(release["lt_version"])
+    )
+    # When the release rolls back
+    error = {"Error": "SmokeTestFailedError", "Cause": "status 500"}
+    release = step("rollback_traffic", release, error=error)
+    release = step("remove_failed_group", release, error=error)
+    # Then green is gone, and the version DeleteLaunchTemplateVersions refused (in its body) is said to be kept
+    assert release["old_gone"] is True
+    assert f"launch template version {release['lt_version']} kept: launchTemplateVersionIsDefault" in release["reason"]

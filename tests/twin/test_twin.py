@@ -276,3 +276,19 @@ def test_the_twin_only_listens_on_loopback() -> None:
 def _get(twin: TwinServer, path: str) -> Any:
     with urllib.request.urlopen(f"{twin.endpoint_url}{path}", timeout=5) as response:
         return json.loads(response.read())
+
+
+@pytest.mark.behaviour(eventbridge_stepfunctions_targets)
+def test_a_schedule_rule_matches_no_event(twin: TwinServer, flavour: str) -> None:
+    # Given a rule that runs on a schedule, with a function as its target
+    events = client(twin, "events")
+    function = "arn:aws:lambda:us-east-1:123456789012:function:nightly"
+    events.put_rule(Name=f"nightly-{flavour}", ScheduleExpression="rate(15 minutes)")
+    events.put_targets(Rule=f"nightly-{flavour}", Targets=[{"Id": "f", "Arn": function}])
+    try:
+        # When any event is put, Then it is accepted and goes nowhere near the schedule's target
+        answer = events.put_events(Entries=[{"Source": "twin.test", "DetailType": "Anything", "Detail": "{}"}])
+        assert answer["FailedEntryCount"] == 0
+    finally:
+        events.remove_targets(Rule=f"nightly-{flavour}", Ids=["f"])
+        events.delete_rule(Name=f"nightly-{flavour}")

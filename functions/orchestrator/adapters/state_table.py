@@ -1,7 +1,8 @@
 """The state table (DynamoDB, one item family per app): live pointer, lock, queue, AMI claims, releases, cases.
 
-Keys: pk = "APP#<app>"; sk = "LIVE" | "LOCK" | "QUEUE" | "AMI#<ami>" | "RELEASE#<id>" | "CASE" (the open quarantine
-case) | "CASE#<id>".
+Keys: pk = "APP#<app>"; sk = "LIVE" | "LOCK" | "QUEUE" | "AMI#<ami>" | "RELEASE#<id>" | "SUPERSEDED#<time>#<ami>" |
+"CASE" (the open quarantine case) | "CASE#<id>". And pk = "EXECUTION#<execution ARN>", sk = "RELEASE": which app and
+release an execution holds the lock for, until it ends (the reconciler's way back from an execution to its release).
 """
 
 from __future__ import annotations
@@ -91,14 +92,71 @@ def update(app: str, sk: str, fields: dict, tbl: Any = None) -> None:
 
 
 def acquire_lock(app: str, release_id: str, fields: dict, now: int, lease_seconds: int, tbl: Any = None) -> bool:
-    """Conditional write: free, expired, or already ours."""
+    """Conditional write: free, expired, or already ours (this release, or this execution retrying its Prepare)."""
     item = {"pk": _pk(app), "sk": "LOCK", "release_id": release_id, "expires_at": now + lease_seconds}
     item.update(_dynamo(fields))
-    return _conditional(
-        (tbl or table()).put_item,
-        Item=item,
-        ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(now) | Attr("release_id").eq(release_id),
-    )
+    condition = Attr("pk").not_exists() | Attr("expires_at").lt(now) | Attr("release_id").eq(release_id)
+    if fields.get("execution_arn"):
+        condition = condition | Attr("execution_arn").eq(fields["execution_arn"])
+    return _conditional((tbl or table()).put_item, Item=item, ConditionExpression=condition)
+
+
+def take_over_lock(
+    app: str, dead_execution: str, execution_arn: str, now: int, lease_seconds: int, tbl: Any = None
+) -> dict | None:
+    """The lock of a dead execution, now held by the reconciling one (counting the attempts); None when the dead
+    execution no longer holds it (it freed it, another release took it, or another reconciler came first)."""
+    try:
+        response = (tbl or table()).update_item(
+            Key={"pk": _pk(app), "sk": "LOCK"},
+            UpdateExpression="SET execution_arn = :mine, expires_at = :until, phase = :phase"
+            " ADD reconcile_attempts :one",
+            ConditionExpression=Attr("execution_arn").eq(dead_execution),
+            ExpressionAttributeValues={
+                ":mine": execution_arn,
+                ":until": now + lease_seconds,
+                ":phase": "Reconcile",
+                ":one": 1,
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as err:
+        if error_code(err) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return _plain(response["Attributes"])
+
+
+# --- execution pointers: from an execution to the release it holds the lock for ------------------------------------
+
+
+def _execution_key(execution_arn: str) -> dict:
+    return {"pk": f"EXECUTION#{execution_arn}", "sk": "RELEASE"}
+
+
+def point_execution(execution_arn: str, app: str, release_id: str, tbl: Any = None) -> None:
+    (tbl or table()).put_item(Item={**_execution_key(execution_arn), "app": app, "release_id": release_id})
+
+
+def execution_pointer(execution_arn: str, tbl: Any = None) -> dict | None:
+    item = (tbl or table()).get_item(Key=_execution_key(execution_arn), ConsistentRead=True).get("Item")
+    return _plain(item) if item else None
+
+
+def forget_execution(execution_arn: str, tbl: Any = None) -> None:
+    (tbl or table()).delete_item(Key=_execution_key(execution_arn))
+
+
+def execution_pointers(tbl: Any = None) -> list[dict]:
+    """Every execution still pointing at a release (the sweep's work list); a scan, as few items live at once."""
+    tbl = tbl or table()
+    found, kwargs = [], {"FilterExpression": Attr("pk").begins_with("EXECUTION#")}
+    while True:
+        page = tbl.scan(**kwargs)
+        found += [{**_plain(i), "execution_arn": i["pk"].removeprefix("EXECUTION#")} for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def gate(app: str, release_id: str, now: int, lease_seconds: int, fields: dict | None = None, tbl: Any = None) -> dict:
@@ -173,6 +231,34 @@ def pop_queue(app: str, tbl: Any = None) -> dict | None:
     return _plain(item) if item else None
 
 
+def queue_newest(app: str, fields: dict, tbl: Any = None) -> tuple[bool, dict | None]:
+    """Queue this AMI unless one built later (or at the same time) is queued: (queued, the item it replaced or the
+    item that stays). Build times are ISO-8601 UTC strings, which order as text."""
+    item = {"pk": _pk(app), "sk": "QUEUE", **_dynamo(fields)}
+    try:
+        response = (tbl or table()).put_item(
+            Item=item,
+            ConditionExpression=Attr("pk").not_exists() | Attr("created_at").lt(fields["created_at"]),
+            ReturnValues="ALL_OLD",
+        )
+    except ClientError as err:
+        if error_code(err) != "ConditionalCheckFailedException":
+            raise
+        return False, get(app, "QUEUE", tbl)
+    old = response.get("Attributes")
+    return True, _plain(old) if old else None
+
+
+def record_superseded(app: str, ami_id: str, by: str, why: str, at: str, source: str, tbl: Any = None) -> None:
+    """History: this AMI will not be released, because `by` (a later build) is released or queued instead."""
+    put(
+        app,
+        f"SUPERSEDED#{at}#{ami_id}",
+        {"kind": "superseded", "ami_id": ami_id, "superseded_by": by, "reason": why, "at": at, "source": source},
+        tbl,
+    )
+
+
 def unqueue(app: str, ami_id: str, tbl: Any = None) -> bool:
     """Take this AMI out of the queue, unless a newer one has replaced it meanwhile."""
     return _conditional(
@@ -186,7 +272,7 @@ def unqueue(app: str, ami_id: str, tbl: Any = None) -> bool:
 
 
 def claim_ami(app: str, ami_id: str, release_id: str, now: int, retry_failed: bool, tbl: Any = None) -> bool:
-    condition = Attr("pk").not_exists()
+    condition = Attr("pk").not_exists() | Attr("release_id").eq(release_id)  # a retried Prepare claims again
     if retry_failed:
         condition = condition | Attr("status").eq("failed")
     return _conditional(

@@ -6,8 +6,10 @@ Each function here is one Step Functions task. They call the AWS adapters; the h
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from orchestrator import budget
 from orchestrator.adapters import (
@@ -21,9 +23,9 @@ from orchestrator.adapters import (
     state_table,
 )
 from orchestrator.adapters.aws import client
-from orchestrator.config import AppConfig
+from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
 from orchestrator.domain import clone, gates, health, smoke
-from orchestrator.domain.emergency import STARTED_BY, check_emergency
+from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
     expected_duration,
@@ -39,18 +41,18 @@ from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
     CloneUnsupportedError,
-    ConfigInvalidError,
     DnsChangeTimeoutError,
     DnsRecordConflictError,
     GreenUnhealthyError,
     GroupDeletionTimeoutError,
+    InputInvalidError,
     LiveFleetNotFoundError,
     OperatorRollbackError,
     ReleaseAbortedError,
     RollbackIncompleteError,
     SmokeTestFailedError,
 )
-from orchestrator.models import ClonePlan, HealthReport, LiveFleet, Release, TrafficProgress, Waits
+from orchestrator.models import ClonePlan, DeployRequest, HealthReport, LiveFleet, Release, TrafficProgress, Waits
 
 AMI_EVENT = "EC2 AMI State Change"
 
@@ -68,13 +70,13 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
         if raw.get("region") and raw["region"] != region:
             return Release(outcome="Ignored", reason=f"AMI {ami_id} is in {raw['region']}, not {region}")
         return None, check_ami_id(ami_id), {"source": "event"}
-    if "app" not in raw:
-        raise ConfigInvalidError('input: expected an \'EC2 AMI State Change\' event or {"app": ..., "ami_id": ...}')
-    options = {k: raw[k] for k in ("dry_run", "retry_failed", "emergency", "source") if k in raw}
-    options.setdefault("source", "manual")
-    if STARTED_BY in raw:  # the parent execution, as Step Functions links nested executions
-        options["started_by"] = raw[STARTED_BY]
-    return raw["app"], check_ami_id(raw.get("ami_id")), options
+    try:
+        request = DeployRequest.model_validate(raw)
+    except ValidationError as err:
+        raise InputInvalidError(f"input.{describe_validation_error(err)}") from None
+    if not APP_NAME.match(request.app):
+        raise InputInvalidError(f"input.app: {request.app!r} is not an app name (use [a-z][a-z0-9-]{{1,30}})")
+    return request.app, check_ami_id(request.ami_id), request.model_dump(exclude={"app", "ami_id"})
 
 
 def _check_record_set(config: AppConfig, listed: list[dict], live: LiveFleet) -> bool:
@@ -197,13 +199,15 @@ def prepare(
         app = ec2.image_tag(image, "bluegreen:app")
         if not app:
             return _settle(ami_id, previous.get("settle_until"), now, scale)
-    config = config_store.load(app)
+    built = image.get("CreationDate") or now.isoformat()
+    # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
+    config = config_store.load(app, max_age=0)
     emergency = bool(options.get("emergency"))
     epoch = int(now.timestamp())
     if not emergency and not options.get("dry_run"):
         # A release in flight may have traffic split between the slots: queue behind it before reading the weights.
         # The queued AMI is validated when it starts.
-        waiting = _queue_if_busy(app, ami_id, options["source"], epoch)
+        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn)
         if waiting:
             return waiting
     listed = route53.records(config)
@@ -230,11 +234,20 @@ def prepare(
         approval_required=config.approval.before_traffic and not emergency,
     )
     # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
+    older = _older_than_live(live, built)
+    if older and options["source"] in ("event", "queue") and not emergency:
+        state_table.record_superseded(app, ami_id, live.ami_id or "", older, now.isoformat(), options["source"])
+        return release.model_copy(update={"outcome": "Superseded", "reason": f"{ami_id} was built {older}"})
+    if older:
+        release.reason = f"{ami_id} was built {older}: released anyway, because it was asked for by name"
     if live.ami_id == ami_id and not emergency:
         return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
+    holder = state_table.get(app, "LOCK") or {}
+    # A Prepare retried after it timed out finds the lock its first attempt took: it goes on as that release.
+    mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
     claim = None if emergency else state_table.get(app, f"AMI#{ami_id}")
     retry_failed = bool(options.get("retry_failed"))
-    if claim and not (retry_failed and claim.get("status") == "failed"):
+    if claim and claim.get("release_id") != mine and not (retry_failed and claim.get("status") == "failed"):
         reason = f"{ami_id} was already released ({claim.get('status')})"
         if claim.get("status") == "failed":
             reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
@@ -242,7 +255,7 @@ def prepare(
 
     delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
     release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
-    release.release_id = new_release_id(now)
+    release.release_id = mine or new_release_id(now)
     release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
@@ -262,12 +275,13 @@ def prepare(
     }
     if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
         # Taken since we looked: queue behind it (or, if it has ended meanwhile, take the lock after all).
-        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, emergency)
+        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn, emergency)
         if waiting:
             return release.model_copy(update={"outcome": waiting.outcome, "reason": waiting.reason})
         if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
             return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
     try:
+        state_table.point_execution(execution_arn, app, release.release_id)
         if convert_dns:
             # After the lock, so no other release reads the weights half-way; Route 53 applies the batch whole.
             simple, _ = route53.strangers(config, route53.records(config))
@@ -315,26 +329,56 @@ def _settle(ami_id: str, settle_until: str | None, now: datetime, scale: float) 
     )
 
 
-def _queue_if_busy(app: str, ami_id: str, source: str, epoch: int, emergency: bool = False) -> Release | None:
-    """While another release holds the app's lock: Duplicate for its own AMI, else Queued (the newest AMI wins).
+def _queue_if_busy(
+    app: str, ami_id: str, source: str, epoch: int, built: str, execution_arn: str, emergency: bool = False
+) -> Release | None:
+    """While another release holds the app's lock: Duplicate for its own AMI, else Queued, unless a later build is
+    queued already (then Superseded: EventBridge does not deliver in order, so the newest build wins, not the last
+    event). The queue keeps one AMI.
 
-    None when the lock is free, including when the release in flight ended between the checks (then this AMI is
-    taken off the queue again, so the caller goes on with it; nobody else would start it).
+    None when the lock is free or ours (a retried Prepare), including when the release in flight ended between the
+    checks (then this AMI is taken off the queue again, so the caller goes on with it; nobody else would start it).
     """
     holder = state_table.get(app, "LOCK")
-    if not holder or holder.get("expires_at", 0) < epoch:
+    if not holder or holder.get("expires_at", 0) < epoch or holder.get("execution_arn") == execution_arn:
         return None
     if holder.get("ami_id") == ami_id and not emergency:
         # The same AMI event delivered twice (EventBridge delivers at least once): one release is enough.
         reason = f"{ami_id} is being released right now ({holder.get('release_id')})"
         return Release(outcome="Duplicate", app=app, ami_id=ami_id, reason=reason)
-    state_table.put(app, "QUEUE", {"ami_id": ami_id, "queued_at": epoch, "source": source})
+    at = datetime.fromtimestamp(epoch, UTC).isoformat()
+    queued, other = state_table.queue_newest(
+        app, {"ami_id": ami_id, "queued_at": epoch, "source": source, "created_at": built}
+    )
+    if not queued:
+        other = other or {}
+        if other.get("ami_id") == ami_id:
+            return Release(outcome="Duplicate", app=app, ami_id=ami_id, reason=f"{ami_id} is queued already")
+        why = f"a later build is queued: {other.get('ami_id')} (built {other.get('created_at')}, this {built})"
+        state_table.record_superseded(app, ami_id, other.get("ami_id", ""), why, at, source)
+        return Release(outcome="Superseded", app=app, ami_id=ami_id, reason=f"{ami_id} superseded: {why}")
+    if other and other.get("ami_id") != ami_id:
+        why = f"a later build was queued in its place: {ami_id} (built {built}, this {other.get('created_at')})"
+        state_table.record_superseded(app, other["ami_id"], ami_id, why, at, other.get("source", ""))
     holder = state_table.get(app, "LOCK")
     if holder and holder.get("expires_at", 0) >= epoch:
         reason = f"release {holder.get('release_id')} of {app} is in flight: {ami_id} starts after it"
         return Release(outcome="Queued", app=app, ami_id=ami_id, reason=reason)
     state_table.unqueue(app, ami_id)
     return None
+
+
+def _older_than_live(live: LiveFleet, built: str) -> str:
+    """'before the live AMI <id> (...)' when this build is older than the live one, else ''."""
+    if not live.ami_id:
+        return ""
+    try:
+        live_built = ec2.describe_image(live.ami_id).get("CreationDate")
+    except AmiInvalidError:  # the live AMI was deregistered since: nothing to compare with
+        return ""
+    if live_built and built < live_built:
+        return f"{built}, before the live AMI {live.ami_id} ({live_built})"
+    return ""
 
 
 def _clone_params(
@@ -645,6 +689,8 @@ def _finish(release: Release, topic: str | None, status: str, detail: dict, head
     """Free the lock, start the queued release if any, and tell people (once per outcome, even if run twice)."""
     assert release.app and release.release_id and release.config
     state_table.release_lock(release.app, release.release_id)
+    if release.execution_arn:
+        state_table.forget_execution(release.execution_arn)
     start_queued(release)
     key = f"RELEASE#{release.release_id}"
     # A task retried after its first run finished (and then timed out) must not tell people twice.

@@ -55,7 +55,19 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
     bake = EMERGENCY_BAKE_SECONDS if emergency else config.traffic.bake_seconds
     drain = budget.drain_seconds(config, deregistration_delay)
     keep = 0 if emergency else config.keep_previous_seconds
-    longest = max(bake, ttl, drain, keep, config.health.timeout_seconds, config.approval.timeout_seconds)
+    # The lease must outlast the longest wait between two renewals (each task renews it), and no more: a dead
+    # execution's lock is freed by the reconciler, the lease is only the last resort. Approval counts only when
+    # this release waits for it.
+    approval = config.approval.timeout_seconds if config.approval.before_traffic and not emergency else 0
+    longest = max(
+        bake,
+        ttl,
+        drain,
+        approval,
+        budget.paced(keep, poll, "keep"),
+        budget.paced(config.health.timeout_seconds, poll, "health"),
+        budget.paced(budget.OLD_DRAIN_SECONDS, poll, "old_drain"),
+    )
 
     def interval(window: float, loop: str) -> int:
         return max(1, scaled(budget.paced(window, poll, loop), scale))
@@ -75,8 +87,8 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
         cleanup_poll_seconds=interval(cleanup, "old_drain"),
         old_drain_seconds=max(1, scaled(budget.OLD_DRAIN_SECONDS, scale)),
         group_delete_seconds=max(1, scaled(budget.GROUP_DELETE_SECONDS, scale)),
-        # The lease outlives the longest single wait, so a live release never loses its lock; a crashed one frees it.
-        lease_seconds=scaled(longest, scale) + 900,
+        # Plus the longest a task can take with its retries (a smoke suite: 15 minutes).
+        lease_seconds=scaled(longest, scale) + budget.SMOKE_FUNCTION_TIMEOUT_SECONDS,
         smoke_retry_seconds=min(budget.SMOKE_RETRY_SECONDS, max(0.05, budget.SMOKE_RETRY_SECONDS * scale)),
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.domain import deploy
+from orchestrator.domain import deploy, reconcile
 from orchestrator.models import Release, TaskInput
 from orchestrator.runtime import handler, now, topic_arn, wait_scale
 
@@ -32,6 +32,27 @@ def prepare_release(event: PrepareInput, context: Any) -> Release:
         now=now(),
         scale=wait_scale(),
     )
+
+
+@handler(PrepareInput)
+def reconcile_release(event: PrepareInput, context: Any) -> dict:
+    return reconcile.reconcile(
+        event.input,
+        execution_arn=event.execution_arn,
+        state_machine_arn=event.state_machine_arn,
+        now=now(),
+        scale=wait_scale(),
+        topic=topic_arn(),
+    )
+
+
+class SweepInput(BaseModel):
+    """The sweep's schedule event carries nothing it needs; the deploy machine comes from its environment."""
+
+
+@handler(SweepInput)
+def sweep_releases(event: SweepInput, context: Any) -> dict:
+    return {"reconciling": reconcile.sweep(os.environ["DEPLOY_STATE_MACHINE_ARN"])}
 
 
 @handler(TaskInput)

@@ -15,6 +15,7 @@ from bluegreen.twin import (
     autoscaling_notifications,
     autoscaling_policy_alarms,
     autoscaling_policy_descriptions,
+    ec2_launch_template_lookup,
     ec2_launch_template_versions,
     stepfunctions_cloudformation_definitions,
     stepfunctions_execution_names,
@@ -201,3 +202,16 @@ def test_a_policy_is_described_with_the_alarms_that_act_on_it(aws) -> None:
     # When the policy is described, Then it names the alarm
     described = aws("autoscaling").describe_policies(AutoScalingGroupName=name)["ScalingPolicies"][0]
     assert [a["AlarmName"] for a in described["Alarms"]] == ["cpu-high"]
+
+
+@pytest.mark.behaviour(ec2_launch_template_lookup)
+def test_a_launch_template_asked_for_by_an_unknown_id_is_refused(aws) -> None:
+    ec2 = aws("ec2")
+    known = launch_template(aws)
+    # When one template that exists and one that does not are asked for
+    with pytest.raises(ClientError) as refused:
+        ec2.describe_launch_templates(LaunchTemplateIds=[known, "lt-0123456789abcdef0"])
+    # Then EC2 refuses, naming the missing one; the one that exists is still found alone
+    assert refused.value.response["Error"]["Code"] == "InvalidLaunchTemplateId.NotFound"
+    assert "lt-0123456789abcdef0" in refused.value.response["Error"]["Message"]
+    assert len(ec2.describe_launch_templates(LaunchTemplateIds=[known])["LaunchTemplates"]) == 1

@@ -1,0 +1,120 @@
+"""moto 5.2 sends no event when an execution starts or ends; the twin sends Step Functions' status-change events.
+
+Real AWS (EventBridge events reference, "AWS Step Functions events"): "Step Functions sends the following events
+directly to EventBridge: Step Functions Execution Status Change. Delivery type: Best effort." Each event (Step Functions
+Developer Guide, "Automating Step Functions event delivery with EventBridge") has source `aws.states`, resources
+`[<execution ARN>]` and a detail with `executionArn`, `stateMachineArn`, `name`, `status` (RUNNING, SUCCEEDED, FAILED,
+TIMED_OUT, ABORTED), `startDate` and `stopDate` (epoch milliseconds), `input`, `inputDetails`, `output` (on success),
+`outputDetails`, `error` and `cause`. StopExecution ends an execution ABORTED; passing its TimeoutSeconds ends it
+TIMED_OUT.
+
+Because AWS only promises best effort, the twin can also lose them: `set_delivery(False)` drops every status event
+until it is turned on again (what a reconciler's periodic sweep is for). And because nobody waits days for an
+execution's TimeoutSeconds, `time_out(execution_arn)` ends a running execution as that timeout would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+from moto.events.models import events_backends
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+from bluegreen.twin.patching import Patches
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_delivering = True
+
+
+def set_delivery(enabled: bool) -> None:
+    """Send status-change events (True, the default) or lose them all (False), as a best-effort delivery may."""
+    global _delivering
+    with _lock:
+        _delivering = bool(enabled)
+
+
+def delivering() -> bool:
+    with _lock:
+        return _delivering
+
+
+def _millis(when: Any) -> int | None:
+    return int(when.timestamp() * 1000) if when is not None else None
+
+
+def _publish(execution: Execution) -> None:
+    if not delivering():
+        return
+    status = execution.exec_status.value if execution.exec_status else "RUNNING"
+    output = execution.output if status == "SUCCEEDED" else None
+    detail = {
+        "executionArn": execution.exec_arn,
+        "stateMachineArn": execution.state_machine_arn,
+        "name": execution.name,
+        "status": status,
+        "startDate": _millis(execution.start_date),
+        "stopDate": _millis(execution.stop_date) if status != "RUNNING" else None,
+        "input": json.dumps(execution.input_data)
+        if not isinstance(execution.input_data, str)
+        else execution.input_data,
+        "inputDetails": {"included": True},
+        "output": output if output is None or isinstance(output, str) else json.dumps(output),
+        "outputDetails": {"included": True} if output is not None else None,
+        "error": getattr(execution, "error", None),
+        "cause": getattr(execution, "cause", None),
+    }
+    try:
+        events_backends[execution.account_id][execution.region_name].put_events(
+            [
+                {
+                    "Source": "aws.states",
+                    "DetailType": "Step Functions Execution Status Change",
+                    "Resources": [execution.exec_arn],
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+    except Exception:  # the execution's status stands either way; a lost event is EventBridge's problem
+        log.exception("could not publish the status change of %s", execution.exec_arn)
+
+
+_original_terminated = BaseExecutionWorkerCommunication.terminated
+_original_start = Execution.start
+
+
+def _terminated(self: BaseExecutionWorkerCommunication) -> None:
+    _original_terminated(self)
+    _publish(self.execution)
+
+
+def _start(self: Execution) -> None:
+    _original_start(self)
+    _publish(self)
+
+
+def time_out(execution_arn: str) -> None:
+    """End a running execution as its state machine's TimeoutSeconds would: TIMED_OUT, with the status event."""
+    running = [
+        e
+        for account in stepfunctions_parser_backends.values()
+        for backend in account.values()
+        for e in backend._get_executions()
+        if e.exec_arn == execution_arn
+    ]
+    if not running or running[0].exec_worker is None or running[0].exec_status.value != "RUNNING":
+        raise ValueError(f"{execution_arn} is not a running execution")
+    # The interpreter reads the program state between states, and the change wakes a Wait that is sleeping.
+    running[0].exec_worker.env.set_timed_out()
+
+
+patches = Patches(
+    __name__,
+    (BaseExecutionWorkerCommunication, "terminated", _terminated),
+    (Execution, "start", _start),
+)
+install, uninstall = patches.install, patches.uninstall
