@@ -300,7 +300,7 @@ def _other_vpc(app) -> str:
 
 BAD_FIELDS = [
     ("untracking-not-a-group", lambda app: {"untracking_group_id": "sg-zz"},
-     "quarantine.untracking_group_id: String should match pattern"),
+     "quarantine.untracking_group_id: 'sg-zz' is not a security group id (sg- and hex digits)"),
     ("revoke-not-a-boolean", lambda app: {"revoke_credentials": "yes"},
      "quarantine.revoke_credentials: Input should be a valid boolean"),
     ("same-group-twice", lambda app: {"security_group_id": app.seeded.isolation_sg,
