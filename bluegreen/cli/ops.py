@@ -458,10 +458,8 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
     association = ec2.profile_associations([instance_id], client).get(instance_id) if original else None
     if original and association and association["IamInstanceProfile"]["Arn"] != original:
         role = revoked.get("role") or iam.role_of_profile(original, aws.client("iam"))
-        policy = revoked.get("policy") or f"{isolation.DENY_POLICY_PREFIX}{instance_id}"
-        if role:
-            deleted = iam.delete_role_policy(role, policy, aws.client("iam"))
-            done["sessions"] = f"{policy} {'deleted from' if deleted else 'already gone from'} role {role}"
+        if role and revoked.get("policy"):
+            done["sessions"] = _allow_sessions_again(aws, role, revoked["policy"], instance_id)
         ec2.replace_profile(association["AssociationId"], original, client)
         done["instance_profile"] = f"{original} back"
     # Elastic IPs: given back only while nobody else has them.
@@ -491,6 +489,30 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
     }
     state_table.record_case_instance(app, case_id, instance_id, released, tbl)
     return {"instance_id": instance_id, "app": app, "case_id": case_id, "done": done}
+
+
+def _allow_sessions_again(aws: Aws, role: str, policy: str, instance_id: str) -> str:
+    """Take the instance out of its case's deny on the role (the deny names every instance of that execution); the
+    deny goes when it names no instance any more."""
+    api = aws.client("iam")
+    document = iam.role_policy(role, policy, api)
+    if document is None:
+        return f"{policy} already gone from role {role}"
+    for statement in document.get("Statement", []):
+        condition = statement.get("Condition", {}).get("StringEquals", {})
+        sources = condition.get("ec2:SourceInstanceARN", [])
+        sources = [sources] if isinstance(sources, str) else sources
+        kept = [s for s in sources if not s.endswith(f":instance/{instance_id}")]
+        if kept:
+            condition["ec2:SourceInstanceARN"] = kept
+        else:
+            statement["Remove"] = True
+    document["Statement"] = [s for s in document.get("Statement", []) if not s.get("Remove")]
+    if not document["Statement"]:
+        iam.delete_role_policy(role, policy, api)
+        return f"{policy} deleted from role {role}"
+    iam.put_role_policy(role, policy, document, api)
+    return f"{instance_id} taken out of {policy} on role {role} (it still denies the case's other instances)"
 
 
 def check_quarantine_groups(aws: Aws, config: AppConfig) -> None:

@@ -268,11 +268,12 @@ def _denied_from(aws: Aws, role: str, instance: dict) -> bool:
         document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
         for statement in document.get("Statement", []):
             condition = (statement.get("Condition") or {}).get("StringEquals", {})
-            source = condition.get("ec2:SourceInstanceARN", "")
+            sources = condition.get("ec2:SourceInstanceARN", [])
+            sources = [sources] if isinstance(sources, str) else sources
             if (
                 statement.get("Effect") == "Deny"
                 and statement.get("Action") in ("*", ["*"])
-                and str(source).endswith(f":instance/{instance['InstanceId']}")
+                and any(str(s).endswith(f":instance/{instance['InstanceId']}") for s in sources)
             ):
                 return True
     return False

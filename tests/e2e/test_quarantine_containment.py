@@ -187,16 +187,15 @@ def test_the_instance_loses_its_credentials_and_its_elastic_ip_and_the_fleet_kee
     contained(app, victim, case["case_id"], app.seeded.isolation_sg)
     # And the role's inline deny names that instance only: the fresh fleet has the role's profile, and its sessions
     iam = app.aws.client("iam")
-    deny = iam.get_role_policy(RoleName=f"{app.name}-fleet", PolicyName=f"bluegreen-quarantine-{victim}")
-    source = deny["PolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]["ec2:SourceInstanceARN"]
-    assert source.endswith(f":instance/{victim}")
-    assert sorted(iam.list_role_policies(RoleName=f"{app.name}-fleet")["PolicyNames"]) == [
-        f"bluegreen-quarantine-{victim}",
-        "read-app-bucket",
-    ]
+    steps = case_item(app, case["case_id"])["instances"][victim]["steps"]
+    policy = steps["revoke_credentials"]["policy"]
+    assert policy.startswith(f"bluegreen-quarantine-{case['case_id']}-")
+    deny = iam.get_role_policy(RoleName=f"{app.name}-fleet", PolicyName=policy)["PolicyDocument"]
+    sources = deny["Statement"][0]["Condition"]["StringEquals"]["ec2:SourceInstanceARN"]
+    assert [s.rsplit("/", 1)[-1] for s in sources] == [victim]
+    assert sorted(iam.list_role_policies(RoleName=f"{app.name}-fleet")["PolicyNames"]) == [policy, "read-app-bucket"]
     assert {instance(app, i)["IamInstanceProfile"]["Arn"] for i in live_fleet(app)} == {own_profile}
     # And the case records each step with its time and what to undo
-    steps = case_item(app, case["case_id"])["instances"][victim]["steps"]
     assert steps["revoke_credentials"]["original_profile"] == own_profile
     assert steps["revoke_credentials"]["role"] == f"{app.name}-fleet"
     assert steps["disassociate_addresses"]["addresses"][0]["allocation_id"] == allocation["AllocationId"]

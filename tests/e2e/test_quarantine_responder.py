@@ -172,13 +172,16 @@ def test_a_case_whose_swap_failed_is_swapped_again_without_isolating_again(app, 
 
 
 def test_release_instance_undoes_the_isolation_and_keeps_the_evidence(app, bluegreen) -> None:
-    # Given a quarantined instance that had an Elastic IP, once its case has closed
+    # Given a quarantined instance that had an Elastic IP, and another of its case, once the case has closed
     ec2 = app.aws.client("ec2")
-    victim = fleet(app)[0]
+    victim, other = fleet(app)[:2]
     before = instance(app, victim)
     allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.associate_address(AllocationId=allocation, InstanceId=victim)
-    case_id = quarantined(app, victim).output["case"]["case_id"]
+    execution = app.wait(ops.start_quarantine(app.aws, [victim, other], "C&C traffic"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    case_id = execution.output["case"]["case_id"]
+    policy = case_item(app, case_id)["instances"][victim]["steps"]["revoke_credentials"]["policy"]
     # When the responder releases it after the investigation
     code, _out, err = bluegreen("release-instance", victim, "--reason", "false positive: a pentest")
     assert code == 0, err
@@ -188,7 +191,10 @@ def test_release_instance_undoes_the_isolation_and_keeps_the_evidence(app, blueg
         n["NetworkInterfaceId"]: [g["GroupId"] for g in n["Groups"]] for n in before["NetworkInterfaces"]
     }
     assert after["IamInstanceProfile"]["Arn"] == before["IamInstanceProfile"]["Arn"]
-    assert app.aws.client("iam").list_role_policies(RoleName=f"{app.name}-fleet")["PolicyNames"] == ["read-app-bucket"]
+    # (the case's deny on the role still names the other instance, and only it)
+    deny = app.aws.client("iam").get_role_policy(RoleName=f"{app.name}-fleet", PolicyName=policy)["PolicyDocument"]
+    sources = deny["Statement"][0]["Condition"]["StringEquals"]["ec2:SourceInstanceARN"]
+    assert [s.rsplit("/", 1)[-1] for s in sources] == [other]
     assert ec2.describe_addresses(AllocationIds=[allocation])["Addresses"][0].get("InstanceId") == victim
     # And the evidence stays: termination protection, volumes kept on termination, snapshots; it is in no group
     assert ec2.describe_instance_attribute(InstanceId=victim, Attribute="disableApiTermination")[

@@ -62,8 +62,9 @@ def test_a_group_that_fits_is_accepted(kind, described) -> None:
 def test_the_deny_names_the_instance_it_comes_from_only() -> None:
     # Given the stack's quarantine profile, When the deny for one instance is made
     arn = instance_arn("i-0123456789abcdef0", "eu-west-1", "arn:aws-cn:iam::111122223333:instance-profile/q")
-    statement = deny_policy(arn)["Statement"][0]
-    # Then it denies everything, from that instance (its ARN in the stack's partition and account) and no other
+    other = instance_arn("i-0fedcba9876543210", "eu-west-1", "arn:aws-cn:iam::111122223333:instance-profile/q")
+    statement = deny_policy([other, arn])["Statement"][0]
+    # Then it denies everything, from those instances (ARNs in the stack's partition and account) and no other
     assert arn == "arn:aws-cn:ec2:eu-west-1:111122223333:instance/i-0123456789abcdef0"
     assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Deny", "*", "*")
-    assert statement["Condition"] == {"StringEquals": {"ec2:SourceInstanceARN": arn}}
+    assert statement["Condition"] == {"StringEquals": {"ec2:SourceInstanceARN": [arn, other]}}

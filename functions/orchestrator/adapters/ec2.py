@@ -309,12 +309,11 @@ def snapshot_instance(instance_id: str, description: str, tags: dict[str, str], 
     return {s["VolumeId"]: s["SnapshotId"] for s in created["Snapshots"]}
 
 
-def tagged_snapshots(tags: dict[str, str], api: Any = None) -> dict[str, str]:
-    """This account's snapshots that carry all these tags: volume id -> snapshot id (a retry takes no second set)."""
+def tagged_snapshots(tags: dict[str, str], api: Any = None) -> list[dict]:
+    """This account's snapshots that carry all these tags (one call, whatever the number of instances)."""
     api = api or client("ec2")
     filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
-    found = paginate(api, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters)
-    return {s["VolumeId"]: s["SnapshotId"] for s in found}
+    return paginate(api, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters)
 
 
 def delete_tags(resource_ids: list[str], keys: list[str], api: Any = None) -> None:

@@ -19,6 +19,7 @@ again. Nothing here terminates an instance.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -231,8 +232,8 @@ def metadata_of(instance: dict, clock: Callable[[], datetime]) -> dict:
     }
 
 
-def deny_policy(instance_arn: str) -> dict:
-    """Every request made with the role's credentials issued to that instance is denied, wherever it comes from."""
+def deny_policy(instance_arns: list[str]) -> dict:
+    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -241,7 +242,7 @@ def deny_policy(instance_arn: str) -> dict:
                 "Effect": "Deny",
                 "Action": "*",
                 "Resource": "*",
-                "Condition": {"StringEquals": {"ec2:SourceInstanceARN": instance_arn}},
+                "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
             }
         ],
     }
@@ -296,6 +297,7 @@ def isolate(
             w.step("revoke_credentials", clock, lambda: "skipped (quarantine.revoke_credentials is false)")
     for w in work.values():
         w.contained_at = clock().isoformat() if not w.errors else None
+    _record_contained(case, work, clock)
     _protect(case, work, clock)
     # Where it is registered, read before the detach (which takes it out of its group's own target groups).
     registered = _registrations(case, work, clock)
@@ -340,6 +342,22 @@ def isolate(
         },
     )
     return case
+
+
+def _record_contained(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
+    """Network and credentials done: said in the case now (what a responder watches for), the rest follows."""
+    assert case.app and case.case_id
+    state_table.record_case_instances(
+        case.app,
+        case.case_id,
+        {
+            i: {**w.record(case, clock), "status": "failed" if w.errors else "contained", "isolated_at": None}
+            for i, w in work.items()
+        },
+    )
+    contained = [w.contained_at for w in work.values()]
+    if case.owner and contained and all(contained):
+        state_table.update(case.app, f"CASE#{case.case_id}", {"contained_at": max(c for c in contained if c)})
 
 
 def _parallel(work: dict[str, Work], action: Callable[[Work], None]) -> None:
@@ -401,19 +419,37 @@ def _isolate_interfaces(w: Work, groups: VpcGroups | None) -> dict:
 
 def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime], region: str) -> None:
     ids = sorted(work)
-    associations: dict[str, dict] = {}
-    addresses: list[dict] = []
     try:
         associations = ec2.profile_associations(ids)
         addresses = ec2.addresses_of(ids)
+        originals = {i: _original_profile(case, work[i], associations.get(i)) for i in ids}
+        roles = {p: iam.role_of_profile(p) for p in sorted({p for p in originals.values() if p})}
     except Exception as err:
         for w in work.values():
             w.step("revoke_credentials", clock, lambda err=err: _raise(err))
         return
-    roles: dict[str, str | None] = {}
+    # Sessions already issued (perhaps copied off the instance) first: one inline deny per role for this execution's
+    # instances of it (a role's inline policies share 10,240 characters, so one per instance would soon fill it).
+    denials: dict[str, tuple[str, Exception | None]] = {}
+    by_role: dict[str, list[str]] = {}
+    for instance_id, profile in originals.items():
+        if profile and roles.get(profile):
+            by_role.setdefault(roles[profile] or "", []).append(instance_id)
+    for role, members in by_role.items():
+        policy = deny_policy_name(case)
+        try:
+            arns = [instance_arn(i, region, case.quarantine_profile_arn) for i in sorted(members)]
+            iam.put_role_policy(role, policy, deny_policy(arns))
+            denials.update({i: (policy, None) for i in members})
+        except Exception as err:
+            denials.update({i: (policy, err) for i in members})
 
     def revoke_one(w: Work) -> None:
-        w.step("revoke_credentials", clock, lambda: _revoke(case, w, associations.get(w.instance_id), roles, region))
+        profile = originals[w.instance_id]
+        role = roles.get(profile) if profile else None
+        policy, denied = denials.get(w.instance_id, (None, None))
+        association = associations.get(w.instance_id)
+        w.step("revoke_credentials", clock, lambda: _replace_profile(case, profile, role, policy, denied, association))
         mine = [a for a in addresses if a.get("InstanceId") == w.instance_id]
         # An earlier attempt may have taken some already: they stay on record, for release-instance.
         earlier = (w.previous.get("disassociate_addresses") or {}).get("addresses", [])
@@ -422,37 +458,40 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     _parallel(work, revoke_one)
 
 
-def _revoke(case: QuarantineCase, w: Work, association: dict | None, roles: dict, region: str) -> dict:
-    original = w.metadata.get("iam_instance_profile")
+def deny_policy_name(case: QuarantineCase) -> str:
+    """One name per case and execution (joiners of the case write their own; a retry rewrites its own)."""
+    execution = hashlib.sha256((case.execution_arn or "").encode()).hexdigest()[:8]
+    return f"{DENY_POLICY_PREFIX}{case.case_id}-{execution}"
+
+
+def _original_profile(case: QuarantineCase, w: Work, association: dict | None) -> str | None:
+    """The instance profile the instance had before the case (None: none, or the quarantine's own already)."""
     current = ((association or {}).get("IamInstanceProfile") or {}).get("Arn")
-    if not original and not current:
-        return {"result": "no instance profile: the instance has no role credentials"}
-    original = original or current
-    if original == case.quarantine_profile_arn:
-        return {"result": "already on the quarantine profile before this case"}
-    if original not in roles:
-        roles[original] = iam.role_of_profile(original)
-    role = roles[original]
-    policy = f"{DENY_POLICY_PREFIX}{w.instance_id}"
-    denied: Exception | None = None
-    # Sessions already issued (perhaps copied off the instance) first; then no new ones from the instance profile,
-    # which is replaced even if the deny failed.
-    if role:
-        try:
-            iam.put_role_policy(
-                role, policy, deny_policy(instance_arn(w.instance_id, region, case.quarantine_profile_arn))
-            )
-        except Exception as err:
-            denied = err
+    original = w.metadata.get("iam_instance_profile") or current
+    return None if original == case.quarantine_profile_arn else original
+
+
+def _replace_profile(
+    case: QuarantineCase,
+    original: str | None,
+    role: str | None,
+    policy: str | None,
+    denied: Exception | None,
+    association: dict | None,
+) -> dict:
+    """No new credentials from the instance profile: the stack's deny-all one in its place, even if the deny failed."""
+    if not original:
+        return {"result": "no instance profile of its own: the instance has no role credentials to revoke"}
+    current = ((association or {}).get("IamInstanceProfile") or {}).get("Arn")
     if association and current != case.quarantine_profile_arn:
         if not case.quarantine_profile_arn:
             raise IsolationIncompleteError("the stack's quarantine instance profile is not known to this case")
         ec2.replace_profile(association["AssociationId"], case.quarantine_profile_arn)
     if denied is not None:
         raise denied
+    sessions = f"sessions of role {role} denied from this instance ({policy})" if role else "its profile holds no role"
     return {
-        "result": f"sessions of role {role} denied from this instance ({policy}); instance profile {original}"
-        f" replaced by {case.quarantine_profile_arn}",
+        "result": f"{sessions}; instance profile {original} replaced by {case.quarantine_profile_arn}",
         "original_profile": original,
         "role": role,
         "policy": policy,
@@ -478,8 +517,7 @@ def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
 
 def _protect(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
     assert case.case_id
-    for w in work.values():
-        w.step("protect", clock, lambda w=w: _protect_one(w))
+    _parallel(work, lambda w: w.step("protect", clock, lambda: _protect_one(w)))
     ids = sorted(work)
     tagged: Exception | None = None
     try:
@@ -631,8 +669,17 @@ def _deregister(
 
 
 def _evidence(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
-    for w in work.values():
-        w.step("snapshot", clock, lambda w=w: _snapshot(case, w))
+    taken: dict[str, dict[str, str]] = {}
+    if case.snapshot_volumes:
+        try:  # what an earlier attempt took already (a retry takes no second set): one describe for the case
+            for snapshot in ec2.tagged_snapshots({QUARANTINE_TAG: case.case_id or ""}):
+                owner = ec2.tag_of(snapshot, "bluegreen:instance") or ""
+                taken.setdefault(owner, {})[snapshot["VolumeId"]] = snapshot["SnapshotId"]
+        except Exception as err:
+            for w in work.values():
+                w.step("snapshot", clock, lambda err=err: _raise(err))
+            return
+    _parallel(work, lambda w: w.step("snapshot", clock, lambda: _snapshot(case, w, taken.get(w.instance_id, {}))))
 
 
 def snapshot_tags(case: QuarantineCase, instance_id: str) -> dict[str, str]:
@@ -646,11 +693,10 @@ def snapshot_tags(case: QuarantineCase, instance_id: str) -> dict[str, str]:
     }
 
 
-def _snapshot(case: QuarantineCase, w: Work) -> dict:
+def _snapshot(case: QuarantineCase, w: Work, taken: dict[str, str]) -> dict:
     if not case.snapshot_volumes:
         return {"result": "skipped (quarantine.snapshot_volumes is false)"}
     tags = snapshot_tags(case, w.instance_id)
-    taken = ec2.tagged_snapshots({QUARANTINE_TAG: tags[QUARANTINE_TAG], "bluegreen:instance": w.instance_id})
     volumes = {v["volume_id"] for v in w.metadata.get("volumes", [])}
     if not volumes or not volumes <= set(taken):  # a retry takes no second set
         taken = ec2.snapshot_instance(
