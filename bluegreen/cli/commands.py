@@ -146,19 +146,35 @@ def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
 
 @app.command()
 def watch(target: Annotated[str, typer.Argument(metavar="APP|EXECUTION_ARN")]) -> None:
-    """Live view of a release: phase, weights per slot, health, elapsed time."""
+    """Live view of a release (phase, weights per slot, health, elapsed) or of a quarantine case (each instance's
+    containment, then the swap)."""
     if target.startswith("arn:"):
         arn = target
-        app_name = json.loads(state.aws.client("stepfunctions").describe_execution(executionArn=arn)["input"]).get(
-            "app", ""
-        )
+        described = state.aws.client("stepfunctions").describe_execution(executionArn=arn)
+        if described["stateMachineArn"] == state.aws.outputs.get("QuarantineStateMachineArn"):
+            _finish_case(views.watch_case(state.aws, arn, console, render=state.output != "json"))
+            return
+        app_name = json.loads(described["input"]).get("app", "")
     else:
         app_name = target
+        opened = ops.open_case(state.aws, target)
+        if opened and opened.get("owner_execution"):
+            arn = opened["owner_execution"]
+            _finish_case(views.watch_case(state.aws, arn, console, app_name, render=state.output != "json"))
+            return
         lock = ops.status(state.aws, target)["in_flight"]
         if not lock:
-            raise ops.NotFound(f"app {target!r} has no release in flight")
+            raise ops.NotFound(f"app {target!r} has no release in flight and no open quarantine case")
         arn = lock["execution_arn"]
-    _finish(views.watch(state.aws, app_name, arn, console))
+    _finish(views.watch(state.aws, app_name, arn, console, render=state.output != "json"))
+
+
+def _finish_case(execution: ops.Execution) -> None:
+    case = (execution.output or {}).get("case", {})
+    if state.output == "json":
+        emit({"status": execution.status, "error": execution.error, "cause": execution.cause, "case": case})
+    if execution.status != "SUCCEEDED":
+        raise typer.Exit(1 if state.output == "json" else _fail(f"{execution.error}: {execution.cause}"))
 
 
 @app.command()
@@ -222,14 +238,17 @@ def quarantine(
         list[str],
         typer.Argument(metavar="APP|INSTANCE_ID...", help="An app (its whole live fleet), instance ids, or both."),
     ],
-    reason: Annotated[str, typer.Option(help="Why: recorded in the case and its notification.")],
+    reason: Annotated[str, typer.Option(help="Why: recorded in the case and its notifications (required).")],
     ami: Annotated[str | None, typer.Option(help="Known-good AMI to swap onto (default: the live one).")] = None,
+    swap_only: Annotated[
+        bool, typer.Option("--swap-only", help="Swap again the fleet of the app's case whose swap failed.")
+    ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the case is closed.")] = False,
 ) -> None:
     """Isolate instances for forensics (never terminated) and swap the app onto fresh instances."""
-    arn = ops.start_quarantine(state.aws, targets, reason, ami)
+    arn = ops.start_quarantine(state.aws, targets, reason, ami, swap_only)
     if not wait:
-        emit({"executionArn": arn}, f"started {arn}\nthe case shows in: bluegreen history <app>")
+        emit({"executionArn": arn}, f"started {arn}\nfollow it: bluegreen watch {arn}")
         return
     execution = ops.wait_for(state.aws, arn, timeout=7_200)
     case = (execution.output or {}).get("case", {})
@@ -243,6 +262,34 @@ def quarantine(
         if state.output != "json":
             _fail(f"{execution.error}: {execution.cause}")
         raise typer.Exit(code)
+
+
+@app.command("case")
+def case_command(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    case_id: Annotated[str | None, typer.Argument(metavar="[CASE_ID]", help="Default: the latest case.")] = None,
+) -> None:
+    """A quarantine case's timeline: the event, each instance's steps with their time and result, the swap."""
+    item = ops.case(state.aws, app_name, case_id)
+    rows = ops.case_timeline(item)
+    title = f"case {item.get('case_id')} of {app_name}: {item.get('status')} ({item.get('reason', '')})"
+    emit({"case": item, "timeline": rows}, views.table_of(rows, ["at", "what", "detail"], title))
+
+
+@app.command("release-instance")
+def release_instance(
+    instance_id: Annotated[str, typer.Argument(metavar="INSTANCE_ID")],
+    reason: Annotated[str, typer.Option(help="Why the investigation is over (required).")],
+) -> None:
+    """Undo a quarantine's isolation after the investigation: own security groups, instance profile, role sessions and
+    Elastic IPs back. Termination protection, kept volumes and snapshots stay; the instance stays out of its group."""
+    released = ops.release_instance(state.aws, instance_id, reason)
+    table = views.table_of(
+        [{"step": k, "done": v} for k, v in released["done"].items()],
+        ["step", "done"],
+        f"released {instance_id} (case {released['case_id']} of {released['app']})",
+    )
+    emit(released, table)
 
 
 @apps.command("put")

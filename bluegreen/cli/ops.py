@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
+from orchestrator.adapters import ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import routers
+from orchestrator.domain import isolation, routers
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -82,12 +82,14 @@ def store_config(aws: Aws, config: AppConfig) -> AppConfig:
 
 def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str]]:
     """The document, validated; what it names must exist (launch template, target groups, alarms, zone and record),
-    and for an ALB-routed app its router checks each listener and rule (exists, forwards only to the slots' target
-    groups; stickiness refused unless accepted). Returns what is worth reporting."""
+    the quarantine groups it names must fit, and for an ALB-routed app its router checks each listener and rule
+    (exists, forwards only to the slots' target groups; stickiness refused unless accepted). Returns what is worth
+    reporting."""
     config = parse_config(document, app)
     missing = missing_references(aws, config)
     if missing:
         raise CliError(f"config of {app!r} is invalid: {missing[0]}")
+    check_quarantine_groups(aws, config)
     return config, router(aws, config).check_config()
 
 
@@ -301,7 +303,7 @@ def rollback(aws: Aws, app: str) -> str:
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
 
 
-def quarantine_request(targets: list[str], reason: str, ami_id: str | None = None) -> dict:
+def quarantine_request(targets: list[str], reason: str, ami_id: str | None = None, swap_only: bool = False) -> dict:
     """The quarantine state machine's manual input from `bluegreen quarantine <app|instance ids...>`."""
     ids = [t for t in targets if INSTANCE_ID.match(t)]
     apps = [t for t in targets if not INSTANCE_ID.match(t)]
@@ -312,19 +314,34 @@ def quarantine_request(targets: list[str], reason: str, ami_id: str | None = Non
         raise CliError(f"APP|INSTANCE_ID: name at most one app, got {', '.join(apps)}")
     if not targets:
         raise CliError("APP|INSTANCE_ID: name an app or instance ids (i-...)")
-    request: dict[str, Any] = {"reason": reason}
+    if not reason.strip():
+        raise CliError('--reason: say why, e.g. --reason "GuardDuty finding 3f2a: C&C traffic" (it goes in the case)')
+    if swap_only and (ids or not apps):
+        raise CliError("--swap-only: name the app alone (its case whose swap failed is swapped again)")
+    request: dict[str, Any] = {"reason": reason.strip()}
     if apps:
         request["app"] = check_app_name(apps[0])
     if ids:
         request["instance_ids"] = ids
     if ami_id:
         request["ami_id"] = check_ami_id(ami_id)
+    if swap_only:
+        request["swap_only"] = True
     return request
 
 
-def start_quarantine(aws: Aws, targets: list[str], reason: str, ami_id: str | None = None) -> str:
-    """Isolate the named instances (or an app's whole live fleet) and swap the app onto fresh instances."""
-    request = quarantine_request(targets, reason, ami_id)
+def start_quarantine(
+    aws: Aws, targets: list[str], reason: str, ami_id: str | None = None, swap_only: bool = False
+) -> str:
+    """Isolate the named instances (or an app's whole live fleet) and swap the app onto fresh instances; or swap again
+    the fleet of the app's case whose swap failed."""
+    request = quarantine_request(targets, reason, ami_id, swap_only)
+    if swap_only:
+        load_config(aws, request["app"])  # an unknown app is "not found" here, not a failed execution
+        latest = state_table.history(request["app"], "CASE#", 1, table(aws))
+        if not latest or latest[0].get("status") not in ("swap_failed", "isolation_failed"):
+            found = f"its latest case {latest[0]['case_id']} is {latest[0].get('status')}" if latest else "it has none"
+            raise NotFound(f"app {request['app']!r} has no case whose swap failed to swap again ({found})")
     label = request.get("app") or request["instance_ids"][0]
     started = aws.client("stepfunctions").start_execution(
         stateMachineArn=aws.outputs["QuarantineStateMachineArn"],
@@ -332,6 +349,221 @@ def start_quarantine(aws: Aws, targets: list[str], reason: str, ami_id: str | No
         input=json.dumps(request),
     )
     return started["executionArn"]
+
+
+# --- cases: the responder's view, and the end of an investigation ----------------------------------------------
+
+
+def case(aws: Aws, app: str, case_id: str | None = None) -> dict:
+    """The app's case (the latest when no id is given), as the state table holds it."""
+    load_config(aws, app)
+    tbl = table(aws)
+    if case_id is not None:
+        if not re.match(r"^[0-9A-Za-z-]{1,64}$", case_id):
+            raise CliError(f"CASE_ID: {case_id!r} is not a case id (see `bluegreen history {app}`)")
+        item = state_table.get(app, f"CASE#{case_id}", tbl)
+        if not item:
+            raise NotFound(f"app {app!r} has no case {case_id} (see `bluegreen history {app}`)")
+        return item
+    latest = state_table.history(app, "CASE#", 1, tbl)
+    if not latest:
+        raise NotFound(f"app {app!r} has no quarantine case")
+    return latest[0]
+
+
+def open_case(aws: Aws, app: str) -> dict | None:
+    """The app's open case (its CASE pointer joined with the case), or None."""
+    pointer = state_table.get(app, "CASE", table(aws))
+    if not pointer:
+        return None
+    return {
+        **(state_table.get(app, f"CASE#{pointer['case_id']}", table(aws)) or {}),
+        "owner_execution": pointer.get("execution_arn"),
+    }
+
+
+def case_of_execution(aws: Aws, arn: str, app: str | None = None) -> tuple[str | None, dict | None]:
+    """(app, case item) of a quarantine execution: the case it opened, joined or swaps again (None while it has not
+    resolved one yet)."""
+    if app is None:
+        given = json.loads(aws.client("stepfunctions").describe_execution(executionArn=arn)["input"])
+        app = given.get("app") if isinstance(given, dict) and isinstance(given.get("app"), str) else None
+    for name in [app] if app else list_apps(aws):
+        for item in state_table.history(name, "CASE#", 5, table(aws)):
+            mine = item.get("execution_arn") == arn or any(
+                t.get("execution_arn") == arn for t in item.get("triggers", [])
+            )
+            if mine:
+                return name, item
+    return app, None
+
+
+def case_timeline(item: dict) -> list[dict]:
+    """Every dated thing a case records, oldest first: {"at", "what", "detail"}."""
+    rows: list[dict] = []
+
+    def add(at: Any, what: str, detail: str = "") -> None:
+        if at:
+            rows.append({"at": str(at), "what": what, "detail": detail})
+
+    add(item.get("event_time"), "security event", f"{item.get('source', '')}: {item.get('reason', '')}")
+    add(item.get("opened_at"), "case opened", item.get("execution_arn", ""))
+    for trigger in item.get("triggers", []):
+        what = "swap again requested" if trigger.get("swap_only") else f"{trigger.get('kind')} trigger"
+        detail = trigger.get("finding_type") or trigger.get("alarm_name") or trigger.get("reason", "")
+        add(trigger.get("received_at"), what, f"{detail} {', '.join(trigger.get('instance_ids', []))}".strip())
+    for instance_id, record in sorted((item.get("instances") or {}).items()):
+        add((record.get("metadata") or {}).get("recorded_at"), f"{instance_id} recorded", "metadata before any change")
+        for name, step in (record.get("steps") or {}).items():
+            if isinstance(step, dict):
+                add(
+                    step.get("at"),
+                    f"{instance_id} {name}",
+                    ("" if step.get("ok") else "FAILED ") + step.get("result", ""),
+                )
+        add(record.get("contained_at"), f"{instance_id} contained", "network and credentials")
+        add(record.get("released_at"), f"{instance_id} released", record.get("released_reason", ""))
+    add(item.get("contained_at"), "contained", "every instance's network and credentials cut")
+    add(item.get("isolated_at"), "isolated", "every step done")
+    add(item.get("swap_started_at"), "swap started", f"AMI {item.get('ami_id', '')}")
+    add(item.get("swap_again_at"), "swap again", "")
+    add(item.get("swapped_at"), "swapped", (item.get("swap") or {}).get("green_asg", ""))
+    for error in item.get("errors", []):
+        add(error.get("at"), f"error {error.get('error')}", error.get("cause", ""))
+    if item.get("status") in ("swap_failed", "isolation_failed"):
+        add(item.get("closed_at"), f"case {item['status']}", f"{item.get('error', '')}: {item.get('cause', '')}")
+    elif item.get("closed_at"):
+        add(item.get("closed_at"), "case closed", item.get("status", ""))
+    return sorted(rows, key=lambda r: _instant(r["at"]))
+
+
+def _instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
+    """Undo a quarantine's isolation when the investigation is over: the instance's own security groups on each
+    interface, its instance profile, its role's sessions allowed again, its Elastic IPs (when still free). Termination
+    protection, kept volumes and snapshots stay; the instance stays out of any group. Step -> what was done."""
+    if not INSTANCE_ID.match(instance_id):
+        raise CliError(f"INSTANCE_ID: {instance_id!r} is not an instance id (i- and 8 or 17 hex digits)")
+    if not reason.strip():
+        raise CliError("--reason: say why the investigation is over (it goes in the case)")
+    client = aws.client("ec2")
+    instance = ec2.describe_instances([instance_id], client).get(instance_id)
+    if instance is None:
+        raise NotFound(f"instance {instance_id} does not exist in this region")
+    case_id, app = ec2.tag_of(instance, "bluegreen:quarantine"), ec2.tag_of(instance, "bluegreen:app")
+    if not case_id or not app:
+        raise NotFound(f"instance {instance_id} is not quarantined (no bluegreen:quarantine tag)")
+    tbl = table(aws)
+    record = ((state_table.get(app, f"CASE#{case_id}", tbl) or {}).get("instances") or {}).get(instance_id)
+    if not record:
+        raise NotFound(f"case {case_id} of {app} has no record of {instance_id}")
+    pointer = state_table.get(app, "CASE", tbl) or {}
+    if pointer.get("case_id") == case_id:
+        raise CliError(f"{instance_id}: its case {case_id} of {app} is still open; release it once the case has closed")
+    steps = record.get("steps") or {}
+    done: dict[str, str] = {}
+    # The network: each interface still attached gets back the groups it had before the case.
+    before = {n["id"]: n["groups"] for n in (record.get("metadata") or {}).get("network_interfaces", [])}
+    for interface in instance.get("NetworkInterfaces", []):
+        groups = before.get(interface["NetworkInterfaceId"])
+        if groups:
+            ec2.set_interface_groups(interface["NetworkInterfaceId"], groups, client)
+    done["network"] = f"own groups back on {len(before)} interface(s)"
+    # Credentials: the role's sessions from this instance allowed again, then its own instance profile back (from
+    # what the case recorded before any change).
+    revoked = steps.get("revoke_credentials") or {}
+    original = revoked.get("original_profile") or (record.get("metadata") or {}).get("iam_instance_profile")
+    association = ec2.profile_associations([instance_id], client).get(instance_id) if original else None
+    if original and association and association["IamInstanceProfile"]["Arn"] != original:
+        role = revoked.get("role") or iam.role_of_profile(original, aws.client("iam"))
+        if role and revoked.get("policy"):
+            done["sessions"] = _allow_sessions_again(aws, role, revoked["policy"], instance_id)
+        ec2.replace_profile(association["AssociationId"], original, client)
+        done["instance_profile"] = f"{original} back"
+    # Elastic IPs: given back only while nobody else has them.
+    for taken in (steps.get("disassociate_addresses") or {}).get("addresses", []):
+        address = ec2.address_by_ip(taken["public_ip"], client)
+        if address is None:
+            done[f"address {taken['public_ip']}"] = "released from the account meanwhile: not given back"
+        elif address.get("AssociationId"):
+            done[f"address {taken['public_ip']}"] = (
+                f"associated elsewhere now ({address.get('InstanceId') or address.get('NetworkInterfaceId')}): not given back"
+            )
+        else:
+            ec2.associate_address(
+                address["AllocationId"], taken["network_interface_id"], taken.get("private_ip"), client
+            )
+            done[f"address {taken['public_ip']}"] = f"back on {taken['network_interface_id']}"
+    ec2.tag_resources([instance_id], {"bluegreen:quarantine-released": case_id}, client)
+    ec2.delete_tags([instance_id], ["bluegreen:quarantine"], client)
+    done["tags"] = f"bluegreen:quarantine removed, bluegreen:quarantine-released={case_id}"
+    done["kept"] = "termination protection, volumes kept on termination, snapshots; out of any Auto Scaling group"
+    released = {
+        **record,
+        "status": "released",
+        "released_at": datetime.now(UTC).isoformat(),
+        "released_reason": reason.strip(),
+        "release": done,
+    }
+    state_table.record_case_instance(app, case_id, instance_id, released, tbl)
+    return {"instance_id": instance_id, "app": app, "case_id": case_id, "done": done}
+
+
+def _allow_sessions_again(aws: Aws, role: str, policy: str, instance_id: str) -> str:
+    """Take the instance out of its case's deny on the role (the deny names every instance of that execution); the
+    deny goes when it names no instance any more."""
+    api = aws.client("iam")
+    document = iam.role_policy(role, policy, api)
+    if document is None:
+        return f"{policy} already gone from role {role}"
+    for statement in document.get("Statement", []):
+        condition = statement.get("Condition", {}).get("StringEquals", {})
+        sources = condition.get("ec2:SourceInstanceARN", [])
+        sources = [sources] if isinstance(sources, str) else sources
+        kept = [s for s in sources if not s.endswith(f":instance/{instance_id}")]
+        if kept:
+            condition["ec2:SourceInstanceARN"] = kept
+        else:
+            statement["Remove"] = True
+    document["Statement"] = [s for s in document.get("Statement", []) if not s.get("Remove")]
+    if not document["Statement"]:
+        iam.delete_role_policy(role, policy, api)
+        return f"{policy} deleted from role {role}"
+    iam.put_role_policy(role, policy, document, api)
+    return f"{instance_id} taken out of {policy} on role {role} (it still denies the case's other instances)"
+
+
+def check_quarantine_groups(aws: Aws, config: AppConfig) -> None:
+    """The app's own quarantine groups exist, are in the app's VPC (its target groups'), and fit their job."""
+    named = {
+        k: v
+        for k, v in (
+            ("isolation", config.quarantine.security_group_id),
+            ("untracking", config.quarantine.untracking_group_id),
+        )
+        if v
+    }
+    if not named:
+        return
+    arns = sorted({arn for slot in config.slots.values() for arn in slot.target_group_arns})
+    try:
+        found = aws.client("elbv2").describe_target_groups(TargetGroupArns=arns)["TargetGroups"]
+        vpcs = {g["VpcId"] for g in found}
+    except aws.client("elbv2").exceptions.TargetGroupNotFoundException:
+        vpcs = set()
+    vpc_id = next(iter(vpcs)) if len(vpcs) == 1 else None  # slots in two VPCs: only existence can be checked
+    described = ec2.security_groups(list(named.values()), aws.client("ec2"))
+    for kind, group_id in named.items():
+        problem = isolation.group_problem(kind, group_id, described.get(group_id), vpc_id)
+        if problem:
+            raise CliError(f"config of {config.app!r} is invalid: {problem}")
 
 
 def history_detail(item: dict) -> str:

@@ -73,8 +73,12 @@ def render(app: str, sample: dict, title: str = "") -> Panel:
     return Panel(Group(*rows), title=title or f"release {sample.get('release_id') or ''}", border_style=status_style)
 
 
-def watch(aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3) -> ops.Execution:
-    """Redraw until the execution ends; returns its final description."""
+def watch(
+    aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3, render: bool = True
+) -> ops.Execution:
+    """Redraw until the execution ends; returns its final description (without `render`, only waits: --output json)."""
+    if not render:
+        return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
     with Live(console=console, refresh_per_second=8, transient=False) as live:
         while True:
             sample = snapshot(aws, app, arn)
@@ -98,6 +102,84 @@ def watch_many(
             live.update(grid)
             if all(s["execution"].status != "RUNNING" for s in samples):
                 return [s["execution"] for s in samples]
+            time.sleep(poll)
+
+
+STEP_COLUMNS = ("isolate_network", "revoke_credentials", "protect", "detach", "deregister", "snapshot")
+
+
+def _mark(step: dict | None) -> str:
+    if not step:
+        return "…"
+    if not step.get("ok"):
+        return "FAILED"
+    return "waiting" if step.get("awaiting") else "done"
+
+
+def case_sample(aws: Aws, arn: str, app: str | None = None) -> dict:
+    """One sample of the case view: the execution, its case, and the swap's progress."""
+    execution = ops.describe(aws, arn)
+    app, item = ops.case_of_execution(aws, arn, app)
+    item = item or (execution.output or {}).get("case") or {}
+    sample: dict[str, Any] = {"execution": execution, "app": app, "case": item, "swap": None}
+    if app and item.get("status") in ("swapping", "requeued"):
+        lock = state_table.get(app, "LOCK", ops.table(aws)) or {}
+        config = ops.load_config(aws, app)
+        sample["swap"] = {
+            "phase": lock.get("phase", "waiting for the lock"),
+            "weights": ops.router(aws, config).splits()[0][1],
+        }
+    return sample
+
+
+def render_case(sample: dict) -> Panel:
+    execution: ops.Execution = sample["execution"]
+    item = sample["case"]
+    end = execution.stopped or datetime.now(UTC)
+    elapsed = (end - execution.started).total_seconds()
+    status_style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(execution.status, "white")
+    head = Text.assemble(
+        (f"{sample.get('app') or '?'} ", "bold"),
+        ("case ", "dim"),
+        (f"{item.get('case_id') or '-':<22}", "bold cyan"),
+        ("status ", "dim"),
+        (f"{item.get('status', 'resolving'):<16}", ""),
+        ("elapsed ", "dim"),
+        (f"{elapsed:5.1f}s  ", ""),
+        (execution.status, status_style),
+    )
+    rows: list[Any] = [head, Text(item.get("reason", ""), style="dim")]
+    instances = item.get("instances") or {}
+    if instances:
+        grid = Table(show_header=True, box=None, pad_edge=False)
+        for column in ("instance", "status", *STEP_COLUMNS):
+            grid.add_column(column)
+        for instance_id, record in sorted(instances.items()):
+            steps = record.get("steps") or {}
+            grid.add_row(instance_id, record.get("status", ""), *[_mark(steps.get(c)) for c in STEP_COLUMNS])
+        rows.append(grid)
+    if sample.get("swap"):
+        rows.append(Text(f"swap: {sample['swap']['phase']}", style="bold"))
+        rows += [weight_bar(slot, weight) for slot, weight in sample["swap"]["weights"].items()]
+    if execution.error:
+        rows.append(Text(f"{execution.error}: {(execution.cause or '')[:300]}", style="red"))
+    return Panel(Group(*rows), title="quarantine", border_style=status_style)
+
+
+def watch_case(
+    aws: Aws, arn: str, console: Console, app: str | None = None, poll: float = 0.3, render: bool = True
+) -> ops.Execution:
+    """Redraw a quarantine case until its execution ends; returns its final description (without `render`, only
+    waits: --output json)."""
+    if not render:
+        return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+        while True:
+            sample = case_sample(aws, arn, app)
+            app = app or sample.get("app")
+            live.update(render_case(sample))
+            if sample["execution"].status != "RUNNING":
+                return sample["execution"]
             time.sleep(poll)
 
 

@@ -119,9 +119,10 @@ def _print_isolation(aws: Aws, console: Console, app: str, instance_id: str) -> 
     case_id = (ops.state_table.get(app, "CASE", ops.table(aws)) or {}).get("case_id")
     item = ops.state_table.get(app, f"CASE#{case_id}", ops.table(aws)) or {}
     record = item.get("instances", {}).get(instance_id, {})
-    console.print(f"case {case_id}: {instance_id} isolated {record.get('seconds_from_event', '?')}s after the event")
+    console.print(f"case {case_id}: {instance_id} contained {record.get('seconds_from_event', '?')}s after the event")
     for step, done in record.get("steps", {}).items():
-        console.print(f"  {step:>15}: {done}", highlight=False)
+        result = done.get("result", "") if isinstance(done, dict) else done
+        console.print(f"  {step:>22}: {result}", highlight=False)
 
 
 def _execution_mentioning(aws: Aws, machine_output: str, text: str, timeout: float = 20) -> str:

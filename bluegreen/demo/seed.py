@@ -67,34 +67,9 @@ def seed_app(
     """
     if router == "alb":
         return _seed_alb(aws, app, instances, test_urls or {}, config or {}, put_config, rules, test_route)
-    ec2, elbv2, asg = aws.client("ec2"), aws.client("elbv2"), aws.client("autoscaling")
-    route53, ssm, cloudwatch = aws.client("route53"), aws.client("ssm"), aws.client("cloudwatch")
-    region = aws.client("ec2").meta.region_name
-
-    vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab")
-    ]
-    app_sg = ec2.create_security_group(GroupName=f"{app}-app", Description=f"{app} instances", VpcId=vpc_id)["GroupId"]
-    isolation_sg = ec2.create_security_group(
-        GroupName=f"{app}-isolation", Description="no ingress, no egress: forensics only", VpcId=vpc_id
-    )["GroupId"]
-
-    base_ami = register_ami(aws, f"{app}-base", app=None)
-    # A launch template as teams write them: every field but the AMI must reach green unchanged.
-    template_id = ec2.create_launch_template(
-        LaunchTemplateName=f"{app}-lt",
-        LaunchTemplateData={
-            "ImageId": base_ami,
-            "InstanceType": "t3.micro",
-            "SecurityGroupIds": [app_sg],
-            "UserData": USER_DATA,
-            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
-        },
-    )["LaunchTemplate"]["LaunchTemplateId"]
+    elbv2, route53, ssm = aws.client("elbv2"), aws.client("route53"), aws.client("ssm")
+    vpc_id, subnets, app_sg, isolation_sg = _network(aws, app)
+    base_ami, template_id = _launch_template(aws, app, app_sg)
 
     zone = f"{app}.example.com"
     zone_id = route53.create_hosted_zone(Name=zone, CallerReference=f"{app}-zone")["HostedZone"]["Id"].split("/")[-1]
@@ -125,19 +100,7 @@ def seed_app(
             "test_base_url": (test_urls or {}).get(slot, f"http://127.0.0.1:9/{slot}"),
         }
 
-    alarm_names = [f"{app}-5xx", f"{app}-p99"]
-    for name in alarm_names:
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName="HTTPCode_Target_5XX_Count" if name.endswith("5xx") else "TargetResponseTime",
-            Namespace="AWS/ApplicationELB",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=10,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="seeded healthy")
+    alarm_names = _alarms(aws, app)
 
     document = {
         "app": app,
@@ -154,22 +117,7 @@ def seed_app(
     if put_config:
         ssm.put_parameter(Name=f"/bluegreen/apps/{app}", Value=json.dumps(document), Type="String", Overwrite=True)
 
-    blue_asg = f"{app}-blue-initial"
-    asg.create_auto_scaling_group(
-        AutoScalingGroupName=blue_asg,
-        LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"},
-        MinSize=instances,
-        MaxSize=instances * 2,
-        DesiredCapacity=instances,
-        VPCZoneIdentifier=",".join(subnets),
-        TargetGroupARNs=[target_groups["blue"]],
-        HealthCheckType="ELB",
-        HealthCheckGracePeriod=120,
-        Tags=[
-            {"Key": k, "Value": v, "PropagateAtLaunch": True}
-            for k, v in {TAG_APP: app, "bluegreen:slot": "blue", "bluegreen:ami": base_ami, "team": "shop"}.items()
-        ],
-    )
+    blue_asg = _blue_fleet(aws, app, template_id, base_ami, instances, subnets, target_groups["blue"])
     _configure_like_production(aws, app, blue_asg, balancers["blue"], target_groups["blue"])
     weights = {"blue": 100, "green": 0}
     route53.change_resource_record_sets(
@@ -222,6 +170,10 @@ def _network(aws: Aws, app: str) -> tuple[str, list[str], str, str]:
     isolation_sg = ec2.create_security_group(
         GroupName=f"{app}-isolation", Description="no ingress, no egress: forensics only", VpcId=vpc_id
     )["GroupId"]
+    # A VPC group comes with a rule that allows all egress: an isolation group has no rule at all.
+    ec2.revoke_security_group_egress(
+        GroupId=isolation_sg, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
     return vpc_id, subnets, app_sg, isolation_sg
 
 
@@ -236,7 +188,10 @@ def _launch_template(aws: Aws, app: str, app_sg: str) -> tuple[str, str]:
             "SecurityGroupIds": [app_sg],
             "UserData": USER_DATA,
             "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            "IamInstanceProfile": {"Arn": fleet_instance_profile(aws, app)},
         },
+        # bluegreen may only version launch templates tagged bluegreen:app (its IAM policy says so).
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": _tags({TAG_APP: app})}],
     )["LaunchTemplate"]["LaunchTemplateId"]
     return base_ami, template_id
 
@@ -378,6 +333,35 @@ def _seed_alb(
         rule_arns=rule_arns,
         test_route_arn=test_route_arn,
     )
+
+
+FLEET_ROLE_PATH = "/bluegreen/"  # the template's FleetRolePath default: bluegreen passes and restricts only these
+
+
+def fleet_instance_profile(aws: Aws, app: str) -> str:
+    """The fleet's own instance role (what its instances' credentials are), in an instance profile: its ARN."""
+    iam = aws.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    role = f"{app}-fleet"
+    iam.create_role(RoleName=role, Path=FLEET_ROLE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="read-app-bucket",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{app}-assets/*"}
+                ],
+            }
+        ),
+    )
+    profile = iam.create_instance_profile(InstanceProfileName=role, Path=FLEET_ROLE_PATH)["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName=role, RoleName=role)
+    return profile["Arn"]
 
 
 def _configure_like_production(aws: Aws, app: str, group: str, balancer_arn: str, target_group_arn: str) -> None:

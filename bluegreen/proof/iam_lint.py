@@ -47,6 +47,8 @@ FALSE_POSITIVES: dict[tuple[str, str], str] = {
     # parliament audits statements one by one; CreateSnapshot(s) authorises the volume (and instance) and the new
     # snapshot separately, and the snapshot's statement carries the tag condition that the volume's cannot.
     ("RESOURCE_MISMATCH", "ec2:CreateSnapshot"): "volume and snapshot are granted by separate statements",
+    # The same for CreateSecurityGroup (EC2 User Guide's own example): the VPC, and the new group with its tag condition.
+    ("RESOURCE_MISMATCH", "ec2:CreateSecurityGroup"): "VPC and new group are granted by separate statements",
     # DescribeExecution lists an `express` resource type too; the deploy machine is Standard, whose executions are
     # `execution:` ARNs, which the statement names.
     ("RESOURCE_MISMATCH", "express"): "the deploy machine is a Standard workflow",
@@ -106,6 +108,8 @@ def _name(logical_id: str) -> str:
 def _ref(name: str, resources: dict[str, Any]) -> str:
     if name in PSEUDO:
         return PSEUDO[name]
+    if name in _parameters:  # a template parameter: its default, as a deploy without overrides gets it
+        return str(_parameters[name])
     kind = resources.get(name, {}).get("Type", "")
     if kind in _REF_IS_ARN:
         return _ARN_OF_TYPE[kind].format(name=_name(name))
@@ -121,9 +125,15 @@ def _attribute(name: str, attribute: str, resources: dict[str, Any]) -> str:
     return _name(name)  # TopicName, QueueName, Name...
 
 
+_parameters: dict[str, Any] = {}
+
+
 def policies(template_path: Path = TEMPLATE) -> dict[str, list[dict]]:
     """Each IAM role's logical id -> its inline policy documents, intrinsics resolved."""
-    resources = _translated(Path(template_path))["Resources"]
+    template = _translated(Path(template_path))
+    resources = template["Resources"]
+    _parameters.clear()
+    _parameters.update({k: p["Default"] for k, p in template.get("Parameters", {}).items() if "Default" in p})
     found: dict[str, list[dict]] = {}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::IAM::Role":

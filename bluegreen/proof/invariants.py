@@ -7,7 +7,9 @@ I2 drain: a group is scaled in or deleted only after its slot's weight has been 
 I3 no orphans: at rest, exactly one group of the app, holding 100 % of the weight, and the lock free.
 I4 once: an AMI goes live at most once (a quarantine's swap aside); releases of one app never overlap.
 I5 quarantine (`check_quarantine`): a quarantined instance is out of its group and every target group, has only the
-isolation group on every interface, keeps termination protection, has its volumes snapshotted, is not terminated.
+isolation group on every interface (`isolation_order` checks the untracking group came first, from the twin's call log),
+has no usable credentials (the stack's deny-all profile, and its role's sessions denied from it), keeps termination
+protection and its volumes on termination, has its volumes snapshotted together, and is not terminated.
 """
 
 from __future__ import annotations
@@ -190,8 +192,19 @@ class Monitor:
         return found
 
 
-def check_quarantine(aws: Aws, instance_id: str, isolation_group: str, case_id: str | None = None) -> list[Breach]:
-    """I5 for one quarantined instance, from what AWS reports now (the case record is not trusted for it)."""
+def check_quarantine(
+    aws: Aws,
+    instance_id: str,
+    isolation_group: str,
+    case_id: str | None = None,
+    quarantine_profile: str | None = None,
+    fleet_role: str | None = None,
+) -> list[Breach]:
+    """I5 for one quarantined instance, from what AWS reports now (the case record is not trusted for it).
+
+    With `quarantine_profile`, the instance must hold it (and nothing else); with `fleet_role`, that role must deny
+    every request signed by the instance (its sessions issued before the quarantine included).
+    """
     at = time.monotonic()
     found: list[Breach] = []
 
@@ -223,16 +236,77 @@ def check_quarantine(aws: Aws, instance_id: str, isolation_group: str, case_id: 
             breach(f"interface {interface['NetworkInterfaceId']} has groups {held}, not only {isolation_group}")
     if not interfaces["NetworkInterfaces"]:
         breach("has no network interface to check")
+    if quarantine_profile is not None:
+        shown = (instance.get("IamInstanceProfile") or {}).get("Arn")
+        associations = ec2.describe_iam_instance_profile_associations(
+            Filters=[{"Name": "instance-id", "Values": [instance_id]}]
+        )["IamInstanceProfileAssociations"]
+        held = sorted(
+            a["IamInstanceProfile"]["Arn"] for a in associations if a["State"] in ("associating", "associated")
+        )
+        if shown != quarantine_profile or held != [quarantine_profile]:
+            breach(f"instance profile is {shown} (associations {held}), not only {quarantine_profile}")
+    if fleet_role is not None and not _denied_from(aws, fleet_role, instance):
+        breach(f"role {fleet_role} does not deny the requests signed by this instance")
+    if ec2.describe_addresses(Filters=[{"Name": "instance-id", "Values": [instance_id]}])["Addresses"]:
+        breach("still has an Elastic IP")
     protected = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="disableApiTermination")
     if not protected["DisableApiTermination"]["Value"]:
         breach("termination protection is off")
+    sets = set()
     for mapping in instance.get("BlockDeviceMappings", []):
         volume_id = mapping.get("Ebs", {}).get("VolumeId")
         if not volume_id:
             continue
+        if mapping["Ebs"].get("DeleteOnTermination"):
+            breach(f"volume {volume_id} would be deleted with the instance (DeleteOnTermination)")
         filters = [{"Name": "volume-id", "Values": [volume_id]}]
         if case_id:
             filters.append({"Name": "tag:bluegreen:quarantine", "Values": [case_id]})
-        if not ec2.describe_snapshots(OwnerIds=["self"], Filters=filters)["Snapshots"]:
+        snapshots = ec2.describe_snapshots(OwnerIds=["self"], Filters=filters)["Snapshots"]
+        if not snapshots:
             breach(f"volume {volume_id} has no snapshot{f' tagged with case {case_id}' if case_id else ''}")
+        sets |= {
+            next((t["Value"] for t in s.get("Tags", []) if t["Key"] == "bluegreen:snapshot-set"), None)
+            for s in snapshots
+        }
+    if case_id and sets and sets != {f"{case_id}/{instance_id}"}:
+        breach(f"its volumes were not snapshotted together (snapshot sets {sorted(map(str, sets))})")
+    return found
+
+
+def _denied_from(aws: Aws, role: str, instance: dict) -> bool:
+    """Whether one of the role's inline policies denies everything signed by this instance (ec2:SourceInstanceARN)."""
+    iam = aws.client("iam")
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for statement in document.get("Statement", []):
+            condition = (statement.get("Condition") or {}).get("StringEquals", {})
+            sources = condition.get("ec2:SourceInstanceARN", [])
+            sources = [sources] if isinstance(sources, str) else sources
+            if (
+                statement.get("Effect") == "Deny"
+                and statement.get("Action") in ("*", ["*"])
+                and any(str(s).endswith(f":instance/{instance['InstanceId']}") for s in sources)
+            ):
+                return True
+    return False
+
+
+def isolation_order(calls: list[dict], interface_ids: list[str], untracking: str, isolation: str) -> list[Breach]:
+    """I5's "after the untracking group", from a function's ordered AWS calls (the twin's call log): each interface
+    got the untracking group alone, then the isolation group alone, before any other change to the instance."""
+    at = time.monotonic()
+    found: list[Breach] = []
+    changes = [c for c in calls if not c["action"].split(":")[1].startswith(("Describe", "Get", "List"))]
+    changes = [c for c in changes if not c["action"].startswith(("dynamodb:", "sns:"))]
+    network = [i for i, c in enumerate(changes) if c["action"] == "ec2:ModifyNetworkInterfaceAttribute"]
+    group_setup = ("ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroup", "ec2:RevokeSecurityGroup")
+    before = [c["action"] for c in changes[: network[0]]] if network else []
+    if any(not a.startswith(group_setup) for a in before):
+        found.append(Breach("I5", f"changes before the network isolation: {before}", at))
+    for interface_id in interface_ids:
+        mine = [c["params"].get("Groups") for c in changes if c["params"].get("NetworkInterfaceId") == interface_id]
+        if mine[:2] != [[untracking], [isolation]]:
+            found.append(Breach("I5", f"{interface_id} got groups {mine}, not [{untracking}] then [{isolation}]", at))
     return found

@@ -1,13 +1,16 @@
 """Which AWS API calls each Lambda function makes in the twin: the evidence that invariant I6 is checked against.
 
-The twin runs every handler in its own process; while one runs, its thread carries the function's name, and every
-botocore call made from that thread is recorded as the IAM action it needs (`service:Action`) under that function.
-Calls from other threads (the tests, the Step Functions interpreter) are not recorded.
+The twin runs every handler in its own process; while one runs, its context carries the function's name, and every
+botocore call made in that context is recorded as the IAM action it needs (`service:Action`) under that function.
+Calls from other threads (the tests, the Step Functions interpreter) are not recorded; a handler's worker threads are,
+when it runs them in its own context (contextvars.copy_context). `call_log` keeps the calls in order, with their
+simple parameters.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,33 +22,54 @@ from bluegreen.twin.patching import Patches
 # botocore service names whose IAM action prefix differs from the name.
 IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states"}
 
-_local = threading.local()
+# A context variable, not a thread-local: a handler that fans out to worker threads with the caller's context
+# (contextvars.copy_context) keeps its name there.
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("bluegreen_function", default=None)
 _lock = threading.Lock()
 _calls: dict[str, set[str]] = {}
+# The same calls in the order they were made, with their scalar parameters (and lists of scalars), so a test can
+# check the order of calls on one resource (e.g. the two security groups each interface gets). Bounded.
+_log: list[dict[str, Any]] = []
+LOG_LIMIT = 20_000
 
 
 @contextlib.contextmanager
 def running(function_name: str) -> Iterator[None]:
     """Record the AWS calls this thread makes as calls of `function_name`."""
-    previous = getattr(_local, "function", None)
-    _local.function = function_name
+    token = _function.set(function_name)
     try:
         yield
     finally:
-        _local.function = previous
+        _function.reset(token)
 
 
 def iam_action(service_name: str, operation: str) -> str:
     return f"{IAM_PREFIX.get(service_name, service_name)}:{operation}"
 
 
-def _record(client: BaseClient, operation: str) -> None:
-    function = getattr(_local, "function", None)
+def _record(client: BaseClient, operation: str, params: Any = None) -> None:
+    function = _function.get()
     if function is None:
         return
     action = iam_action(client.meta.service_model.service_name, operation)
     with _lock:
         _calls.setdefault(function, set()).add(action)
+        if len(_log) >= LOG_LIMIT:
+            del _log[: LOG_LIMIT // 10]
+        _log.append({"function": function, "action": action, "params": _scalars(params)})
+
+
+def _scalars(params: Any) -> dict[str, Any]:
+    """The call's top-level parameters that are scalars or lists of scalars (ids, names, flags): what tells calls apart."""
+    if not isinstance(params, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, str | int | float | bool):
+            kept[key] = value
+        elif isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value):
+            kept[key] = list(value)
+    return kept
 
 
 def calls() -> dict[str, list[str]]:
@@ -54,13 +78,20 @@ def calls() -> dict[str, list[str]]:
         return {function: sorted(actions) for function, actions in sorted(_calls.items())}
 
 
+def call_log(function: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded call in order (of one function when given): {"function", "action", "params"}."""
+    with _lock:
+        return [dict(c) for c in _log if function is None or function in c["function"]]
+
+
 def clear() -> None:
     with _lock:
         _calls.clear()
+        _log.clear()
 
 
 def _make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-    _record(self, operation_name)
+    _record(self, operation_name, api_params)
     return _original_make_api_call(self, operation_name, api_params)
 
 

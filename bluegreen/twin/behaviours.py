@@ -22,7 +22,9 @@ from bluegreen.twin import (
     autoscaling_target_deregistration,
     cloudformation_stack_reads,
     cloudwatch_alarm_events,
+    ec2_address_associations,
     ec2_image_states,
+    ec2_instance_profiles,
     ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_launch_template_versions,
@@ -34,6 +36,7 @@ from bluegreen.twin import (
     elbv2_target_health,
     eventbridge_stepfunctions_targets,
     events_rule_pattern_string,
+    iam_role_policy_size,
     lambda_invoke_in_process,
     moto_request_routing,
     route53_change_batches,
@@ -76,6 +79,8 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     ec2_launch_template_lookup,
     ec2_launch_template_source_version,
     ec2_network_interface_groups,
+    ec2_instance_profiles,
+    ec2_address_associations,
     autoscaling_notifications,
     autoscaling_detach_replacements,
     autoscaling_detach_validation,
@@ -91,6 +96,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     route53_change_batches,
     route53_weighted_conflicts,
     ssm_parameter_tiers,
+    iam_role_policy_size,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and a speed-up.

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,8 @@ def _control(request: Request) -> Response:
             return _json({"execution_arn": body["execution_arn"], "status": "TIMED_OUT"})
         elif route == ("GET", "/_twin/api-calls"):
             return _json({"calls": recorder.calls()})
+        elif route == ("GET", "/_twin/api-call-log"):
+            return _json({"log": recorder.call_log(request.args.get("function"))})
         elif route == ("DELETE", "/_twin/api-calls"):
             recorder.clear()
             return _json({"calls": {}})
@@ -327,6 +330,12 @@ def time_out_execution(endpoint_url: str, execution_arn: str) -> None:
 def api_calls(endpoint_url: str) -> dict[str, list[str]]:
     """Lambda function name -> every IAM action (`service:Action`) its handler has called in this twin."""
     return _call(endpoint_url, "GET", "/_twin/api-calls")["calls"]
+
+
+def api_call_log(endpoint_url: str, function: str | None = None) -> list[dict[str, Any]]:
+    """The AWS calls of the handlers (of one function: logical id or name substring), in order, with their ids."""
+    query = f"?function={urllib.parse.quote(function)}" if function else ""
+    return _call(endpoint_url, "GET", f"/_twin/api-call-log{query}")["log"]
 
 
 def clear_api_calls(endpoint_url: str) -> None:

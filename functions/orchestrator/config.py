@@ -7,7 +7,16 @@ import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from orchestrator import budget
 from orchestrator.errors import ConfigInvalidError
@@ -95,8 +104,21 @@ class Approval(_Model):
 
 
 class Quarantine(_Model):
+    # The two groups each interface gets in turn: the untracking one (all traffic, so tracked flows become untracked),
+    # then the isolation one (no rule, so those flows are dropped at once). None: bluegreen's own, per VPC.
     security_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{1,17}$")
+    untracking_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{1,17}$")
     snapshot_volumes: bool = True
+    revoke_credentials: StrictBool = True
+
+    @field_validator("untracking_group_id")
+    @classmethod
+    def _two_groups(cls, group: str | None, info: ValidationInfo) -> str | None:
+        if group and group == info.data.get("security_group_id"):
+            raise ValueError(
+                "must differ from security_group_id (the untracking group allows all traffic, the isolation group none)"
+            )
+        return group
 
 
 # An Application Load Balancer's listener (`app/<name>/<id>/<id>`) and listener rule (one more `/<id>`).

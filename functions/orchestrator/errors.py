@@ -127,3 +127,21 @@ class KnownGoodAmiNotFoundError(BluegreenError):
 
 class SwapFailedError(BluegreenError):
     """The swap release did not put a fresh fleet live; the quarantined instances stay isolated."""
+
+
+class DetachBlockedError(BluegreenError):
+    """A quarantined instance cannot leave its Auto Scaling group (still launching at the deadline, in the warm pool,
+    or being terminated by the group): no swap is started, since deleting the group would terminate the instance."""
+
+
+class CaseNotFoundError(BluegreenError):
+    """No quarantine case of the app matches the request (e.g. a swap again, when no case's swap failed)."""
+
+
+class EmergencyNotAllowedError(BluegreenError):
+    """An emergency release was asked for by someone other than the stack's quarantine state machine; nothing was
+    changed."""
+
+
+class RolePolicyLimitError(BluegreenError):
+    """IAM refused the quarantine's inline deny: the role's inline policies would pass IAM's size quota."""

@@ -29,8 +29,9 @@ class DeployRequest(BaseModel):
     retry_failed: bool = False
     emergency: bool = False
     source: Literal["manual", "queue", "quarantine"] = "manual"
-    # Set by a parent execution (the quarantine's swap), as Step Functions links nested executions.
-    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: str | None = None
+    # The parent execution, as Step Functions links a nested execution (the quarantine's SwapFleet passes it): only
+    # it may start an emergency release (orchestrator.domain.emergency).
+    started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID")
 
 
 class Waits(_Model):
@@ -149,7 +150,9 @@ class TaskInput(_Model):
 # --- the quarantine state machine's state (statemachine/quarantine.asl.json reads these fields) -----------------
 
 TriggerKind = Literal["guardduty", "alarm", "manual"]
-CaseStatus = Literal["open", "isolated", "swapping", "requeued", "swapped", "swap_failed", "isolation_failed"]
+CaseStatus = Literal[
+    "open", "isolated", "detaching", "swapping", "requeued", "swapped", "swap_failed", "isolation_failed"
+]
 
 
 class Trigger(_Model):
@@ -168,6 +171,7 @@ class Trigger(_Model):
     event_id: str | None = None
     event_time: str | None = None
     ignored: str | None = None  # a well-formed event that is not for quarantine (sample, low severity, OK state)
+    swap_only: bool = False  # by hand: swap again the fleet of the app's case whose swap failed
 
 
 class Skipped(_Model):
@@ -205,12 +209,21 @@ class QuarantineCase(_Model):
     trigger: Trigger | None = None
     instance_ids: list[str] = []
     skipped: list[Skipped] = []
-    isolation_group: str | None = None
+    isolation_group: str | None = None  # the app's own no-rule group; None: bluegreen's own in each VPC
+    untracking_group: str | None = None  # the app's own all-traffic group; None: bluegreen's own in each VPC
     snapshot_volumes: bool = True
+    revoke_credentials: bool = True
+    quarantine_profile_arn: str | None = None  # the stack's deny-all instance profile
+    target_group_arns: list[str] = []  # the app's slots' target groups (with each group's own, deregistered from)
     notify_topic_arn: str | None = None
     isolated: list[str] = []
     received_at: str | None = None
+    contained_at: str | None = None  # every instance of this execution cut off: network, then credentials
     isolated_at: str | None = None
+    # Instances still in their Auto Scaling group (Pending, or in the warm pool): detached before any swap, by then.
+    awaiting_detach: list[str] = []
+    detach_by: str | None = None
+    swap_only: bool = False  # a case whose swap failed, swapped again without isolating again
     poll_seconds: int = 15
     preempt_seconds: int = 3_600  # how long a release in flight may take to roll back before the swap gives up
     preempt: Preemption = Preemption()

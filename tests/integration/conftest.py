@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ class World:
     app: SeededApp
     table: str
     topic: str
+    quarantine_profile: str = ""
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -37,6 +39,28 @@ def create_state_table(aws: Aws) -> str:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     )
     return "bluegreen-state"
+
+
+QUARANTINE_PROFILE = "bluegreen-QuarantineInstanceProfile"
+
+
+def create_quarantine_profile(aws: Aws) -> str:
+    """The stack's deny-all instance profile (template.yaml QuarantineInstanceRole/Profile): its ARN."""
+    iam = aws.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName="bluegreen-QuarantineInstanceRole", AssumeRolePolicyDocument=json.dumps(trust))
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(
+        RoleName="bluegreen-QuarantineInstanceRole", PolicyName="DenyAll", PolicyDocument=json.dumps(deny)
+    )
+    profile = iam.create_instance_profile(InstanceProfileName=QUARANTINE_PROFILE)["InstanceProfile"]
+    iam.add_role_to_instance_profile(
+        InstanceProfileName=QUARANTINE_PROFILE, RoleName="bluegreen-QuarantineInstanceRole"
+    )
+    return profile["Arn"]
 
 
 # The same AWS behaviours the twin adds to moto, so the handlers meet AWS's rules here too.
@@ -55,6 +79,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv("STATE_TABLE", table)
         monkeypatch.setenv("TOPIC_ARN", topic)
         app = seed_app(aws, test_urls={"blue": "http://127.0.0.1:9/blue", "green": "http://127.0.0.1:9/green"})
-        yield World(aws=aws, app=app, table=table, topic=topic)
+        profile = create_quarantine_profile(aws)
+        yield World(aws=aws, app=app, table=table, topic=topic, quarantine_profile=profile)
         adapter_aws.client.cache_clear()
         state_table._table.cache_clear()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from orchestrator.adapters import state_table
-from orchestrator.errors import IsolationIncompleteError
+from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
 from orchestrator.handlers import quarantine as handlers
 
 from bluegreen.demo.seed import guardduty_event
 from bluegreen.proof.invariants import check_quarantine
+from bluegreen.twin.autoscaling_detach_validation import set_instance_lifecycle
+from tests.integration.conftest import QUARANTINE_PROFILE
 from tests.integration.test_deploy_handlers import Context
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:quarantine:one"
@@ -40,12 +43,26 @@ def resolve(raw: object, execution: str = EXECUTION) -> dict:
         "state_machine_arn": MACHINE,
         "min_severity": "7",
         "alarm_prefix": "bluegreen-security-",
+        "quarantine_profile_arn": f"arn:aws:iam::123456789012:instance-profile/{QUARANTINE_PROFILE}",
     }
     return handlers.resolve_case(event, Context())
 
 
 def step(name: str, case: dict, **extra: object) -> dict:
     return getattr(handlers, name)({"case": case, **extra}, Context())
+
+
+def own_groups(world) -> dict[str, str]:
+    """bluegreen's own quarantine groups in the app's VPC, by kind (untracking, isolation)."""
+    found = world.client("ec2").describe_security_groups(
+        Filters=[
+            {"Name": "vpc-id", "Values": [world.app.vpc_id]},
+            {"Name": "tag-key", "Values": ["bluegreen:quarantine-group"]},
+        ]
+    )["SecurityGroups"]
+    return {
+        next(t["Value"] for t in g["Tags"] if t["Key"] == "bluegreen:quarantine-group"): g["GroupId"] for g in found
+    }
 
 
 def fleet(world) -> list[str]:
@@ -76,7 +93,7 @@ def test_isolation_follows_the_spec_on_an_instance_with_two_interfaces(world) ->
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     metadata = record["metadata"]
     assert metadata["auto_scaling_group"] == world.app.blue_asg
-    assert list(metadata["target_groups"]) == [world.app.target_groups["blue"]]
+    assert record["steps"]["deregister"]["target_groups"] == [world.app.target_groups["blue"]]
     assert {n["id"] for n in metadata["network_interfaces"]} >= {second}
     assert all(world.app.isolation_sg not in n["groups"] for n in metadata["network_interfaces"])
     assert metadata["tags"]["bluegreen:app"] == "shop"
@@ -84,10 +101,12 @@ def test_isolation_follows_the_spec_on_an_instance_with_two_interfaces(world) ->
 
 
 def test_isolating_again_changes_nothing_more(world) -> None:
-    # Given an isolated instance
+    # Given an isolated instance, which had an Elastic IP
     victim = fleet(world)[0]
-    case = step("isolate_instances", resolve(finding(victim)))
     ec2 = world.client("ec2")
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, InstanceId=victim)
+    case = step("isolate_instances", resolve(finding(victim)))
     snapshots = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
     # When the isolation task runs again (a retry)
     again = step("isolate_instances", case)
@@ -97,6 +116,9 @@ def test_isolating_again_changes_nothing_more(world) -> None:
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     assert record["metadata"]["auto_scaling_group"] == world.app.blue_asg
     assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+    # And the Elastic IP the first attempt took stays on record (release-instance gives it back)
+    taken = record["steps"]["disassociate_addresses"]["addresses"]
+    assert [a["allocation_id"] for a in taken] == [allocation]
 
 
 def test_two_findings_for_one_app_make_one_case(world) -> None:
@@ -137,20 +159,25 @@ def test_unknown_instances_are_reported_and_left_alone(world) -> None:
     assert state_table.get("shop", "CASE") is None
 
 
-def test_an_isolation_step_that_fails_does_not_stop_the_others(world) -> None:
-    # Given an app without an isolation group configured
+def test_an_isolation_group_that_does_not_exist_fails_the_case_but_the_instance_is_isolated_all_the_same(world) -> None:
+    # Given an app whose configured isolation group does not exist (deleted since the config was stored)
     victim = fleet(world)[0]
     case = resolve(finding(victim))
-    case["isolation_group"] = None
+    case["isolation_group"] = "sg-0123456789abcdef0"
     # When its instance is isolated
-    with pytest.raises(IsolationIncompleteError, match="security_group_id"):
+    with pytest.raises(
+        IsolationIncompleteError, match=re.escape("quarantine.security_group_id: sg-0123456789abcdef0 does not")
+    ):
         step("isolate_instances", case)
-    # Then every other step was still done
+    # Then the case does not say it succeeded, but the network was isolated with bluegreen's own group of the VPC,
+    # and every other step was still done
     record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
     assert record["status"] == "failed"
-    assert record["steps"]["isolate_network"].startswith("failed")
-    assert all(not record["steps"][s].startswith("failed") for s in ("protect", "detach", "deregister", "snapshot"))
-    assert victim not in fleet(world)
+    network = record["steps"]["isolate_network"]
+    assert network["ok"] is False and "bluegreen's own group used instead" in network["result"]
+    own = own_groups(world)
+    assert check_quarantine(world.aws, victim, own["isolation"], case["case_id"]) == []
+    assert all(record["steps"][s]["ok"] for s in ("revoke_credentials", "protect", "detach", "deregister", "snapshot"))
 
 
 def test_preempt_aborts_the_release_in_flight_and_holds_back_the_queue(world) -> None:
@@ -214,3 +241,87 @@ def test_a_failed_swap_is_recorded_and_keeps_isolation(world) -> None:
     assert item["status"] == "swap_failed"
     assert state_table.get("shop", "CASE") is None
     assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+
+
+def test_a_launching_instance_waits_protected_from_scale_in_then_is_detached(world) -> None:
+    # Given an instance the group is still launching, as it scales out
+    asg = world.client("autoscaling")
+    before = fleet(world)
+    asg.set_desired_capacity(AutoScalingGroupName=world.app.blue_asg, DesiredCapacity=4)
+    (victim,) = set(fleet(world)) - set(before)
+    set_instance_lifecycle(victim, "Pending")
+    # When it is isolated
+    case = step("isolate_instances", resolve(finding(victim)))
+    # Then it is contained but waits in its group, protected from scale-in
+    assert (case["status"], case["awaiting_detach"]) == ("detaching", [victim])
+    described = asg.describe_auto_scaling_instances(InstanceIds=[victim])["AutoScalingInstances"][0]
+    assert described["ProtectedFromScaleIn"] is True
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    assert record["status"] == "awaiting_detach" and record["contained_at"]
+    # When it is still launching at the next poll, Then it keeps waiting
+    case = step("detach_pending_instances", case)
+    assert case["awaiting_detach"] == [victim]
+    # When it is in service, Then it is detached (capacity kept) and taken out of its target groups
+    set_instance_lifecycle(victim, "InService")
+    case = step("detach_pending_instances", case)
+    assert (case["awaiting_detach"], case["status"]) == ([], "isolated")
+    assert check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"]) == []
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    assert record["status"] == "isolated" and record["steps"]["detach"]["ok"]
+
+
+def test_a_launching_instance_past_the_deadline_blocks_the_swap(world) -> None:
+    # Given a case waiting for an instance still launching, past its deadline
+    asg = world.client("autoscaling")
+    before = fleet(world)
+    asg.set_desired_capacity(AutoScalingGroupName=world.app.blue_asg, DesiredCapacity=4)
+    (victim,) = set(fleet(world)) - set(before)
+    set_instance_lifecycle(victim, "Pending:Wait")
+    case = step("isolate_instances", resolve(finding(victim)))
+    case["detach_by"] = "2000-01-01T00:00:00+00:00"
+    # When the case looks again, Then it refuses to go on to a swap that would delete the group with it inside
+    with pytest.raises(DetachBlockedError, match=f"{victim}: waiting: Pending:Wait"):
+        step("detach_pending_instances", case)
+    assert victim in fleet(world)
+
+
+def test_deleting_a_group_detaches_a_quarantined_instance_first_and_waits_for_one_still_launching(world) -> None:
+    # Given a group with two quarantined instances left in it: one in service, one still launching
+    from orchestrator.adapters import autoscaling
+
+    asg, ec2 = world.client("autoscaling"), world.client("ec2")
+    in_service, launching = fleet(world)[:2]
+    ec2.create_tags(Resources=[in_service, launching], Tags=[{"Key": "bluegreen:quarantine", "Value": "c-1"}])
+    set_instance_lifecycle(launching, "Pending")
+    # When the group is to be deleted, Then it is not yet: the one in service was detached, the other is waited for
+    assert autoscaling.delete_group(world.app.blue_asg) is False
+    assert in_service not in fleet(world) and launching in fleet(world)
+    # When the launching one is in service, Then it is detached too and the group deleted; neither was terminated
+    set_instance_lifecycle(launching, "InService")
+    assert autoscaling.delete_group(world.app.blue_asg) is True
+    states = ec2.describe_instances(InstanceIds=[in_service, launching])["Reservations"]
+    assert {i["State"]["Name"] for r in states for i in r["Instances"]} == {"running"}
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=[world.app.blue_asg])["AutoScalingGroups"] == []
+
+
+def test_a_role_whose_inline_policies_are_full_fails_the_deny_but_not_the_rest(world) -> None:
+    # Given a fleet role whose inline policies leave no room for another deny
+    iam = world.client("iam")
+    padding = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "x" * 9_950, "Effect": "Deny", "Action": "*", "Resource": "*"}],
+    }
+    iam.put_role_policy(RoleName="shop-fleet", PolicyName="big", PolicyDocument=json.dumps(padding))
+    victim = fleet(world)[0]
+    # When an instance of the fleet is isolated
+    case = resolve(finding(victim))
+    with pytest.raises(IsolationIncompleteError, match="role shop-fleet: its inline policies would pass IAM's 10,240"):
+        step("isolate_instances", case)
+    # Then the deny failed (the case says how to revoke the sessions), but the instance profile was replaced and
+    # every other step done
+    record = state_table.get("shop", f"CASE#{case['case_id']}")["instances"][victim]
+    assert record["steps"]["revoke_credentials"]["ok"] is False
+    profile = f"arn:aws:iam::123456789012:instance-profile/{QUARANTINE_PROFILE}"
+    assert (
+        check_quarantine(world.aws, victim, world.app.isolation_sg, case["case_id"], quarantine_profile=profile) == []
+    )

@@ -108,10 +108,11 @@ def test_an_alarm_on_no_instance_or_group_is_refused() -> None:
 def test_manual_requests() -> None:
     trigger = normalise(event("quarantine-manual.json"), RULES, "us-east-1")
     assert (trigger.kind, trigger.app, trigger.instance_ids) == ("manual", "shop", ["i-0123456789abcdef0"])
-    assert normalise({"app": "shop"}, RULES, "us-east-1").reason == "quarantine requested by hand"
-    assert normalise({"instance_ids": ["i-0123456789abcdef0", "i-0123456789abcdef0"]}, RULES, "x").instance_ids == [
-        "i-0123456789abcdef0"
-    ]
+    assert normalise({"app": "shop", "reason": " odd logins "}, RULES, "us-east-1").reason == "odd logins"
+    twice = {"instance_ids": ["i-0123456789abcdef0", "i-0123456789abcdef0"], "reason": "x"}
+    assert normalise(twice, RULES, "x").instance_ids == ["i-0123456789abcdef0"]
+    again = normalise(event("quarantine-swap-again.json"), RULES, "x")
+    assert (again.swap_only, again.app, again.instance_ids) == (True, "shop", [])
 
 
 @pytest.mark.parametrize(
@@ -121,9 +122,15 @@ def test_manual_requests() -> None:
         ({"reason": "x"}, "name an app"),
         ({"instance_id": "i-0123456789abcdef0"}, "instance_id"),
         ({"app": "Shop!"}, "app"),
-        ({"instance_ids": "i-0123456789abcdef0"}, "instance_ids"),
-        ({"instance_ids": ["sg-12345678"]}, "instance_ids"),
-        ({"app": "shop", "ami_id": "ami-x"}, "ami_id"),
+        ({"instance_ids": "i-0123456789abcdef0", "reason": "x"}, "instance_ids"),
+        ({"instance_ids": ["sg-12345678"], "reason": "x"}, "instance_ids"),
+        ({"app": "shop", "ami_id": "ami-x", "reason": "x"}, "ami_id"),
+        ({"app": "shop"}, "reason: say why"),
+        ({"app": "shop", "reason": "   "}, "reason: say why"),
+        ({"app": "shop", "reason": 7}, "reason: say why"),
+        ({"app": "shop", "reason": "x", "swap_only": "yes"}, "swap_only: expected true or false"),
+        ({"instance_ids": ["i-0123456789abcdef0"], "reason": "x", "swap_only": True}, "swap_only: name the app alone"),
+        ({"app": "shop", "instance_ids": ["i-0123456789abcdef0"], "reason": "x", "swap_only": True}, "swap_only"),
         ({"detail-type": "EC2 AMI State Change", "detail": {}}, "detail-type"),
         ([], "input"),
     ],
@@ -173,3 +180,74 @@ def test_history_shows_what_a_case_did() -> None:
     assert "isolated i-1" in line and "FAILED i-2" in line and "1 not touched" in line
     assert "2 event(s)" in line and "Backdoor" in line and "swap r-1" in line
     assert ops.history_detail({"kind": "release", "source": "quarantine"}) == "quarantine"
+
+
+@pytest.mark.parametrize(
+    ("targets", "reason", "swap_only", "says"),
+    [
+        (["shop"], "", False, "--reason: say why"),
+        (["shop"], "   ", False, "--reason: say why"),
+        (["shop", "i-0123456789abcdef0"], "why", True, "--swap-only: name the app alone"),
+        (["i-0123456789abcdef0"], "why", True, "--swap-only: name the app alone"),
+    ],
+)
+def test_the_cli_request_refuses_an_empty_reason_and_a_swap_again_of_instances(
+    targets, reason, swap_only, says
+) -> None:
+    # Given / When a request a responder could type / Then it is refused in one line naming the option
+    with pytest.raises(ops.CliError, match=says):
+        ops.quarantine_request(targets, reason, swap_only=swap_only)
+
+
+def test_a_swap_again_names_the_app_alone() -> None:
+    assert ops.quarantine_request(["shop"], " swap failed: bad AMI ", swap_only=True) == {
+        "reason": "swap failed: bad AMI",
+        "app": "shop",
+        "swap_only": True,
+    }
+
+
+def test_a_case_timeline_is_every_dated_step_in_order() -> None:
+    # Given a case record as the quarantine writes it
+    item = {
+        "event_time": "2026-11-22T03:52:10Z",
+        "opened_at": "2026-11-22T03:52:11.100000+00:00",
+        "source": "guardduty",
+        "reason": "C&C",
+        "triggers": [{"kind": "guardduty", "finding_type": "Backdoor", "received_at": "2026-11-22T03:52:11+00:00"}],
+        "instances": {
+            "i-1": {
+                "metadata": {"recorded_at": "2026-11-22T03:52:11.200000+00:00"},
+                "steps": {
+                    "snapshot": {"ok": True, "at": "2026-11-22T03:52:12.900000+00:00", "result": "2 volume(s)"},
+                    "isolate_network": {
+                        "ok": True,
+                        "at": "2026-11-22T03:52:11.300000+00:00",
+                        "result": "sg-a then sg-b",
+                    },
+                    "detach": {"ok": False, "at": "2026-11-22T03:52:12+00:00", "result": "failed: x"},
+                },
+                "contained_at": "2026-11-22T03:52:11.500000+00:00",
+            }
+        },
+        "swapped_at": "2026-11-22T03:55:00+00:00",
+        "swap": {"green_asg": "shop-green-1"},
+        "status": "swapped",
+        "closed_at": "2026-11-22T03:55:00+00:00",
+    }
+    # When its timeline is made
+    rows = ops.case_timeline(item)
+    # Then it is ordered by time, from the event to the close, with failed steps marked
+    assert [r["what"] for r in rows] == [
+        "security event",
+        "guardduty trigger",
+        "case opened",
+        "i-1 recorded",
+        "i-1 isolate_network",
+        "i-1 contained",
+        "i-1 detach",
+        "i-1 snapshot",
+        "swapped",
+        "case closed",
+    ]
+    assert next(r for r in rows if r["what"] == "i-1 detach")["detail"] == "FAILED failed: x"

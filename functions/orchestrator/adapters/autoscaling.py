@@ -13,6 +13,9 @@ TAG_APP = "bluegreen:app"
 TAG_SLOT = "bluegreen:slot"
 TAG_RELEASE = "bluegreen:release"
 TAG_AMI = "bluegreen:ami"
+TAG_QUARANTINE = "bluegreen:quarantine"
+# DetachInstances takes at most 20 instance ids per call; the instance and protection calls take 50.
+DETACH_BATCH = 20
 
 
 def describe_group(name: str, api: Any = None) -> dict | None:
@@ -116,6 +119,9 @@ def stop_scaling(name: str, api: Any = None) -> None:
                 raise
     group = describe_group(name, api)
     protected = [i["InstanceId"] for i in (group or {}).get("Instances", []) if i.get("ProtectedFromScaleIn")]
+    # A quarantined instance that could not leave the group yet keeps its protection: the scale-in must not end it.
+    quarantined = _quarantined(protected)
+    protected = [i for i in protected if i not in quarantined]
     for start in range(0, len(protected), 50):  # SetInstanceProtection takes at most 50 ids
         api.set_instance_protection(
             AutoScalingGroupName=name, InstanceIds=protected[start : start + 50], ProtectedFromScaleIn=False
@@ -127,10 +133,21 @@ def set_min_size(name: str, min_size: int, api: Any = None) -> None:
 
 
 def delete_group(name: str, api: Any = None) -> bool:
-    """Delete a group and its instances; True once it no longer exists."""
+    """Delete a group and its instances; True once it no longer exists.
+
+    ForceDelete terminates every instance, termination-protected or not: a quarantined instance still in the group is
+    detached first, and while one cannot be (still launching), the group is left for the next poll.
+    """
     api = api or client("autoscaling")
-    if describe_group(name, api) is None:
+    group = describe_group(name, api)
+    if group is None:
         return True
+    states = {i["InstanceId"]: i["LifecycleState"] for i in group.get("Instances", [])}
+    quarantined = _quarantined(list(states))
+    if quarantined:
+        detach(name, [i for i in quarantined if states[i] in DETACHABLE], decrement=True, api=api)
+        if any(states[i] not in DETACHABLE for i in quarantined):
+            return False
     try:
         api.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
     except ClientError as err:
@@ -160,17 +177,69 @@ def describe_groups(names: list[str], api: Any = None) -> list[dict]:
     return paginate(api, "describe_auto_scaling_groups", "AutoScalingGroups", AutoScalingGroupNames=names)
 
 
-def detach_keeping_capacity(name: str, instance_id: str, api: Any = None) -> bool:
-    """Take the instance out of its group without lowering desired capacity, so the group launches a replacement.
+# Lifecycle states from which DetachInstances takes an instance out of its group.
+DETACHABLE = ("InService", "Standby")
+# Warm pool states: the instance is not in service and cannot be detached from the pool.
+WARM_POOL_PREFIX = "Warmed:"
 
-    Allowed even when the group is at its minimum size (only a decrementing detach would go below it).
-    False when the instance was no longer in the group (a retried isolation).
-    """
+
+def instance_states(instance_ids: list[str], api: Any = None) -> dict[str, dict]:
+    """Each instance that belongs to a group: its group, lifecycle state and scale-in protection."""
     api = api or client("autoscaling")
-    try:
-        api.detach_instances(AutoScalingGroupName=name, InstanceIds=[instance_id], ShouldDecrementDesiredCapacity=False)
-    except ClientError as err:
-        if error_code(err) == "ValidationError" and "not part of" in str(err):
-            return False
-        raise
-    return True
+    found: list[dict] = []
+    for start in range(0, len(instance_ids), 50):  # the API takes at most 50 ids per call
+        chunk = instance_ids[start : start + 50]
+        found += paginate(api, "describe_auto_scaling_instances", "AutoScalingInstances", InstanceIds=chunk)
+    return {
+        i["InstanceId"]: {
+            "group": i["AutoScalingGroupName"],
+            "state": i["LifecycleState"],
+            "protected": bool(i.get("ProtectedFromScaleIn")),
+        }
+        for i in found
+    }
+
+
+def detach(name: str, instance_ids: list[str], decrement: bool = False, api: Any = None) -> list[str]:
+    """Take instances out of their group; without `decrement` the group launches a replacement for each (also at its
+    minimum size). The ids it detached (one no longer in the group is left out)."""
+    api = api or client("autoscaling")
+    done: list[str] = []
+    for start in range(0, len(instance_ids), DETACH_BATCH):
+        batch = instance_ids[start : start + DETACH_BATCH]
+        try:
+            api.detach_instances(AutoScalingGroupName=name, InstanceIds=batch, ShouldDecrementDesiredCapacity=decrement)
+            done += batch
+        except ClientError as err:
+            if error_code(err) != "ValidationError":
+                raise
+            if len(batch) > 1:  # one refused instance fails the batch: one by one, to learn which
+                for one in batch:
+                    done += detach(name, [one], decrement, api)
+            elif "not part of" not in str(err):  # AWS has no code of its own for "detached already"
+                raise
+    return done
+
+
+def protect_from_scale_in(name: str, instance_ids: list[str], api: Any = None) -> None:
+    api = api or client("autoscaling")
+    for start in range(0, len(instance_ids), 50):
+        api.set_instance_protection(
+            AutoScalingGroupName=name, InstanceIds=instance_ids[start : start + 50], ProtectedFromScaleIn=True
+        )
+
+
+def target_groups_of(names: list[str], api: Any = None) -> dict[str, list[str]]:
+    """Each group's own target groups (the ones it registers its instances with)."""
+    return {g["AutoScalingGroupName"]: list(g.get("TargetGroupARNs", [])) for g in describe_groups(names, api)}
+
+
+def _quarantined(instance_ids: list[str]) -> list[str]:
+    """Those of the instances that carry the quarantine tag (one EC2 call, none when there are no instances)."""
+    if not instance_ids:
+        return []
+    api = client("ec2")
+    # A filter, not InstanceIds: an id EC2 no longer knows is left out instead of failing the call.
+    filters = [{"Name": "instance-id", "Values": instance_ids}, {"Name": "tag-key", "Values": [TAG_QUARANTINE]}]
+    found = paginate(api, "describe_instances", "Reservations", Filters=filters)
+    return [i["InstanceId"] for r in found for i in r["Instances"]]

@@ -134,13 +134,6 @@ def protect_from_termination(instance_id: str, api: Any = None) -> None:
     (api or client("ec2")).modify_instance_attribute(InstanceId=instance_id, DisableApiTermination={"Value": True})
 
 
-def is_termination_protected(instance_id: str, api: Any = None) -> bool:
-    found = (api or client("ec2")).describe_instance_attribute(
-        InstanceId=instance_id, Attribute="disableApiTermination"
-    )
-    return bool(found.get("DisableApiTermination", {}).get("Value"))
-
-
 def tag_resources(resource_ids: list[str], tags: dict[str, str], api: Any = None) -> None:
     (api or client("ec2")).create_tags(Resources=resource_ids, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
 
@@ -150,26 +143,178 @@ def set_interface_groups(interface_id: str, group_ids: list[str], api: Any = Non
     (api or client("ec2")).modify_network_interface_attribute(NetworkInterfaceId=interface_id, Groups=group_ids)
 
 
-def interfaces_of(instance_id: str, api: Any = None) -> list[dict]:
-    """Every network interface attached to the instance, as EC2 describes it now."""
+# --- the quarantine groups: an untracking (all traffic) and an isolation (no rule) group per VPC -------------------
+
+ANYWHERE = ({"IpRanges": [{"CidrIp": "0.0.0.0/0"}]}, {"Ipv6Ranges": [{"CidrIpv6": "::/0"}]})
+
+
+def security_groups(group_ids: list[str], api: Any = None) -> dict[str, dict]:
+    """Each of these groups that exists, by id (an unknown id is left out, not an error)."""
     api = api or client("ec2")
-    filters = [{"Name": "attachment.instance-id", "Values": [instance_id]}]
-    return paginate(api, "describe_network_interfaces", "NetworkInterfaces", Filters=filters)
+    found: dict[str, dict] = {}
+    for group_id in dict.fromkeys(group_ids):
+        try:
+            found.update({g["GroupId"]: g for g in api.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]})
+        except ClientError as err:
+            if error_code(err) not in ("InvalidGroup.NotFound", "InvalidGroupId.Malformed"):
+                raise
+    return found
 
 
-def case_snapshot(volume_id: str, tag_key: str, case_id: str, api: Any = None) -> str | None:
-    """The snapshot of this volume already taken for this case, if any (a retried isolation takes no second one)."""
+def tagged_groups(vpc_ids: list[str], tag_key: str, api: Any = None) -> list[dict]:
+    """The security groups of these VPCs that carry the tag key (bluegreen's own quarantine groups)."""
     api = api or client("ec2")
-    filters = [{"Name": "volume-id", "Values": [volume_id]}, {"Name": f"tag:{tag_key}", "Values": [case_id]}]
-    found = paginate(api, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters)
-    return found[0]["SnapshotId"] if found else None
+    filters = [{"Name": "vpc-id", "Values": sorted(set(vpc_ids))}, {"Name": "tag-key", "Values": [tag_key]}]
+    return paginate(api, "describe_security_groups", "SecurityGroups", Filters=filters)
 
 
-def snapshot_volume(volume_id: str, description: str, tags: dict[str, str], api: Any = None) -> str:
-    """Start a snapshot (point in time now; it completes in the background), tagged as it is created."""
-    created = (api or client("ec2")).create_snapshot(
-        VolumeId=volume_id,
-        Description=description[:255],
-        TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+def create_group(vpc_id: str, name: str, description: str, tags: dict[str, str], api: Any = None) -> str | None:
+    """A new security group, tagged as it is created; None when a group of that name exists in the VPC already."""
+    api = api or client("ec2")
+    try:
+        created = api.create_security_group(
+            GroupName=name,
+            Description=description,
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tag_list(tags)}],
+        )
+    except ClientError as err:
+        if error_code(err) == "InvalidGroup.Duplicate":  # made meanwhile by another case in the same VPC
+            return None
+        raise
+    return created["GroupId"]
+
+
+def open_to_anywhere(group_id: str, direction: str, api: Any = None) -> None:
+    """Allow all traffic from (ingress) or to (egress) anywhere, IPv4 and IPv6; a rule already there is fine."""
+    api = api or client("ec2")
+    call = api.authorize_security_group_ingress if direction == "ingress" else api.authorize_security_group_egress
+    for ranges in ANYWHERE:
+        try:
+            call(GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", **ranges}])
+        except ClientError as err:
+            if error_code(err) != "InvalidPermission.Duplicate":
+                raise
+
+
+def revoke_rules(group: dict, api: Any = None) -> None:
+    """Take every rule off a group (a new VPC group comes with one that allows all egress)."""
+    api = api or client("ec2")
+    for key, call in (
+        ("IpPermissions", api.revoke_security_group_ingress),
+        ("IpPermissionsEgress", api.revoke_security_group_egress),
+    ):
+        rules = [_permission(p) for p in group.get(key, [])]
+        if not rules:
+            continue
+        try:
+            call(GroupId=group["GroupId"], IpPermissions=rules)
+        except ClientError as err:
+            if error_code(err) != "InvalidPermission.NotFound":  # revoked meanwhile by another case
+                raise
+
+
+def _permission(rule: dict) -> dict:
+    """A rule as DescribeSecurityGroups shows it, in the shape Revoke takes (no empty lists, no rule ids)."""
+    keep = ("IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs")
+    return {k: v for k, v in rule.items() if k in keep and v not in ([], None)}
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+# --- credentials: instance profiles and Elastic IPs -----------------------------------------------------------------
+
+
+def profile_associations(instance_ids: list[str], api: Any = None) -> dict[str, dict]:
+    """The current (associated or associating) instance profile association of each instance that has one."""
+    api = api or client("ec2")
+    if not instance_ids:
+        return {}
+    filters = [{"Name": "instance-id", "Values": instance_ids}]
+    found = paginate(
+        api, "describe_iam_instance_profile_associations", "IamInstanceProfileAssociations", Filters=filters
     )
-    return created["SnapshotId"]
+    return {a["InstanceId"]: a for a in found if a.get("State") in ("associated", "associating")}
+
+
+def replace_profile(association_id: str, profile_arn: str, api: Any = None) -> dict:
+    """Put another instance profile on a running instance, in place of the associated one."""
+    answer = (api or client("ec2")).replace_iam_instance_profile_association(
+        AssociationId=association_id, IamInstanceProfile={"Arn": profile_arn}
+    )
+    return answer["IamInstanceProfileAssociation"]
+
+
+def addresses_of(instance_ids: list[str], api: Any = None) -> list[dict]:
+    """The Elastic IP addresses associated with these instances."""
+    api = api or client("ec2")
+    if not instance_ids:
+        return []
+    filters = [{"Name": "instance-id", "Values": instance_ids}]
+    return api.describe_addresses(Filters=filters)["Addresses"]
+
+
+def address_by_ip(public_ip: str, api: Any = None) -> dict | None:
+    api = api or client("ec2")
+    try:
+        found = api.describe_addresses(PublicIps=[public_ip])["Addresses"]
+    except ClientError as err:
+        if error_code(err) in ("InvalidAddress.NotFound", "AuthFailure"):
+            return None
+        raise
+    return found[0] if found else None
+
+
+def disassociate_address(association_id: str, api: Any = None) -> bool:
+    """False when it was no longer associated (a retried isolation)."""
+    try:
+        (api or client("ec2")).disassociate_address(AssociationId=association_id)
+    except ClientError as err:
+        if error_code(err) == "InvalidAssociationID.NotFound":
+            return False
+        raise
+    return True
+
+
+def associate_address(allocation_id: str, interface_id: str, private_ip: str | None, api: Any = None) -> None:
+    """Give an Elastic IP back to the interface it was taken from; refused if it is associated elsewhere now."""
+    params: dict[str, Any] = {"AllocationId": allocation_id, "NetworkInterfaceId": interface_id}
+    if private_ip:
+        params["PrivateIpAddress"] = private_ip
+    (api or client("ec2")).associate_address(AllowReassociation=False, **params)
+
+
+# --- protection and evidence ---------------------------------------------------------------------------------------
+
+
+def keep_volumes_on_termination(instance_id: str, device_names: list[str], api: Any = None) -> None:
+    """Turn DeleteOnTermination off on these EBS volumes, so they outlive the instance."""
+    if device_names:
+        (api or client("ec2")).modify_instance_attribute(
+            InstanceId=instance_id,
+            BlockDeviceMappings=[{"DeviceName": d, "Ebs": {"DeleteOnTermination": False}} for d in device_names],
+        )
+
+
+def snapshot_instance(instance_id: str, description: str, tags: dict[str, str], api: Any = None) -> dict[str, str]:
+    """Crash-consistent snapshots of every EBS volume of the instance, taken together and tagged as created: volume id
+    -> snapshot id."""
+    created = (api or client("ec2")).create_snapshots(
+        InstanceSpecification={"InstanceId": instance_id, "ExcludeBootVolume": False},
+        Description=description[:255],
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tag_list(tags)}],
+    )
+    return {s["VolumeId"]: s["SnapshotId"] for s in created["Snapshots"]}
+
+
+def tagged_snapshots(tags: dict[str, str], api: Any = None) -> list[dict]:
+    """This account's snapshots that carry all these tags (one call, whatever the number of instances)."""
+    api = api or client("ec2")
+    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+    return paginate(api, "describe_snapshots", "Snapshots", OwnerIds=["self"], Filters=filters)
+
+
+def delete_tags(resource_ids: list[str], keys: list[str], api: Any = None) -> None:
+    (api or client("ec2")).delete_tags(Resources=resource_ids, Tags=[{"Key": k} for k in keys])

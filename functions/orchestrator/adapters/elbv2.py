@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from orchestrator.adapters.aws import client, error_code, paginate
+from orchestrator.adapters.aws import client, error_code
 from orchestrator.errors import ForwardActionConflictError, NotFoundError
 
 DEFAULT_DEREGISTRATION_DELAY = 300
@@ -44,26 +44,18 @@ def deregistration_delay(target_group_arn: str, api: Any = None) -> int:
 # --- registrations: the quarantine path ------------------------------------------------------------------------
 
 
-def instance_target_groups(vpc_id: str | None, api: Any = None) -> list[str]:
-    """Every target group of instance targets in the VPC (any of them may hold an instance)."""
+def registrations_of(target_group_arn: str, instance_ids: list[str], api: Any = None) -> dict[str, list[dict]]:
+    """Each of these instances' registrations (id and port) in one target group; an instance not registered is left
+    out. One call per target group, whatever the number of instances."""
     api = api or client("elbv2")
-    groups = paginate(api, "describe_target_groups", "TargetGroups")
-    return [
-        g["TargetGroupArn"]
-        for g in groups
-        if g.get("TargetType", "instance") == "instance" and (vpc_id is None or g.get("VpcId") == vpc_id)
-    ]
-
-
-def registrations(target_group_arn: str, instance_id: str, api: Any = None) -> list[dict]:
-    """The instance's registrations (id and port) in one target group; empty when it is not registered."""
-    api = api or client("elbv2")
+    wanted = set(instance_ids)
     described = api.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
-    return [
-        {k: v for k, v in d["Target"].items() if k in ("Id", "Port", "AvailabilityZone")}
-        for d in described
-        if d["Target"]["Id"] == instance_id
-    ]
+    found: dict[str, list[dict]] = {}
+    for d in described:
+        if d["Target"]["Id"] in wanted:
+            target = {k: v for k, v in d["Target"].items() if k in ("Id", "Port", "AvailabilityZone")}
+            found.setdefault(d["Target"]["Id"], []).append(target)
+    return found
 
 
 def deregister(target_group_arn: str, targets: list[dict], api: Any = None) -> None:

@@ -300,10 +300,13 @@ def history(app: str, prefix: str, limit: int = 20, tbl: Any = None) -> list[dic
 # --- quarantine cases: one open case per app; later events join it -------------------------------------------
 
 
-def open_case(app: str, case_id: str, now: int, lease_seconds: int, tbl: Any = None) -> tuple[str, bool]:
+def open_case(
+    app: str, case_id: str, now: int, lease_seconds: int, execution_arn: str = "", tbl: Any = None
+) -> tuple[str, bool]:
     """Open a case for the app, or find the one already open: (case id, True when this call opened it).
 
-    The "CASE" item points at the open case; it expires, so a crashed quarantine cannot hold an app's case forever.
+    The "CASE" item points at the open case and names the execution that owns it (the one that may swap the fleet);
+    it expires, so a crashed quarantine cannot hold an app's case forever.
     """
     tbl = tbl or table()
     for _ in range(3):  # the open case may close between the failed write and the read
@@ -313,6 +316,7 @@ def open_case(app: str, case_id: str, now: int, lease_seconds: int, tbl: Any = N
                 "pk": _pk(app),
                 "sk": "CASE",
                 "case_id": case_id,
+                "execution_arn": execution_arn,
                 "opened_at": now,
                 "expires_at": now + lease_seconds,
             },
@@ -355,6 +359,21 @@ def record_case_instance(app: str, case_id: str, instance_id: str, record: dict,
         ExpressionAttributeNames={"#i": "instances", "#id": instance_id},
         ExpressionAttributeValues={":r": _dynamo(record)},
     )
+
+
+def record_case_instances(app: str, case_id: str, records: dict[str, dict], tbl: Any = None) -> None:
+    """Write several instances' entries of the case in one call (each its own map key, as record_case_instance)."""
+    items = list(records.items())
+    for start in range(0, len(items), 20):  # well within DynamoDB's 4 KB update expression
+        chunk = items[start : start + 20]
+        names = {"#i": "instances", **{f"#k{n}": instance_id for n, (instance_id, _) in enumerate(chunk)}}
+        values = {f":v{n}": _dynamo(record) for n, (_, record) in enumerate(chunk)}
+        (tbl or table()).update_item(
+            Key={"pk": _pk(app), "sk": f"CASE#{case_id}"},
+            UpdateExpression="SET " + ", ".join(f"#i.#k{n} = :v{n}" for n in range(len(chunk))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
 
 
 def append_case_error(app: str, case_id: str, error: dict, tbl: Any = None) -> None:

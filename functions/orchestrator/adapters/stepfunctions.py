@@ -26,3 +26,13 @@ def fail_task(task_token: str, error: str, cause: str, api: Any = None) -> bool:
             return False
         raise
     return True
+
+
+def describe_execution(execution_arn: str, api: Any = None) -> dict | None:
+    """The execution as Step Functions describes it; None when it does not exist (or is not an execution ARN)."""
+    try:
+        return (api or client("stepfunctions")).describe_execution(executionArn=execution_arn)
+    except ClientError as err:
+        if error_code(err) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        raise

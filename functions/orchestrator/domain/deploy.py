@@ -24,6 +24,7 @@ from orchestrator.adapters import (
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
 from orchestrator.domain import clone, gates, health, routers, smoke
+from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
     expected_duration,
@@ -154,6 +155,8 @@ def prepare(
     if isinstance(normalised, Release):
         return normalised
     app, ami_id, options = normalised
+    if options.get("emergency"):  # only the stack's quarantine machine, for its own case: refused before any change
+        check_emergency(app, ami_id, options.get("started_by"), state_machine_arn)
     try:
         image = ec2.describe_image(ami_id)
     except AmiInvalidError:

@@ -9,27 +9,27 @@ by hand behaves the same as one delivered by a rule):
   alarm as a security alarm) and whose metric names an instance (dimension `InstanceId`) or an app's Auto Scaling
   group (`AutoScalingGroupName`: every instance in that group is a suspect);
 - by hand: `{"app": ..., "instance_ids": [...], "reason": ..., "ami_id": ...}`; an app alone names every instance of
-  its live fleet; `ami_id` names the known-good AMI to swap onto (default: the live one).
+  its live fleet; `ami_id` names the known-good AMI to swap onto (default: the live one); `reason` is required.
+- a swap again, by hand: `{"app": ..., "swap_only": true, "reason": ...}`: the app's latest case whose swap failed
+  (or whose isolation was incomplete) swaps the fleet once more, without isolating anything again.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
 from orchestrator.config import APP_NAME, AppConfig
-from orchestrator.domain import routers
+from orchestrator.domain import isolation, routers
 from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
     AppNotFoundError,
-    ConfigInvalidError,
-    IsolationIncompleteError,
+    CaseNotFoundError,
     KnownGoodAmiNotFoundError,
     PreemptTimeoutError,
     SwapFailedError,
@@ -41,7 +41,9 @@ GUARDDUTY_FINDING = "GuardDuty Finding"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
 QUARANTINE_TAG = "bluegreen:quarantine"
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}([0-9a-f]{9})?$")
-MANUAL_KEYS = {"app", "instance_ids", "reason", "ami_id"}
+MANUAL_KEYS = {"app", "instance_ids", "reason", "ami_id", "swap_only"}
+# Case statuses from which a swap may be run again without isolating again.
+SWAPPABLE_AGAIN = ("swap_failed", "isolation_failed")
 # Group lifecycle states whose instances can still be detached (and so quarantined).
 ACTIVE_IN_GROUP = {"Pending", "Pending:Wait", "Pending:Proceed", "InService", "Standby"}
 # Slack on top of the planned waits, for the tasks, retries and backoff between them.
@@ -157,15 +159,20 @@ def _from_request(raw: dict) -> Trigger:
     unknown = sorted(set(raw) - MANUAL_KEYS)
     if unknown:
         raise TriggerInvalidError(f"{unknown[0]}: not a field of a quarantine request (use {sorted(MANUAL_KEYS)})")
-    app, ids, reason = raw.get("app"), raw.get("instance_ids") or [], raw.get("reason") or ""
+    app, ids, reason = raw.get("app"), raw.get("instance_ids") or [], raw.get("reason")
     if app is not None and (not isinstance(app, str) or not APP_NAME.match(app)):
         raise TriggerInvalidError(f"app: {app!r} is not a valid app name")
     if not isinstance(ids, list):
         raise TriggerInvalidError("instance_ids: expected a list of instance ids")
     if app is None and not ids:
         raise TriggerInvalidError('input: name an app, instance_ids, or both: {"app": ..., "instance_ids": [...]}')
-    if not isinstance(reason, str):
-        raise TriggerInvalidError("reason: expected text")
+    if not isinstance(reason, str) or not reason.strip():
+        raise TriggerInvalidError("reason: say why (it is recorded in the case and its notifications)")
+    swap_only = raw.get("swap_only", False)
+    if not isinstance(swap_only, bool):
+        raise TriggerInvalidError("swap_only: expected true or false")
+    if swap_only and (app is None or ids):
+        raise TriggerInvalidError("swap_only: name the app alone: its case whose swap failed is swapped again")
     ami_id = raw.get("ami_id")
     if ami_id is not None:
         try:
@@ -177,7 +184,8 @@ def _from_request(raw: dict) -> Trigger:
         app=app,
         instance_ids=list(dict.fromkeys(_instance_id(i, "instance_ids") for i in ids)),
         ami_id=ami_id,
-        reason=reason or "quarantine requested by hand",
+        reason=reason.strip()[:1000],
+        swap_only=swap_only,
     )
 
 
@@ -191,6 +199,7 @@ def resolve(
     now: datetime,
     scale: float,
     topic: str | None,
+    quarantine_profile_arn: str | None = None,
 ) -> QuarantineCase:
     """Map the event's instances to apps, and open the app's case or join the one already open."""
     trigger = normalise(raw, rules, region)
@@ -198,6 +207,9 @@ def resolve(
     trigger.event_time = trigger.event_time or received  # a request by hand happens when it is received
     if trigger.ignored:
         return QuarantineCase(outcome="Ignored", reason=trigger.ignored, trigger=trigger, received_at=received)
+    context = {"execution_arn": execution_arn, "state_machine_arn": state_machine_arn, "now": now, "scale": scale}
+    if trigger.swap_only:
+        return reopen_for_swap(trigger, quarantine_profile_arn, **context)
     by_app, configs, skipped = find_suspects(trigger)
     if not by_app:
         case = QuarantineCase(
@@ -220,7 +232,9 @@ def resolve(
             skipped += [
                 Skipped(resource=i, reason=f"its app {other}'s quarantine did not start: {err}") for i in by_app[other]
             ]
-    return open_or_join(trigger, app, by_app[app], configs[app], skipped, execution_arn, state_machine_arn, now, scale)
+    case = open_or_join(trigger, app, by_app[app], configs[app], skipped, **context)
+    case.quarantine_profile_arn = quarantine_profile_arn
+    return case
 
 
 def find_suspects(trigger: Trigger) -> tuple[dict[str, list[str]], dict[str, AppConfig], list[Skipped]]:
@@ -299,15 +313,8 @@ def open_or_join(
     scale: float,
 ) -> QuarantineCase:
     """Two events for one app make one case: the first opens it (and will swap); later ones join it."""
-    delay = elbv2.DEFAULT_DEREGISTRATION_DELAY
-    normal = plan_waits(config, scale=scale, deregistration_delay=delay)
-    swap = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=True)
-    # A release asked to abort reads the flag at its next gate, at most its longest wait away, then rolls back.
-    preempt = max(normal.bake_seconds, normal.drain_seconds, normal.keep_seconds, normal.health_timeout_seconds)
-    preempt += SLACK_SECONDS
-    # The case stays open (later events join it) while its swap may still run; it expires should its execution crash.
-    lease = preempt + swap.health_timeout_seconds + swap.bake_seconds + swap.drain_seconds + SLACK_SECONDS
-    case_id, owner = state_table.open_case(app, new_release_id(now), int(now.timestamp()), lease)
+    preempt, lease, poll = _case_times(config, scale)
+    case_id, owner = state_table.open_case(app, new_release_id(now), int(now.timestamp()), lease, execution_arn)
     received = now.isoformat()
     state_table.join_case(
         app,
@@ -339,10 +346,13 @@ def open_or_join(
         instance_ids=instance_ids,
         skipped=skipped,
         isolation_group=config.quarantine.security_group_id,
+        untracking_group=config.quarantine.untracking_group_id,
         snapshot_volumes=config.quarantine.snapshot_volumes,
+        revoke_credentials=config.quarantine.revoke_credentials,
+        target_group_arns=[arn for slot in config.slots.values() for arn in slot.target_group_arns],
         notify_topic_arn=config.notify_topic_arn,
         received_at=received,
-        poll_seconds=swap.poll_seconds,
+        poll_seconds=poll,
         preempt_seconds=preempt,
         swap=Swap(ami_id=trigger.ami_id),
         execution_arn=execution_arn,
@@ -350,187 +360,91 @@ def open_or_join(
     )
 
 
-# --- Isolate ---------------------------------------------------------------------------------------------------
+def _case_times(config: AppConfig, scale: float) -> tuple[int, int, int]:
+    """(preempt deadline, case lease, poll interval) in seconds, scaled."""
+    delay = elbv2.DEFAULT_DEREGISTRATION_DELAY
+    normal = plan_waits(config, scale=scale, deregistration_delay=delay)
+    swap = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=True)
+    # A release asked to abort reads the flag at its next gate, at most its longest wait away, then rolls back.
+    preempt = max(normal.bake_seconds, normal.drain_seconds, normal.keep_seconds, normal.health_timeout_seconds)
+    preempt += SLACK_SECONDS
+    # The case stays open (later events join it) while it may wait for launching instances to leave their group and
+    # its swap may still run; it expires should its execution crash.
+    detach = max(1, round(isolation.DETACH_SECONDS * scale))
+    lease = detach + preempt + swap.health_timeout_seconds + swap.bake_seconds + swap.drain_seconds + SLACK_SECONDS
+    return preempt, lease, swap.poll_seconds
 
 
-def isolate(case: QuarantineCase, clock: Callable[[], datetime], topic: str | None) -> QuarantineCase:
-    """Isolate every instance of the case, each in the spec's order; every step is safe to run again."""
-    assert case.app and case.case_id
-    recorded = (state_table.get(case.app, f"CASE#{case.case_id}") or {}).get("instances", {})
-    failures: dict[str, list[str]] = {}
-    for instance_id in case.instance_ids:
-        record = isolate_instance(case, instance_id, recorded.get(instance_id), clock)
-        if record["errors"]:
-            failures[instance_id] = record["errors"]
-        elif instance_id not in case.isolated:
-            case.isolated.append(instance_id)
-    if failures:
-        detail = "; ".join(f"{i}: {', '.join(e)}" for i, e in failures.items())
-        raise IsolationIncompleteError(f"case {case.case_id} of {case.app}: {detail}")
-    case.isolated_at = clock().isoformat()
-    case.status = "isolated"
-    if case.owner:
-        state_table.update(case.app, f"CASE#{case.case_id}", {"status": "isolated", "isolated_at": case.isolated_at})
-    notify.publish(
-        [topic, case.notify_topic_arn],
-        f"bluegreen: {case.app} case {case.case_id}: {len(case.isolated)} instance(s) isolated",
-        {
-            "app": case.app,
-            "case_id": case.case_id,
-            "isolated": case.isolated,
-            "skipped": [s.model_dump() for s in case.skipped],
-            "reason": case.trigger.reason if case.trigger else "",
-            "next": "the fleet is swapped onto fresh instances" if case.owner else "joined the open case",
-        },
-    )
-    return case
+def reopen_for_swap(
+    trigger: Trigger,
+    quarantine_profile_arn: str | None,
+    *,
+    execution_arn: str,
+    state_machine_arn: str,
+    now: datetime,
+    scale: float,
+) -> QuarantineCase:
+    """The app's latest case, whose swap failed (or whose isolation was incomplete), reopened to swap the fleet again.
 
-
-def isolate_instance(
-    case: QuarantineCase, instance_id: str, previous: dict | None, clock: Callable[[], datetime]
-) -> dict:
-    """Record metadata; protect and tag; detach; deregister; isolation group on every interface; snapshot volumes.
-
-    A step that fails is recorded and the later steps still run: each one contains the instance a bit more.
+    Nothing is isolated again; its instances must still be out of their groups before the swap (detach_pending).
     """
-    assert case.app and case.case_id
-    instance = ec2.describe_instances([instance_id]).get(instance_id)
-    if instance is None:
-        record = {"status": "failed", "errors": ["the instance no longer exists"]}
-        state_table.record_case_instance(case.app, case.case_id, instance_id, {**(previous or {}), **record})
-        return record
-    fresh = not (previous and previous.get("metadata"))
-    metadata = record_metadata(instance, clock) if fresh else previous["metadata"]  # type: ignore[index]
-    if fresh:  # before anything changes: what it looked like, for the investigation
-        state_table.record_case_instance(
-            case.app, case.case_id, instance_id, {"status": "isolating", "metadata": metadata}
+    app = trigger.app or ""
+    config = config_store.load(app)
+    latest = state_table.history(app, "CASE#", 1)
+    if not latest or latest[0].get("status") not in SWAPPABLE_AGAIN:
+        found = f"its latest case {latest[0].get('case_id')} is {latest[0].get('status')}" if latest else "it has none"
+        raise CaseNotFoundError(
+            f"app: {app} has no case whose swap failed ({found}); quarantine instances with `bluegreen quarantine`"
         )
-    steps: dict[str, str] = {}
-    errors: list[str] = []
-
-    def step(name: str, action: Callable[[], str]) -> None:
-        try:
-            steps[name] = action()
-        except Exception as err:  # keep containing: later steps do not depend on this one
-            steps[name] = f"failed: {err}"
-            errors.append(f"{name}: {err}")
-
-    step("protect", lambda: _protect(instance_id, case.case_id or ""))
-    step("detach", lambda: _detach(instance_id, metadata.get("auto_scaling_group")))
-    step("deregister", lambda: _deregister(instance_id, metadata if fresh else None, instance.get("VpcId")))
-    step("isolate_network", lambda: _isolate_network(instance_id, case.isolation_group))
-    snapshots: dict[str, str] = {}
-    step("snapshot", lambda: _snapshot(case, instance_id, metadata, snapshots))
-    record = {
-        "status": "failed" if errors else "isolated",
-        "metadata": metadata,
-        "steps": steps,
-        "errors": errors,
-        "snapshots": snapshots,
-        "isolated_at": None if errors else clock().isoformat(),
-        "seconds_from_event": None,
-    }
-    if not errors and case.trigger and case.trigger.event_time:
-        record["seconds_from_event"] = _seconds_between(case.trigger.event_time, record["isolated_at"])
-    state_table.record_case_instance(case.app, case.case_id, instance_id, record)
-    return record
-
-
-def record_metadata(instance: dict, clock: Callable[[], datetime]) -> dict:
-    """Interfaces, security groups, group, target groups, IAM profile, tags and volumes, as found before isolation."""
-    instance_id = instance["InstanceId"]
-    group = autoscaling.groups_of_instances([instance_id]).get(instance_id) or ec2.tag_of(
-        instance, "aws:autoscaling:groupName"
+    item = latest[0]
+    preempt, lease, poll = _case_times(config, scale)
+    case_id, owner = state_table.open_case(app, item["case_id"], int(now.timestamp()), lease, execution_arn)
+    received = now.isoformat()
+    if not owner:
+        return QuarantineCase(
+            outcome="Ignored",
+            reason=f"case {case_id} of {app} is open and swaps the fleet itself",
+            trigger=trigger,
+            received_at=received,
+        )
+    state_table.join_case(
+        app,
+        case_id,
+        {},
+        trigger={
+            **trigger.model_dump(mode="json", exclude_none=True),
+            "received_at": received,
+            "execution_arn": execution_arn,
+        },
+        skipped=[],
     )
-    registered = {}
-    for arn in elbv2.instance_target_groups(instance.get("VpcId")):
-        targets = elbv2.registrations(arn, instance_id)
-        if targets:
-            registered[arn] = targets
-    return {
-        "instance_type": instance.get("InstanceType"),
-        "image_id": instance.get("ImageId"),
-        "state": instance.get("State", {}).get("Name"),
-        "launch_time": str(instance.get("LaunchTime", "")),
-        "vpc_id": instance.get("VpcId"),
-        "subnet_id": instance.get("SubnetId"),
-        "private_ip": instance.get("PrivateIpAddress"),
-        "iam_instance_profile": (instance.get("IamInstanceProfile") or {}).get("Arn"),
-        "security_groups": [g["GroupId"] for g in instance.get("SecurityGroups", [])],
-        "network_interfaces": [
-            {
-                "id": n["NetworkInterfaceId"],
-                "device_index": n.get("Attachment", {}).get("DeviceIndex"),
-                "groups": [g["GroupId"] for g in n.get("Groups", [])],
-                "private_ip": n.get("PrivateIpAddress"),
-                "subnet_id": n.get("SubnetId"),
-            }
-            for n in instance.get("NetworkInterfaces", [])
-        ],
-        "auto_scaling_group": group,
-        "target_groups": registered,
-        "tags": {t["Key"]: t["Value"] for t in instance.get("Tags", [])},
-        "volumes": [
-            {"volume_id": m["Ebs"]["VolumeId"], "device": m.get("DeviceName")}
-            for m in instance.get("BlockDeviceMappings", [])
-            if m.get("Ebs", {}).get("VolumeId")
-        ],
-        "recorded_at": clock().isoformat(),
-    }
+    state_table.update(app, f"CASE#{case_id}", {"status": "isolated", "swap_again_at": received})
+    instances = item.get("instances", {})
+    return QuarantineCase(
+        case_id=case_id,
+        app=app,
+        owner=True,
+        status="isolated",
+        trigger=trigger,
+        swap_only=True,
+        isolated=sorted(i for i, r in instances.items() if r.get("status") == "isolated"),
+        awaiting_detach=sorted(instances),  # each is checked to be out of its group before the swap
+        detach_by=(now + timedelta(seconds=max(1, round(isolation.DETACH_SECONDS * scale)))).isoformat(),
+        isolated_at=item.get("isolated_at"),
+        contained_at=item.get("contained_at"),
+        target_group_arns=[arn for slot in config.slots.values() for arn in slot.target_group_arns],
+        notify_topic_arn=config.notify_topic_arn,
+        quarantine_profile_arn=quarantine_profile_arn,
+        received_at=received,
+        poll_seconds=poll,
+        preempt_seconds=preempt,
+        swap=Swap(ami_id=trigger.ami_id),
+        execution_arn=execution_arn,
+        state_machine_arn=state_machine_arn,
+    )
 
 
-def _protect(instance_id: str, case_id: str) -> str:
-    ec2.protect_from_termination(instance_id)
-    ec2.tag_resources([instance_id], {QUARANTINE_TAG: case_id})
-    return f"termination protection on; tagged {QUARANTINE_TAG}={case_id}"
-
-
-def _detach(instance_id: str, recorded_group: str | None) -> str:
-    group = autoscaling.groups_of_instances([instance_id]).get(instance_id)
-    if group is None:
-        return f"in no group (was {recorded_group})" if recorded_group else "in no group"
-    autoscaling.detach_keeping_capacity(group, instance_id)
-    return f"detached from {group}; desired capacity kept, so a replacement launches"
-
-
-def _deregister(instance_id: str, metadata: dict | None, vpc_id: str | None) -> str:
-    if metadata is not None:
-        registered = metadata["target_groups"]
-    else:  # a retry: look again, the first attempt may have stopped halfway
-        registered = {a: t for a in elbv2.instance_target_groups(vpc_id) if (t := elbv2.registrations(a, instance_id))}
-    for arn, targets in registered.items():
-        elbv2.deregister(arn, targets)
-    return f"deregistered from {len(registered)} target group(s)"
-
-
-def _isolate_network(instance_id: str, group_id: str | None) -> str:
-    if not group_id:
-        raise ConfigInvalidError("quarantine.security_group_id is not set, so the network cannot be isolated")
-    interfaces = ec2.interfaces_of(instance_id)
-    for interface in interfaces:
-        ec2.set_interface_groups(interface["NetworkInterfaceId"], [group_id])
-    return f"{group_id} alone on {len(interfaces)} interface(s)"
-
-
-def _snapshot(case: QuarantineCase, instance_id: str, metadata: dict, taken: dict[str, str]) -> str:
-    if not case.snapshot_volumes:
-        return "skipped (quarantine.snapshot_volumes is false)"
-    assert case.case_id and case.app
-    tags = {QUARANTINE_TAG: case.case_id, "bluegreen:app": case.app, "bluegreen:instance": instance_id}
-    for volume in metadata["volumes"]:
-        volume_id = volume["volume_id"]
-        taken[volume_id] = ec2.case_snapshot(volume_id, QUARANTINE_TAG, case.case_id) or ec2.snapshot_volume(
-            volume_id, f"bluegreen quarantine case {case.case_id}: {instance_id} {volume.get('device')}", tags
-        )
-    return f"{len(taken)} volume(s) snapshotted"
-
-
-def _seconds_between(start: str, end: str) -> float | None:
-    try:
-        began = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        return round((datetime.fromisoformat(end) - began).total_seconds(), 3)
-    except (TypeError, ValueError):
-        return None
+# --- Isolate: orchestrator.domain.isolation ---------------------------------------------------------------------
 
 
 # --- Preempt ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from orchestrator.domain import quarantine
+from orchestrator.domain import isolation, quarantine
 from orchestrator.models import CaseInput, QuarantineCase
 from orchestrator.runtime import handler, now, topic_arn, wait_scale
 
@@ -18,6 +18,7 @@ class ResolveInput(BaseModel):
     state_machine_arn: str
     min_severity: float
     alarm_prefix: str
+    quarantine_profile_arn: str | None = None
 
 
 class CloseInput(CaseInput):
@@ -35,12 +36,18 @@ def resolve_case(event: ResolveInput, context: Any) -> QuarantineCase:
         now=now(),
         scale=wait_scale(),
         topic=topic_arn(),
+        quarantine_profile_arn=event.quarantine_profile_arn,
     )
 
 
 @handler(CaseInput)
 def isolate_instances(event: CaseInput, context: Any) -> QuarantineCase:
-    return quarantine.isolate(event.case, now, topic_arn())
+    return isolation.isolate(event.case, now, os.environ["AWS_REGION"], topic_arn(), wait_scale())
+
+
+@handler(CaseInput)
+def detach_pending_instances(event: CaseInput, context: Any) -> QuarantineCase:
+    return isolation.detach_pending(event.case, now())
 
 
 @handler(CaseInput)
