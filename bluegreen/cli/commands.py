@@ -152,7 +152,7 @@ def watch(target: Annotated[str, typer.Argument(metavar="APP|EXECUTION_ARN")]) -
         arn = target
         described = state.aws.client("stepfunctions").describe_execution(executionArn=arn)
         if described["stateMachineArn"] == state.aws.outputs.get("QuarantineStateMachineArn"):
-            _finish_case(views.watch_case(state.aws, arn, console, render=state.output != "json"))
+            _finish_case(views.watch_case(state.aws, arn, console, draw=state.output != "json"))
             return
         app_name = json.loads(described["input"]).get("app", "")
     else:
@@ -160,13 +160,13 @@ def watch(target: Annotated[str, typer.Argument(metavar="APP|EXECUTION_ARN")]) -
         opened = ops.open_case(state.aws, target)
         if opened and opened.get("owner_execution"):
             arn = opened["owner_execution"]
-            _finish_case(views.watch_case(state.aws, arn, console, app_name, render=state.output != "json"))
+            _finish_case(views.watch_case(state.aws, arn, console, app_name, draw=state.output != "json"))
             return
         lock = ops.status(state.aws, target)["in_flight"]
         if not lock:
             raise ops.NotFound(f"app {target!r} has no release in flight and no open quarantine case")
         arn = lock["execution_arn"]
-    _finish(views.watch(state.aws, app_name, arn, console, render=state.output != "json"))
+    _finish(views.watch(state.aws, app_name, arn, console, draw=state.output != "json"))
 
 
 def _finish_case(execution: ops.Execution) -> None:

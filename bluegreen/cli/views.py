@@ -74,10 +74,10 @@ def render(app: str, sample: dict, title: str = "") -> Panel:
 
 
 def watch(
-    aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3, render: bool = True
+    aws: Aws, app: str, arn: str, console: Console, title: str = "", poll: float = 0.3, draw: bool = True
 ) -> ops.Execution:
-    """Redraw until the execution ends; returns its final description (without `render`, only waits: --output json)."""
-    if not render:
+    """Redraw until the execution ends; returns its final description (without `draw`, only waits: --output json)."""
+    if not draw:
         return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
     with Live(console=console, refresh_per_second=8, transient=False) as live:
         while True:
@@ -167,11 +167,11 @@ def render_case(sample: dict) -> Panel:
 
 
 def watch_case(
-    aws: Aws, arn: str, console: Console, app: str | None = None, poll: float = 0.3, render: bool = True
+    aws: Aws, arn: str, console: Console, app: str | None = None, poll: float = 0.3, draw: bool = True
 ) -> ops.Execution:
-    """Redraw a quarantine case until its execution ends; returns its final description (without `render`, only
+    """Redraw a quarantine case until its execution ends; returns its final description (without `draw`, only
     waits: --output json)."""
-    if not render:
+    if not draw:
         return ops.wait_for(aws, arn, timeout=8 * 86_400, poll=poll)
     with Live(console=console, refresh_per_second=8, transient=False) as live:
         while True:
