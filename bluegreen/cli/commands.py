@@ -107,6 +107,10 @@ def _print_plan(release: dict) -> None:
     console.print(f"[bold]Plan[/bold] for {release['app']}: {release['ami_id']} into the {release['idle_slot']} slot")
     console.print(f"  live: {release['live']['asg_name']} ({release['live']['slot']}), green: {release['green_asg']}")
     console.print(f"  router: {release['config']['router']}", highlight=False)
+    if release.get("matched_by"):
+        console.print(f"  AMI matched by: {release['matched_by']}", highlight=False)
+    for note in release.get("ami_notes") or []:
+        console.print(f"  AMI: {note}", highlight=False)
     console.print(
         f"  steps: {release['steps']} with {waits['bake_seconds']}s bake each; drain {waits['drain_seconds']}s"
     )

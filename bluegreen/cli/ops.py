@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
+from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import isolation, routers
+from orchestrator.domain import isolation, routers, sources
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -35,6 +35,7 @@ EXIT_CODE_OF_ERROR = {
     "AmiInvalidError": 2,
     "CloneUnsupportedError": 2,
     "DnsRecordConflictError": 2,
+    "AmiSourceConflictError": 2,
     "AppNotFoundError": 3,
     "NotFoundError": 3,
     "LiveFleetNotFoundError": 3,
@@ -90,7 +91,34 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
     if missing:
         raise CliError(f"config of {app!r} is invalid: {missing[0]}")
     check_quarantine_groups(aws, config)
-    return config, router(aws, config).check_config()
+    overlapping = sources.overlaps(config, all_configs(aws))
+    if overlapping:
+        raise CliError(f"config of {app!r} is invalid: {overlapping[0]}")
+    return config, [*ami_rules(aws, config), *router(aws, config).check_config()]
+
+
+def all_configs(aws: Aws) -> list[AppConfig]:
+    """Every stored app configuration that still validates (what an AMI is matched against)."""
+    return config_store.load_all(aws.client("ssm"))
+
+
+def ami_rules(aws: Aws, config: AppConfig) -> list[str]:
+    """How AMIs find this app, one line per rule, and the newest AMI the owner-and-name rule matches here now."""
+    lines = [f"AMIs for {config.app}: tag bluegreen:app={config.app} (this account's own AMIs)"]
+    lines += [f"AMIs for {config.app}: {rule}" for rule in sources.describe(config.ami_source)]
+    source = config.ami_source
+    if source and source.owners:
+        found = aws.client("ec2").describe_images(
+            Owners=list(source.owners), Filters=[{"Name": "name", "Values": [source.name_pattern or ""]}]
+        )["Images"]
+        newest = max(found, key=lambda i: i.get("CreationDate", ""), default=None)
+        lines.append(
+            f"newest matching AMI visible here: {newest['ImageId']} ({newest.get('Name')}, owner {newest['OwnerId']})"
+            if newest
+            else "no matching AMI is visible here yet (a shared AMI shows once its owner grants this account launch"
+            " permission)"
+        )
+    return lines
 
 
 def router(aws: Aws, config: AppConfig) -> routers.Router:

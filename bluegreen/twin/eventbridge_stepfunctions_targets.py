@@ -60,10 +60,15 @@ def _send_to_targets(self: Any, original_event: dict[str, Any], transform_input:
             log.exception("could not start %s for rule %s", target["Arn"], self.name)
     others = [t for t in self.targets if t not in state_machines]
     if others:
-        # A shallow copy so the shared rule's targets are never mutated under other threads.
-        rule = copy.copy(self)
-        rule.targets = others
-        _original_send(rule, original_event, transform_input)
+        deliver_to_other_targets(self, others, original_event, transform_input)
+
+
+def deliver_to_other_targets(rule: Any, targets: list[dict], original_event: dict[str, Any], transform: bool) -> None:
+    """moto's own delivery, for every target that is no state machine (another module may deliver some itself)."""
+    # A shallow copy so the shared rule's targets are never mutated under other threads.
+    copied = copy.copy(rule)
+    copied.targets = targets
+    _original_send(copied, original_event, transform)
 
 
 patches = Patches(__name__, (models.Rule, "send_to_targets", _send_to_targets))

@@ -27,17 +27,24 @@ class LocalStack:
         self.twin.stop()
 
 
-def start(port: int = 5000, wait_scale: float = 0.02, retry_scale: float = 0.05) -> LocalStack:
+def start(
+    port: int = 5000, wait_scale: float = 0.02, retry_scale: float = 0.05, parameters: dict[str, str] | None = None
+) -> LocalStack:
     """Start the twin on 127.0.0.1:port (0 = any free port) and deploy template.yaml with scaled waits.
 
-    The port answers only once the stack is deployed: a client that calls earlier waits, and so never sees (nor,
+    `parameters` are the template's other parameters (e.g. BuildAccountIds). The port answers only once the stack is
+    deployed: a client that calls earlier waits, and so never sees (nor,
     through moto's lazy CloudFormation, creates) half a stack.
     """
     twin = server.start(port=port, retry_scale=retry_scale, serve=False)
     try:
         with twin.setup_endpoint() as setup_url:
             outputs = deploy_stack(
-                setup_url, TEMPLATE, DEFAULT_STACK, parameters={"WaitScale": str(wait_scale)}, region=REGION
+                setup_url,
+                TEMPLATE,
+                DEFAULT_STACK,
+                parameters={"WaitScale": str(wait_scale), **(parameters or {})},
+                region=REGION,
             )
         twin.serve()
     except Exception:

@@ -203,6 +203,72 @@ class Alb(_Model):
         return [*self.listener_arns, *self.rule_arns]
 
 
+ACCOUNT_ID = r"^\d{12}$"
+# EC2's `name` filter: * matches any run of characters, ? exactly one; AMI names take letters, digits, ( ) [ ] space
+# . / - ' @ _ ("RegisterImage", Name: "3-128 alphanumeric characters, parentheses (()), square brackets ([]), spaces ( ),
+# periods (.), slashes (/), dashes (-), single quotes ('), at-signs (@), or underscores(_)").
+AMI_NAME_PATTERN = r"^[A-Za-z0-9()\[\] ./\-'@_*?]{1,128}$"
+# An SSM parameter name ("PutParameter", Name): a-zA-Z0-9_.- and / for hierarchies, not prefixed aws or ssm.
+SSM_PARAMETER_NAME = r"^(/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$"
+
+
+class AmiSource(_Model):
+    """Where the app's AMIs come from, for AMIs whose `bluegreen:app` tag this account cannot see: a build account
+    shares them (its tags stay in its own account), Packer tags them only after `available`, or a pipeline publishes
+    the new AMI's id to a golden-AMI parameter. The tag still works where it is present."""
+
+    owners: list[Annotated[str, Field(pattern=ACCOUNT_ID)]] = Field(default=[], max_length=10)
+    name_pattern: str | None = Field(default=None, pattern=AMI_NAME_PATTERN)
+    parameter: str | None = Field(default=None, pattern=SSM_PARAMETER_NAME, max_length=1011)
+    copy_shared: StrictBool = False
+
+    @field_validator("owners")
+    @classmethod
+    def _distinct(cls, owners: list[str]) -> list[str]:
+        if len(set(owners)) != len(owners):
+            raise ValueError("an account id is named twice")
+        return owners
+
+    @field_validator("name_pattern")
+    @classmethod
+    def _not_everything(cls, pattern: str | None) -> str | None:
+        if pattern is not None and len(pattern.replace("*", "").replace("?", "")) < 3:
+            raise ValueError(
+                f"{pattern!r} names too little: give at least 3 characters besides * and ? (e.g. shop-*), so another"
+                " app's AMIs from the same account do not match"
+            )
+        return pattern
+
+    @field_validator("parameter")
+    @classmethod
+    def _not_reserved(cls, name: str | None) -> str | None:
+        if name is None:
+            return name
+        head = name.lstrip("/").split("/", 1)[0].lower()
+        if head.startswith(("aws", "ssm")):
+            raise ValueError(f"{name!r}: SSM reserves names that start with aws or ssm: use your pipeline's own name")
+        if name.startswith("/bluegreen/"):
+            raise ValueError(f"{name!r}: /bluegreen/ holds bluegreen's own parameters: use your pipeline's own name")
+        return name
+
+    @model_validator(mode="after")
+    def _a_rule(self) -> AmiSource:
+        if bool(self.owners) != (self.name_pattern is not None):
+            missing = "name_pattern" if self.owners else "owners"
+            raise ValueError(
+                f"{missing}: is required: owners and name_pattern go together (the accounts that build the AMIs and the"
+                " name their AMIs get): give both"
+            )
+        if not self.owners and self.parameter is None:
+            raise ValueError(
+                "name owners and name_pattern, or parameter (a golden-AMI SSM parameter), or remove"
+                " ami_source to keep the bluegreen:app tag rule"
+            )
+        if self.copy_shared and not self.owners:
+            raise ValueError("copy_shared: copies AMIs shared by the owners: name owners and name_pattern")
+        return self
+
+
 class AppConfig(_Model):
     app: str
     launch_template_id: str = Field(pattern=r"^lt-[0-9a-f]{1,17}$")
@@ -219,6 +285,7 @@ class AppConfig(_Model):
     approval: Approval = Approval()
     quarantine: Quarantine = Quarantine()
     notify_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:")
+    ami_source: AmiSource | None = None
 
     @field_validator("app")
     @classmethod
@@ -326,6 +393,9 @@ _PATTERN_HINTS = {
     r"^lt-[0-9a-f]{1,17}$": "a launch template id (lt- and hex digits)",
     r"^arn:aws[a-z-]*:sns:": "an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
     r"^[A-Za-z0-9-]{1,40}$": "an HTTP header name (letters, digits and -, at most 40)",
+    ACCOUNT_ID: "an AWS account id (12 digits, e.g. 111122223333)",
+    AMI_NAME_PATTERN: "an AMI name pattern (at most 128 of letters, digits, ( ) [ ] space . / - ' @ _, with * and ?)",
+    SSM_PARAMETER_NAME: "an SSM parameter name (a-zA-Z0-9_.- and / between levels, e.g. /golden-ami/shop)",
 }
 
 

@@ -145,3 +145,7 @@ class EmergencyNotAllowedError(BluegreenError):
 
 class RolePolicyLimitError(BluegreenError):
     """IAM refused the quarantine's inline deny: the role's inline policies would pass IAM's size quota."""
+
+
+class AmiSourceConflictError(BluegreenError):
+    """An AMI (or a golden-AMI parameter) matches more than one app's rule: which app it is for cannot be told."""

@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.config import AppConfig
 
 Outcome = Literal[
-    "Proceed", "Ignored", "Settling", "AlreadyLive", "Duplicate", "Queued", "Superseded", "DryRun", "Reconcile"
+    "Proceed",
+    "Ignored",
+    "Settling",
+    "AlreadyLive",
+    "Duplicate",
+    "Queued",
+    "Superseded",
+    "DryRun",
+    "Reconcile",
+    "Copied",
 ]
 SlotName = Literal["blue", "green"]
 
@@ -110,7 +119,9 @@ class Release(_Model):
     source: Literal["event", "manual", "queue", "quarantine"] = "manual"
     emergency: bool = False
     dry_run: bool = False
-    settle_until: str | None = None  # an AMI event waits until then for the AMI's bluegreen:app tag
+    settle_until: str | None = None  # an event's AMI that matches no app yet is looked at again until then
+    matched_by: str = ""  # the rule that maps the AMI to the app: its tag, the app's ami_source, or a name by hand
+    ami_notes: list[str] = []  # what the plan says about the AMI (shared by another account, its snapshots' keys)
     # The app's simple record (Route 53) or forward to one target group (ALB) becomes weighted when the lock is taken.
     convert_dns: bool = False
     reconciling: bool = False  # run by the reconciler for a release whose own execution ended without cleaning up

@@ -230,7 +230,7 @@ def test_an_ami_event_that_comes_before_the_tag_releases_once_the_tag_is_there(a
     # Given an AMI available but not yet tagged (Packer's amazon-ebs tags after `available`), and its event
     ami = app.publish_ami(tagged=False)
     arn = app.execution_for(ami)  # EC2 announced it
-    app.wait_until(lambda: _visits(app, arn, "WaitForAmiTags") >= 1, what="the tag wait")
+    app.wait_until(lambda: _visits(app, arn, "WaitForAmiToSettle") >= 1, what="the tag wait")
     # When the tag arrives
     app.aws.client("ec2").create_tags(Resources=[ami], Tags=[{"Key": "bluegreen:app", "Value": app.name}])
     # Then the release goes all the way
@@ -245,7 +245,7 @@ def test_an_untagged_ami_is_ignored_once_its_wait_is_over(app) -> None:
     execution = app.wait(app.execution_for(ami))
     assert execution.status == "SUCCEEDED"
     assert execution.output["release"]["outcome"] == "Ignored"
-    assert _visits(app, execution.arn, "WaitForAmiTags") >= 2
+    assert _visits(app, execution.arn, "WaitForAmiToSettle") >= 2
     assert app.groups() == [app.seeded.blue_asg]
 
 

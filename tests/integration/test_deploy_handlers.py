@@ -59,7 +59,10 @@ def test_handlers_carry_a_release_from_event_to_live(world) -> None:
     # Given a new AMI tagged for the seeded app
     ami = register_ami(world.aws, "shop-v2", app="shop")
     # When the handlers run in the order of the state machine
-    release = prepare(event_for(ami))
+    settling = prepare(event_for(ami))
+    assert settling["outcome"] == "Settling" and settling["matched_by"] == "tag bluegreen:app=shop"
+    # (back from WaitForAmiToSettle: the AMI is looked at again before anything starts)
+    release = prepare({**event_for(ami), "release": settling})
     assert release["outcome"] == "Proceed"
     assert release["idle_slot"] == "green"
     release = step("create_green_group", release)

@@ -11,8 +11,15 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 
 from orchestrator.adapters.aws import client, error_code
-from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.errors import AppNotFoundError
+from orchestrator.config import (
+    PARAMETER_PREFIX,
+    AppConfig,
+    check_app_name,
+    live_parameter_name,
+    parameter_name,
+    parse_config,
+)
+from orchestrator.errors import AmiInvalidError, AppNotFoundError, ConfigInvalidError
 
 
 @functools.cache
@@ -44,3 +51,40 @@ def save(config: AppConfig, api: Any = None) -> None:
 def publish_live(app: str, text: str, api: Any = None) -> None:
     """What `dig TXT _bluegreen.<record>` tells for a Route 53 app: `aws ssm get-parameter --name /bluegreen/live/<app>`."""
     (api or client("ssm")).put_parameter(Name=live_parameter_name(app), Value=text, Type="String", Overwrite=True)
+
+
+def load_all(api: Any = None) -> list[AppConfig]:
+    """Every app's configuration under /bluegreen/apps/ (one paged GetParametersByPath): what an AMI or a golden-AMI
+    parameter is matched against. A document that no longer validates is left out: its own releases report it."""
+    api = api or client("ssm")
+    found = []
+    for page in api.get_paginator("get_parameters_by_path").paginate(Path=PARAMETER_PREFIX.rstrip("/")):
+        for parameter in page["Parameters"]:
+            try:
+                found.append(parse_config(parameter["Value"], parameter["Name"].removeprefix(PARAMETER_PREFIX)))
+            except ConfigInvalidError:
+                continue
+    return found
+
+
+def golden_ami(name: str, api: Any = None) -> str:
+    """The AMI id a golden-AMI parameter holds now (data type `aws:ec2:image`, or `text` holding an AMI id).
+
+    "Parameter Store Change" events carry the parameter's name, not its value (Systems Manager User Guide, "Monitoring
+    Systems Manager events with Amazon EventBridge"), so it is read here.
+    """
+    api = api or client("ssm")
+    try:
+        parameter = api.get_parameter(Name=name)["Parameter"]
+    except ClientError as err:
+        if error_code(err) == "ParameterNotFound":
+            raise AmiInvalidError(
+                f"ami_source.parameter: {name} does not exist (deleted since its change event)"
+            ) from None
+        raise
+    if parameter.get("Type") != "String":
+        raise AmiInvalidError(
+            f"ami_source.parameter: {name} is a {parameter.get('Type')}: a golden-AMI parameter is a String holding an"
+            " AMI id (data type aws:ec2:image or text)"
+        )
+    return str(parameter["Value"]).strip()

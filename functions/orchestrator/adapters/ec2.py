@@ -318,3 +318,42 @@ def tagged_snapshots(tags: dict[str, str], api: Any = None) -> list[dict]:
 
 def delete_tags(resource_ids: list[str], keys: list[str], api: Any = None) -> None:
     (api or client("ec2")).delete_tags(Resources=resource_ids, Tags=[{"Key": k} for k in keys])
+
+
+# --- AMIs shared by a build account ----------------------------------------------------------------------------------
+
+TAG_SOURCE_AMI = "bluegreen:source-ami"
+
+
+def describe_snapshot(snapshot_id: str, api: Any = None) -> dict | None:
+    """The snapshot as this account may see it; None when it cannot (another account's snapshot that was not shared
+    with it: an AMI can be shared without its snapshots)."""
+    api = api or client("ec2")
+    try:
+        found = api.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
+    except ClientError as err:
+        if error_code(err).startswith("InvalidSnapshot") or error_code(err) in ("AuthFailure", "UnauthorizedOperation"):
+            return None
+        raise
+    return found[0] if found else None
+
+
+def copy_of(source_ami: str, api: Any = None) -> dict | None:
+    """This account's copy of a shared AMI (tagged bluegreen:source-ami when bluegreen made it), newest first."""
+    api = api or client("ec2")
+    filters = [{"Name": f"tag:{TAG_SOURCE_AMI}", "Values": [source_ami]}]
+    found = paginate(api, "describe_images", "Images", Owners=["self"], Filters=filters)
+    found = [i for i in found if i.get("State") in ("pending", "available")]
+    return max(found, key=lambda i: i.get("CreationDate", ""), default=None)
+
+
+def copy_image(source_ami: str, region: str, name: str, tags: dict[str, str], api: Any = None) -> str:
+    """Copy an AMI (shared with this account) into this account, tagged as the copy is made."""
+    copied = (api or client("ec2")).copy_image(
+        SourceImageId=source_ami,
+        SourceRegion=region,
+        Name=name[:128],
+        Description=f"bluegreen copy of {source_ami}"[:255],
+        TagSpecifications=[{"ResourceType": "image", "Tags": _tag_list(tags)}],
+    )
+    return copied["ImageId"]

@@ -23,7 +23,7 @@ from orchestrator.adapters import (
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import clone, gates, health, routers, smoke
+from orchestrator.domain import clone, gates, health, routers, shared, smoke, sources
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
@@ -39,6 +39,7 @@ from orchestrator.domain.release import (
 from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
+    AmiSourceConflictError,
     CloneUnsupportedError,
     DnsChangeTimeoutError,
     GreenUnhealthyError,
@@ -53,13 +54,19 @@ from orchestrator.errors import (
 from orchestrator.models import ClonePlan, DeployRequest, HealthReport, LiveFleet, Release, TrafficProgress, Waits
 
 AMI_EVENT = "EC2 AMI State Change"
+PARAMETER_EVENT = "Parameter Store Change"
+PARAMETER_OPERATIONS = ("Create", "Update")
 
 
 # --- Prepare ---------------------------------------------------------------------------------------------------
 
 
-def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
-    """An ignored Release, or (app or None, ami id, options) from an AMI event or a manual request."""
+def normalise(raw: dict, region: str) -> Release | tuple[str | None, str | None, dict]:
+    """An ignored Release, or (app or None, AMI id or None, options) from an AMI event (this account's, or one a build
+    account forwarded), a golden-AMI parameter's change event, or a request by name.
+
+    A parameter event gives neither app nor AMI: options["parameter"] names the parameter, read later.
+    """
     if raw.get("detail-type") == AMI_EVENT:
         detail = raw.get("detail") or {}
         ami_id = detail.get("ImageId")
@@ -67,7 +74,17 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
             return Release(outcome="Ignored", reason=f"AMI {ami_id} is {detail.get('State')}, not available")
         if raw.get("region") and raw["region"] != region:
             return Release(outcome="Ignored", reason=f"AMI {ami_id} is in {raw['region']}, not {region}")
-        return None, check_ami_id(ami_id), {"source": "event"}
+        return None, check_ami_id(ami_id), {"source": "event", "event_account": raw.get("account")}
+    if raw.get("detail-type") == PARAMETER_EVENT:
+        detail = raw.get("detail") or {}
+        name = detail.get("name")
+        if detail.get("operation") not in PARAMETER_OPERATIONS:
+            return Release(outcome="Ignored", reason=f"parameter {name}: {detail.get('operation')} names no new AMI")
+        if not isinstance(name, str) or not name:
+            raise InputInvalidError("input.detail.name: a Parameter Store Change event names its parameter")
+        if raw.get("region") and raw["region"] != region:
+            return Release(outcome="Ignored", reason=f"parameter {name} is in {raw['region']}, not {region}")
+        return None, None, {"source": "event", "parameter": name}
     try:
         request = DeployRequest.model_validate(raw)
     except ValidationError as err:
@@ -75,6 +92,12 @@ def normalise(raw: dict, region: str) -> Release | tuple[str | None, str, dict]:
     if not APP_NAME.match(request.app):
         raise InputInvalidError(f"input.app: {request.app!r} is not an app name (use [a-z][a-z0-9-]{{1,30}})")
     return request.app, check_ami_id(request.ami_id), request.model_dump(exclude={"app", "ami_id"})
+
+
+def account_of(arn: str) -> str:
+    """The account of an ARN (the state machine's: this account)."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 else ""
 
 
 def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
@@ -149,36 +172,78 @@ def check_image(config: AppConfig, image: dict, group: dict) -> None:
 def prepare(
     raw: dict, *, execution_arn: str, state_machine_arn: str, region: str, now: datetime, scale: float
 ) -> Release:
-    # Back from WaitForAmiTags: the state machine keeps its input and puts the previous outcome under "release".
+    # Back from WaitForAmiToSettle: the state machine keeps its input and puts the previous outcome under "release".
     previous = raw.get("release") if isinstance(raw.get("release"), dict) else {}
     normalised = normalise({k: v for k, v in raw.items() if k != "release"}, region)
     if isinstance(normalised, Release):
         return normalised
     app, ami_id, options = normalised
+    settled = previous.get("outcome") == "Settling"  # back from a wait: this pass looks at everything again
+    event = options["source"] == "event"
+    matched_by = ""
+    if options.get("parameter"):
+        name = options["parameter"]
+        match = sources.match_parameter(name, config_store.load_all())
+        if match is None:
+            return Release(outcome="Ignored", reason=f"parameter {name} is no app's ami_source.parameter")
+        app, matched_by = match.app, match.rule
+        ami_id = config_store.golden_ami(name)
+        try:
+            check_ami_id(ami_id)
+        except AmiInvalidError:
+            raise AmiInvalidError(
+                f"ami_source.parameter: {name} holds {ami_id!r}, not an AMI id: publish the new AMI's id there"
+            ) from None
+        if settled and previous.get("ami_id") not in (None, ami_id):
+            reason = f"parameter {name} names {ami_id} now, not {previous['ami_id']}: its own change event releases it"
+            return Release(outcome="Ignored", app=app, ami_id=previous["ami_id"], reason=reason)
+    assert ami_id is not None
     if options.get("emergency"):  # only the stack's quarantine machine, for its own case: refused before any change
         check_emergency(app, ami_id, options.get("started_by"), state_machine_arn)
     try:
         image = ec2.describe_image(ami_id)
     except AmiInvalidError:
-        if previous.get("outcome") != "Settling":
+        if not event:
             raise
-        # A builder's temporary AMI (Packer's encrypt_boot) can vanish while its event waits for tags.
-        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} was deregistered while waiting for tags")
+        # A builder's temporary AMI (Packer's encrypt_boot) can vanish between its event and this look.
+        return Release(
+            outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} was deregistered before its release began"
+        )
+    if event and image.get("State") != "available":
+        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
+    account = account_of(state_machine_arn)
     if app is None:
-        app = ec2.image_tag(image, "bluegreen:app")
-        if not app:
-            return _settle(ami_id, previous.get("settle_until"), now, scale)
+        match = sources.match_image(image, config_store.load_all())
+        if match is None:
+            return _settle(ami_id, previous.get("settle_until"), now, scale, "no bluegreen:app tag or ami_source")
+        app, matched_by = match.app, match.rule
+    elif not matched_by:
+        matched_by = _rule_of_named(app, image)
+    if event and not settled:
+        # Every trigger looks again after a short wait before anything starts: a builder's temporary AMI (Packer's
+        # encrypt_boot deregisters it once its encrypted copy exists) or a parameter changed twice must do no harm.
+        return _settle(ami_id, None, now, scale, "", app=app, matched_by=matched_by)
     built = image.get("CreationDate") or now.isoformat()
     # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
     config = config_store.load(app, max_age=0)
+    refused_ami, ami_notes = shared.check(image, account)
     emergency = bool(options.get("emergency"))
+    dry_run = bool(options.get("dry_run"))
+    if refused_ami and not dry_run:
+        raise AmiInvalidError(f"ami_id: {refused_ami[0].detail}")
+    source = config.ami_source
+    if shared.is_shared(image, account) and source and source.copy_shared and not emergency:
+        if dry_run:
+            ami_notes.append(f"copy_shared: {ami_id} would be copied into this account and the copy released")
+        else:
+            return _copy_shared(app, image, region, matched_by)
     epoch = int(now.timestamp())
-    if not emergency and not options.get("dry_run"):
+    if not emergency and not dry_run:
         # A release in flight may have traffic split between the slots: queue behind it before reading the weights.
         # The queued AMI is validated when it starts.
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn)
         if waiting:
-            return waiting
+            return waiting.model_copy(update={"matched_by": matched_by})
     router = routers.of(config)
     weights = router.weights()
     live = find_live(config, weights)
@@ -201,6 +266,8 @@ def prepare(
         weights=weights,
         convert_dns=convert_dns,
         approval_required=config.approval.before_traffic and not emergency,
+        matched_by=matched_by,
+        ami_notes=ami_notes,
     )
     # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
     older = _older_than_live(live, built)
@@ -229,6 +296,7 @@ def prepare(
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
     release.clone_plan, _, _ = _clone_params(release, live_group, lt_version="<new>", now=now)
+    release.clone_plan.refused.extend(refused_ami)
     refused = "; ".join(f"{i.what} {i.detail}" for i in release.clone_plan.refused)
     if release.dry_run:
         reason = f"dry run: nothing was changed; the release would be refused: {refused}" if refused else ""
@@ -278,22 +346,67 @@ def prepare(
     return release
 
 
-def _settle(ami_id: str, settle_until: str | None, now: datetime, scale: float) -> Release:
-    """An AMI event whose AMI has no bluegreen:app tag yet: look again until the deadline, then ignore it.
+def _settle(
+    ami_id: str,
+    settle_until: str | None,
+    now: datetime,
+    scale: float,
+    missing: str,
+    app: str | None = None,
+    matched_by: str = "",
+) -> Release:
+    """Look at an event's AMI again after a wait, until the deadline, and only then release it.
 
-    Packer's amazon-ebs builder tags an AMI only after it is available, so its event can arrive before the tag.
+    `missing` says what the AMI lacks (no rule matches it yet: Packer's amazon-ebs builder tags an AMI only after it is
+    available); past the deadline it is ignored. Without `missing`, the AMI matched: the next look re-checks that it
+    still exists, is available and matches, before anything changes.
     """
     deadline = settle_until or _after(now, max(1, scaled(budget.SETTLE_SECONDS, scale)))
-    if _past(now, deadline):
-        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has no bluegreen:app tag")
+    if missing and _past(now, deadline):
+        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has {missing}")
     poll = max(1, scaled(budget.paced(budget.SETTLE_SECONDS, 0, "settle"), scale))
+    reason = (
+        f"AMI {ami_id} has {missing} yet: looking again until {deadline}"
+        if missing
+        else f"AMI {ami_id} matched {app} ({matched_by}): looking again in {poll}s before anything starts"
+    )
     return Release(
         outcome="Settling",
+        app=app,
         ami_id=ami_id,
         settle_until=deadline,
+        matched_by=matched_by,
         waits=Waits(settle_poll_seconds=poll),
-        reason=f"AMI {ami_id} has no bluegreen:app tag yet: looking again until {deadline}",
+        reason=reason,
     )
+
+
+def _rule_of_named(app: str, image: dict) -> str:
+    """What a release by name says of the AMI's rules (informational: the operator named the app)."""
+    try:
+        match = sources.match_image(image, config_store.load_all())
+    except AmiSourceConflictError as err:
+        return f"named by hand; {err}"
+    if match is None:
+        return f"named by hand (no rule of {app} matches {image['ImageId']})"
+    if match.app != app:
+        return f"named by hand; its rules say app {match.app} ({match.rule})"
+    return f"named by hand; matches {match.rule}"
+
+
+def _copy_shared(app: str, image: dict, region: str, matched_by: str) -> Release:
+    """Copy a shared AMI into this account (once), tagged for the app; the copy's own `available` event releases it,
+    through this same Prepare (the tag matches), so the copy gets the same dedupe and newest-build rules."""
+    source_ami = image["ImageId"]
+    existing = ec2.copy_of(source_ami)
+    if existing:
+        reason = f"{source_ami} was copied already as {existing['ImageId']} ({existing.get('State')})"
+        return Release(outcome="Copied", app=app, ami_id=existing["ImageId"], matched_by=matched_by, reason=reason)
+    name = f"{image.get('Name') or source_ami}-{source_ami}"
+    tags = {sources.TAG_APP: app, ec2.TAG_SOURCE_AMI: source_ami}
+    copy = ec2.copy_image(source_ami, region, name, tags)
+    reason = f"{source_ami} (owner {image.get('OwnerId')}) copied as {copy}: the copy is released once it is available"
+    return Release(outcome="Copied", app=app, ami_id=copy, matched_by=matched_by, reason=reason)
 
 
 def _queue_if_busy(
