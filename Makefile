@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/bluegreen local demo
 
 test: lint cfn
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=40
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
