@@ -47,10 +47,10 @@ def _millis(when: Any) -> int | None:
     return int(when.timestamp() * 1000) if when is not None else None
 
 
-def _publish(execution: Execution) -> None:
+def _publish(execution: Execution, status: str | None = None) -> None:
     if not delivering():
         return
-    status = execution.exec_status.value if execution.exec_status else "RUNNING"
+    status = status or (execution.exec_status.value if execution.exec_status else "RUNNING")
     output = execution.output if status == "SUCCEEDED" else None
     detail = {
         "executionArn": execution.exec_arn,
@@ -93,8 +93,10 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
 
 
 def _start(self: Execution) -> None:
+    # Announced as it starts: a short execution may end before its worker thread is even scheduled, and its RUNNING
+    # event must neither follow its end nor read the end's status.
+    _publish(self, "RUNNING")
     _original_start(self)
-    _publish(self)
 
 
 def time_out(execution_arn: str) -> None:

@@ -236,14 +236,19 @@ def test_a_rule_that_refuses_the_first_step_is_put_back_and_the_release_rolls_ba
     assert app.state_durations(execution.arn, "WaitForGreenDrain")[0] >= 30 * WAIT_SCALE
 
 
-@pytest.mark.parametrize("app", [TWO_RULES], indirect=True, ids=["listener+2-rules"])
+# A bake long enough (6 s on the twin) that the alarm, not the next step, is what the refusals meet.
+LONG_BAKE_AT_HALF = TWO_RULES | {"traffic": {"steps": [50, 100], "bake_seconds": 600}}
+
+
+@pytest.mark.parametrize("app", [LONG_BAKE_AT_HALF], indirect=True, ids=["listener+2-rules"])
 def test_a_rule_that_refuses_the_way_back_is_retried_until_the_rollback_is_done(app) -> None:
     # Given a release baking at 50 % through a listener and two rules
     ami = app.publish_ami()
     app.subscribe()
     versions = app.launch_template_versions()
     arn = app.start(ami)
-    app.wait_until(lambda: (app.lock() or {}).get("weights", {}).get("green") == 50, what="50 %")
+    # (the lock names a step's weights before they are set: wait for the load balancer itself)
+    app.wait_until(lambda: everywhere(app, {"blue": 50, "green": 50}), what="50 % everywhere")
 
     # When the second rule refuses its next two changes, and the alarm fires
     second = app.seeded.rule_arns[1]

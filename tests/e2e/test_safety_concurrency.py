@@ -19,13 +19,15 @@ pytestmark = pytest.mark.xdist_group("e2e-safety-concurrency")
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 
+# The first release waits for approval: in flight for as long as the test needs, however slow the machine.
+@pytest.mark.parametrize("app", [{"approval": {"before_traffic": True}}], indirect=True, ids=["approval"])
 def test_amis_published_during_a_release_queue_and_the_latest_wins(app) -> None:
     # Given a release in flight, and two more builds, a second apart (EC2 dates an AMI to the second)
     first, middle = app.publish_ami(), app.publish_ami()
     time.sleep(1.1)
     last = app.publish_ami()
     first_arn = app.start(first)
-    app.wait_for_phase("Bake")
+    app.wait_for_phase("AwaitingApproval")
 
     # When two more AMIs arrive while it runs
     middle_arn = app.start(middle)
@@ -36,8 +38,11 @@ def test_amis_published_during_a_release_queue_and_the_latest_wins(app) -> None:
 
     # Then only the last one waits; the finishing release starts it, and it deploys
     assert app.status()["queued"]["ami_id"] == last
+    app.approve()
     assert app.wait(first_arn).status == "SUCCEEDED"
     started = app.wait_until(lambda: [a for a in app.executions_for(last) if a != last_arn], what="the queued run")
+    app.wait_for_phase("AwaitingApproval")
+    app.approve()
     assert json.loads(app.aws.client("stepfunctions").describe_execution(executionArn=started[0])["input"]) == {
         "app": app.name,
         "ami_id": last,

@@ -24,6 +24,8 @@ from bluegreen.twin.deploy import deploy_stack
 from bluegreen.twin.faults import faults
 
 STACK_DIR = Path(__file__).parent / "stack"
+# One of the stock Amazon images moto knows (x86_64), by id: listing them all to pick one costs a second per test.
+STOCK_AMI = "ami-12c6146b"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,7 +88,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
 def aws(flavour: str) -> Iterator[Callable[[str], Any]]:
     """boto3 clients of an in-process moto (fresh per test), with the twin's behaviours as `flavour` says."""
     with mock_aws():
-        yield lambda service: boto3.client(service, region_name="us-east-1")
+        yield _clients()
 
 
 @pytest.fixture
@@ -94,4 +96,10 @@ def twin_moto() -> Iterator[Callable[[str], Any]]:
     """boto3 clients of an in-process moto (fresh per test) with every twin behaviour in, for unmarked scenarios."""
     behaviours.install()
     with mock_aws():
-        yield lambda service: boto3.client(service, region_name="us-east-1")
+        yield _clients()
+
+
+def _clients() -> Callable[[str], Any]:
+    """One boto3 client per service for the test (making a client costs tens of milliseconds)."""
+    made: dict[str, Any] = {}
+    return lambda service: made.get(service) or made.setdefault(service, boto3.client(service, region_name="us-east-1"))

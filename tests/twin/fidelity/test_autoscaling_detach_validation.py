@@ -10,13 +10,14 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import autoscaling_detach_validation
 from bluegreen.twin.autoscaling_detach_validation import set_instance_lifecycle
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
 
 def create_group(aws: Any, name: str = "green", size: int = 3) -> list[str]:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName=f"lt-{name}", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

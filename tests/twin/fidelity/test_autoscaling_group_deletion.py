@@ -10,13 +10,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bluegreen.twin import autoscaling_group_deletion
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
 
 def create_group(aws: Any, name: str, **extra: Any) -> list[str]:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName=f"lt-{uuid.uuid4().hex[:8]}",
         LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"},

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bluegreen.twin import autoscaling_lifecycle_hooks
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
@@ -15,7 +16,7 @@ TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 
 def create_group(aws: Any, **extra: Any) -> None:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName="lt", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bluegreen.twin import autoscaling_policy_descriptions
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 # What PutScalingPolicy takes back from a description (the product's clone copies these).
@@ -28,7 +29,7 @@ PUT_FIELDS = (
 
 def create_group(aws: Any, name: str) -> None:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName=f"lt-{name}", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

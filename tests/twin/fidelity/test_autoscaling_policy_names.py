@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from bluegreen.twin import autoscaling_policy_names
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
 
 def create_group(aws: Any, name: str) -> None:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName=f"lt-{name}", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

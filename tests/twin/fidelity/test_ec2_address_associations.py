@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.twin import ec2_address_associations
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
@@ -15,7 +16,7 @@ def test_an_address_associated_through_an_interface_names_its_instance(aws) -> N
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.6.0.0/24")["Subnet"]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]
     interface = instance["NetworkInterfaces"][0]
     allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]

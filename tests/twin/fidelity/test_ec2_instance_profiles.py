@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bluegreen.twin import ec2_instance_profiles
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 TRUST = {
@@ -38,7 +39,7 @@ def profile_of(aws: Any, instance_id: str) -> tuple[str | None, list[str]]:
 
 def group_of_two(aws: Any, profile_arn: str) -> list[str]:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName="fleet",
         LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro", "IamInstanceProfile": {"Arn": profile_arn}},
@@ -71,7 +72,7 @@ def test_every_instance_run_with_a_profile_has_it(aws) -> None:
     # Given an instance profile
     fleet = instance_profile(aws, "fleet")
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     # When RunInstances launches three instances with it
     reservation = ec2.run_instances(ImageId=image, MinCount=3, MaxCount=3, IamInstanceProfile={"Arn": fleet})
     # Then all three have it (moto alone associates the first only)
@@ -83,7 +84,7 @@ def test_a_replaced_instance_profile_is_the_one_the_instance_shows(aws) -> None:
     # Given an instance run with the fleet's profile
     fleet, quarantine = instance_profile(aws, "fleet"), instance_profile(aws, "quarantine")
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, IamInstanceProfile={"Arn": fleet})["Instances"][
         0
     ]["InstanceId"]

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bluegreen.twin import ec2_launch_template_source_version
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 USER_DATA = base64.b64encode(b"#!/bin/sh\necho app\n").decode()
@@ -17,7 +18,7 @@ USER_DATA = base64.b64encode(b"#!/bin/sh\necho app\n").decode()
 def base_template(aws: Any) -> tuple[str, str, str]:
     """A template whose version 1 has everything a fleet needs; returns its id, its image and its security group."""
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     group = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
     snapshot = ec2.create_snapshot(VolumeId=ec2.create_volume(Size=8, AvailabilityZone="us-east-1a")["VolumeId"])

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from bluegreen.twin import elbv2_deregister_targets
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
@@ -28,7 +29,7 @@ def test_deregistering_a_target_that_is_not_registered_succeeds(aws) -> None:
     ec2, elbv2 = aws("ec2"), aws("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.5.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.5.0.0/24")["Subnet"]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     registered, never = (
         i["InstanceId"] for i in ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, SubnetId=subnet)["Instances"]
     )

@@ -15,6 +15,7 @@ from bluegreen.twin import (
     elbv2_target_group_load_balancers,
     elbv2_target_health,
 )
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
@@ -195,7 +196,7 @@ def test_a_target_group_serves_the_load_balancer_that_forwards_to_it_and_no_othe
 def test_the_targets_of_a_group_no_load_balancer_uses_are_unused(aws) -> None:
     # Given an instance registered in target group 1, which no listener forwards to
     alb = Alb(aws)
-    image = alb.ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     instance = alb.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=alb.subnets[0])["Instances"][0]
     alb.elbv2.register_targets(TargetGroupArn=alb.groups[1], Targets=[{"Id": instance["InstanceId"]}])
 

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from bluegreen.twin import behaviours
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 ARM_IMAGE = "ami-0e9271c829888680e"  # one of moto's built-in Amazon images, an arm64 one
@@ -29,7 +30,7 @@ def aws() -> Iterator[Any]:
 
 def create_group(aws: Any, **extra: Any) -> list[str]:
     ec2 = aws("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(
         LaunchTemplateName="lt", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.twin.conftest import STOCK_AMI
+
 pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
@@ -46,7 +48,7 @@ def _instance_with_a_data_volume(ec2: Any) -> tuple[str, str, list[str]]:
     """(vpc, instance, its volumes): a root volume and an attached data volume."""
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.0.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]["InstanceId"]
     data = ec2.create_volume(AvailabilityZone="us-east-1a", Size=5)["VolumeId"]
     ec2.attach_volume(VolumeId=data, InstanceId=instance, Device="/dev/sdf")

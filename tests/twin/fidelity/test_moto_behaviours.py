@@ -21,6 +21,7 @@ from bluegreen.twin import (
     stepfunctions_execution_names,
     stepfunctions_interpreter,
 )
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
@@ -36,7 +37,7 @@ def finished(sfn: Any, arn: str) -> dict:
 
 
 def launch_template(aws: Any) -> str:
-    image = aws("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     return aws("ec2").create_launch_template(
         LaunchTemplateName="lt", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]

@@ -20,6 +20,7 @@ from bluegreen.twin import (
     stepfunctions_nested_executions,
 )
 from bluegreen.twin.server import TwinServer
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
@@ -56,7 +57,7 @@ def test_security_groups_are_replaced_on_every_interface(aws) -> None:
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
     app_group = ec2.create_security_group(GroupName="app", Description="app", VpcId=vpc)["GroupId"]
     isolation = ec2.create_security_group(GroupName="iso", Description="iso", VpcId=vpc)["GroupId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet, SecurityGroupIds=[app_group])[
         "Instances"
     ][0]["InstanceId"]
@@ -91,7 +92,7 @@ def test_a_group_at_its_minimum_is_never_seen_short_while_instances_are_detached
     ec2, asg = moto_only("ec2"), moto_only("autoscaling")
     vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.0.0/24")["Subnet"]["SubnetId"]
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     template = ec2.create_launch_template(LaunchTemplateName="t", LaunchTemplateData={"ImageId": image})
     asg.create_auto_scaling_group(
         AutoScalingGroupName="g",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bluegreen.twin import autoscaling_target_deregistration, elbv2_target_health
+from tests.twin.conftest import STOCK_AMI
 
 pytestmark = pytest.mark.xdist_group("twin")
 
@@ -27,7 +28,7 @@ def network(aws: Any) -> tuple[str, str, str]:
         Port=80,
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
     )
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    image = STOCK_AMI
     return subnet, group_arn, image
 
 
