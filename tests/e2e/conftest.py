@@ -58,6 +58,7 @@ class App:
     monitors: list[Monitor] = field(default_factory=list)
     _queue_url: str = ""
     _notes: list[dict] = field(default_factory=list)
+    _inputs: dict[str, dict] = field(default_factory=dict)
 
     @property
     def aws(self) -> Aws:
@@ -96,11 +97,18 @@ class App:
         sfn = self.aws.client("stepfunctions")
         found = []
         for execution in sfn.list_executions(stateMachineArn=self.stack.outputs["DeployStateMachineArn"])["executions"]:
-            given = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
+            given = self._input_of(execution["executionArn"])
             named = given.get("ami_id") if not events else given.get("detail", {}).get("ImageId")
             if named == ami_id:
                 found.append(execution["executionArn"])
         return found
+
+    def _input_of(self, arn: str) -> dict:
+        """An execution's input (it never changes: described once per execution, not once per poll)."""
+        if arn not in self._inputs:
+            given = self.aws.client("stepfunctions").describe_execution(executionArn=arn)["input"]
+            self._inputs[arn] = json.loads(given)
+        return self._inputs[arn]
 
     def release(self, ami_id: str, timeout: float = 90, **options: bool) -> ops.Execution:
         """Start a release from the CLI's code path and wait for its end."""
