@@ -420,6 +420,13 @@ CONFIGS = [
     ("no-such-alarm", {"traffic__alarm_names": ["nobody-made-this"]}, "traffic.alarm_names.0: no CloudWatch alarm named 'nobody-made-this'"),
     ("no-such-zone", {"dns__hosted_zone_id": "ZNOSUCHZONE"}, "dns.hosted_zone_id: ZNOSUCHZONE is no hosted zone of this account"),
     ("record-outside-the-zone", {"dns__record_name": "www.elsewhere.example.org"}, "dns.record_name: www.elsewhere.example.org is not in the zone"),
+    ("ami-owner-not-an-account", {"ami_source": {"owners": ["1111"], "name_pattern": "shop-*"}}, "ami_source.owners.0: '1111' is not an AWS account id"),
+    ("ami-owners-without-pattern", {"ami_source": {"owners": ["111122223333"]}}, "ami_source: name_pattern: is required"),
+    ("ami-pattern-too-wide", {"ami_source": {"owners": ["111122223333"], "name_pattern": "*-*"}}, "ami_source.name_pattern: '*-*' names too little"),
+    ("ami-parameter-reserved", {"ami_source": {"parameter": "/aws/service/ami"}}, "ami_source.parameter: '/aws/service/ami': SSM reserves"),
+    ("ami-parameter-not-a-name", {"ami_source": {"parameter": "no spaces"}}, "ami_source.parameter: 'no spaces' is not an SSM parameter name"),
+    ("ami-copy-as-a-word", {"ami_source": {"parameter": "/g/shop", "copy_shared": "yes"}}, "ami_source.copy_shared: Input should be a valid boolean"),
+    ("ami-source-empty", {"ami_source": {}}, "ami_source: name owners and name_pattern, or parameter"),
 ]  # fmt: skip
 
 
