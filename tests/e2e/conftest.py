@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from typing import Any
 import pytest
 
 from bluegreen.aws import Aws
-from bluegreen.cli import ops
+from bluegreen.cli import commands, ops
 from bluegreen.demo.seed import SeededApp, ami_event, register_ami, seed_app
 from bluegreen.demo.standin import LoadBalancerServer, SlotServer, start_slot_servers
 from bluegreen.proof import least_privilege
@@ -23,6 +25,24 @@ from bluegreen.twin import local, server
 WAIT_SCALE = 0.01
 RETRY_SCALE = 0.02
 _names = itertools.count(1)
+
+
+def run_cli(
+    endpoint: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""
+) -> tuple[int, str, str]:
+    """Run `bluegreen --endpoint-url <twin> ARGS...` in this process, `stdin` as its input: (exit code, stdout,
+    stderr). Faster than a subprocess, and the test can watch the CLI's own clients."""
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", endpoint, *args])
+    if stdin:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    try:
+        commands.main()
+        code = 0
+    except SystemExit as done:
+        code = int(done.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from bluegreen.cli import commands, ops
-from tests.e2e.conftest import App, finish, new_app
+from tests.e2e.conftest import App, finish, new_app, run_cli
 
 pytestmark = pytest.mark.xdist_group("e2e-alb-bad-input")
 
@@ -46,15 +46,8 @@ def bluegreen(alb_app, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     """Run `bluegreen --endpoint-url <twin> ARGS...` in this process, `stdin` as input: (exit code, stderr)."""
 
     def invoke(*args: str, stdin: str) -> tuple[int, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", alb_app.endpoint, *args])
-        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"read": lambda self: stdin})())
-        try:
-            commands.main()
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        return code, capsys.readouterr().err
+        code, _, err = run_cli(alb_app.endpoint, capsys, monkeypatch, *args, stdin=stdin)
+        return code, err
 
     return invoke
 

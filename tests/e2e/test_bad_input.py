@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.cli import commands, ops
+from bluegreen.cli import ops
 from bluegreen.demo.seed import ami_event, register_ami
 from bluegreen.twin import server
-from tests.e2e.conftest import App, finish, new_app
+from tests.e2e.conftest import App, finish, new_app, run_cli
 
 pytestmark = pytest.mark.xdist_group("e2e-bad-input")
 
@@ -355,27 +355,9 @@ def bluegreen(shared_app, capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     """Run `bluegreen --endpoint-url <twin> ARGS...` in this process: (exit code, stdout, stderr)."""
 
     def invoke(*args: str, stdin: str = "") -> tuple[int, str, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", shared_app.endpoint, *args])
-        if stdin:
-            monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-        try:
-            commands.main()
-            code = 0
-        except SystemExit as done:
-            code = int(done.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_cli(shared_app.endpoint, capsys, monkeypatch, *args, stdin=stdin)
 
     return invoke
-
-
-class _Stdin:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def read(self) -> str:
-        return self.text
 
 
 def _config(app, **changes) -> str:

@@ -4,7 +4,6 @@ row, for both traffic routers. The calls are recorded on the CLI's own boto3 cli
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from bluegreen import aws as aws_module
-from bluegreen.cli import commands
 from bluegreen.twin.api_calls import iam_action
-from tests.e2e.conftest import App
+from tests.e2e.conftest import App, run_cli
 
 pytestmark = pytest.mark.xdist_group("e2e-operator")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operator-permissions.md"
@@ -61,16 +59,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def run(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""):
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", app.endpoint, "--region", "us-east-1", *args])
-    if stdin:
-        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"read": lambda self: stdin})())
-    try:
-        commands.main()
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
+    code, out, err = run_cli(app.endpoint, capsys, monkeypatch, "--region", "us-east-1", *args, stdin=stdin)
     assert code == 0, (args, out, err)
     return out
 

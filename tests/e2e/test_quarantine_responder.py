@@ -7,14 +7,13 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from bluegreen.cli import commands, ops
+from bluegreen.cli import ops
 from bluegreen.twin import server
-from tests.e2e.conftest import App, finish, new_app
+from tests.e2e.conftest import App, finish, new_app, run_cli
 from tests.e2e.test_quarantine import BLUEGREEN, REGION, case_item, fleet, put_finding, quarantine_for, quarantines
 from tests.e2e.test_quarantine_containment import one_more_instance
 
@@ -22,26 +21,7 @@ pytestmark = pytest.mark.xdist_group("e2e-quarantine-responder")
 
 
 def cli(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""):
-    """Run `bluegreen --endpoint-url <twin> ARGS...` in this process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["bluegreen", "--endpoint-url", app.endpoint, *args])
-    if stdin:
-        monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
-    try:
-        commands.main()
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-class _Stdin:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def read(self) -> str:
-        return self.text
+    return run_cli(app.endpoint, capsys, monkeypatch, *args, stdin=stdin)
 
 
 @pytest.fixture
