@@ -42,6 +42,9 @@ def run_cli(
     except SystemExit as done:
         code = int(done.code or 0)
     out, err = capsys.readouterr()
+    # The twin's Lambda handlers run in this process too, and Powertools prints their metrics (CloudWatch embedded
+    # metric format) to stdout, which in AWS goes to the function's log, not to the operator's terminal.
+    out = "".join(line for line in out.splitlines(keepends=True) if not line.startswith('{"_aws": '))
     return code, out, err
 
 
