@@ -50,11 +50,16 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
     }
 
 
+def _clock(execution: ops.Execution) -> tuple[float, str]:
+    """Seconds the execution has run (or ran), and the colour of its status."""
+    end = execution.stopped or datetime.now(UTC)
+    style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(execution.status, "white")
+    return (end - execution.started).total_seconds(), style
+
+
 def render(app: str, sample: dict, title: str = "") -> Panel:
     execution: ops.Execution = sample["execution"]
-    end = execution.stopped or datetime.now(UTC)
-    elapsed = (end - execution.started).total_seconds()
-    status_style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(execution.status, "white")
+    elapsed, status_style = _clock(execution)
     head = Text.assemble(
         (f"{app} ", "bold"),
         ("phase ", "dim"),
@@ -135,9 +140,7 @@ def case_sample(aws: Aws, arn: str, app: str | None = None) -> dict:
 def render_case(sample: dict) -> Panel:
     execution: ops.Execution = sample["execution"]
     item = sample["case"]
-    end = execution.stopped or datetime.now(UTC)
-    elapsed = (end - execution.started).total_seconds()
-    status_style = {"SUCCEEDED": "green", "FAILED": "red", "RUNNING": "yellow"}.get(execution.status, "white")
+    elapsed, status_style = _clock(execution)
     head = Text.assemble(
         (f"{sample.get('app') or '?'} ", "bold"),
         ("case ", "dim"),

@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 import urllib.parse
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Response
+
+from bluegreen.twin.faults import CountedFaults
 
 
 @dataclass
@@ -27,41 +28,17 @@ class ApiFault:
     times: int  # how many more matching calls it refuses
 
 
-class ApiFaultRegistry:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[ApiFault] = []
-
+class ApiFaultRegistry(CountedFaults[ApiFault]):
     def add(self, operation: str, code: str, message: str = "", resource: str = "", times: int = 1) -> None:
         if not re.fullmatch(r"[A-Z][A-Za-z0-9]+", operation or ""):
             raise ValueError(f"operation must be an API operation name such as ModifyRule, got {operation!r}")
         if not code or times < 1:
             raise ValueError("code must be non-empty and times >= 1")
-        with self._lock:
-            self._faults.append(ApiFault(operation, resource, code, message or f"injected by the twin: {code}", times))
+        self._append(ApiFault(operation, resource, code, message or f"injected by the twin: {code}", times))
 
     def take(self, operation: str, request_text: str) -> ApiFault | None:
         """Consume one hit of the first fault matching this call."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.operation == operation and fault.resource in request_text:
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self._faults.remove(fault)
-                    return fault
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-    def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [asdict(f) for f in self._faults]
-
-    def __bool__(self) -> bool:
-        with self._lock:
-            return bool(self._faults)
+        return self._take(lambda f: f.operation == operation and f.resource in request_text)
 
 
 api_faults = ApiFaultRegistry()

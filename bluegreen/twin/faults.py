@@ -6,8 +6,9 @@ A twin control, not an AWS behaviour: tests use it (`POST /_twin/faults`) to mak
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 # `late_timeout`: the handler runs to its end, then the invocation times out, as when a function runs out of time
 # after its last AWS call: the work is done but the state machine never learns it (retries must be idempotent).
@@ -28,28 +29,29 @@ class Fault:
     event_contains: str = ""  # only invocations whose event (as JSON) contains this, e.g. one release's AMI id
 
 
-class FaultRegistry:
+T = TypeVar("T")
+
+
+class CountedFaults(Generic[T]):
+    """Faults that each hit the next `times` matching requests, then are gone; shared by every request thread."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._faults: list[Fault] = []
+        self._faults: list[T] = []
 
-    def add(self, function: str, kind: str, times: int = 1, event_contains: str = "") -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"kind must be one of {FAULT_KINDS}, got {kind!r}")
-        if not function or times < 1:
-            raise ValueError("function must be non-empty and times >= 1")
+    def _append(self, fault: T) -> None:
         with self._lock:
-            self._faults.append(Fault(function, kind, times, event_contains))
+            self._faults.append(fault)
 
-    def take(self, function_name: str, event: str = "") -> str | None:
-        """Consume one hit of the first fault matching `function_name` (and the event); return its kind."""
+    def _take(self, matches: Callable[[T], bool]) -> T | None:
+        """Consume one hit of the first fault that `matches`."""
         with self._lock:
             for fault in self._faults:
-                if fault.function in function_name and fault.event_contains in event:
-                    fault.times -= 1
-                    if fault.times == 0:
+                if matches(fault):
+                    fault.times -= 1  # type: ignore[attr-defined]
+                    if fault.times == 0:  # type: ignore[attr-defined]
                         self._faults.remove(fault)
-                    return fault.kind
+                    return fault
         return None
 
     def clear(self) -> None:
@@ -58,7 +60,25 @@ class FaultRegistry:
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [asdict(f) for f in self._faults]
+            return [asdict(f) for f in self._faults]  # type: ignore[call-overload]
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._faults)
+
+
+class FaultRegistry(CountedFaults[Fault]):
+    def add(self, function: str, kind: str, times: int = 1, event_contains: str = "") -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"kind must be one of {FAULT_KINDS}, got {kind!r}")
+        if not function or times < 1:
+            raise ValueError("function must be non-empty and times >= 1")
+        self._append(Fault(function, kind, times, event_contains))
+
+    def take(self, function_name: str, event: str = "") -> str | None:
+        """Consume one hit of the first fault matching `function_name` (and the event); return its kind."""
+        fault = self._take(lambda f: f.function in function_name and f.event_contains in event)
+        return fault.kind if fault else None
 
 
 faults = FaultRegistry()
