@@ -4,7 +4,8 @@ The twin runs every handler in its own process; while one runs, its context carr
 botocore call made in that context is recorded as the IAM action it needs (`service:Action`) under that function.
 Calls from other threads (the tests, the Step Functions interpreter) are not recorded; a handler's worker threads are,
 when it runs them in its own context (contextvars.copy_context). `call_log` keeps the calls in order, with their
-simple parameters.
+simple parameters. `new_account()` starts a new record for a new twin: a handler of an earlier twin that is still
+running in this process (its execution outlived its test module) is not recorded against the new one.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states"}
 
 # A context variable, not a thread-local: a handler that fans out to worker threads with the caller's context
 # (contextvars.copy_context) keeps its name there.
-_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("bluegreen_function", default=None)
+# It holds the function's name and the account (twin) it runs in.
+_function: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("bluegreen_function", default=None)
 _lock = threading.Lock()
+_account = 0
 _calls: dict[str, set[str]] = {}
 # The same calls in the order they were made, with their scalar parameters (and lists of scalars), so a test can
 # check the order of calls on one resource (e.g. the two security groups each interface gets). Bounded.
@@ -36,7 +39,7 @@ LOG_LIMIT = 20_000
 @contextlib.contextmanager
 def running(function_name: str) -> Iterator[None]:
     """Record the AWS calls this thread makes as calls of `function_name`."""
-    token = _function.set(function_name)
+    token = _function.set((function_name, _account))
     try:
         yield
     finally:
@@ -48,11 +51,14 @@ def iam_action(service_name: str, operation: str) -> str:
 
 
 def _record(client: BaseClient, operation: str, params: Any = None) -> None:
-    function = _function.get()
-    if function is None:
+    running_as = _function.get()
+    if running_as is None:
         return
+    function, account = running_as
     action = iam_action(client.meta.service_model.service_name, operation)
     with _lock:
+        if account != _account:  # a handler of an earlier twin, still running
+            return
         _calls.setdefault(function, set()).add(action)
         if len(_log) >= LOG_LIMIT:
             del _log[: LOG_LIMIT // 10]
@@ -86,6 +92,15 @@ def call_log(function: str | None = None) -> list[dict[str, Any]]:
 
 def clear() -> None:
     with _lock:
+        _calls.clear()
+        _log.clear()
+
+
+def new_account() -> None:
+    """Forget every call, and never record calls of handlers that started before this."""
+    global _account
+    with _lock:
+        _account += 1
         _calls.clear()
         _log.clear()
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
@@ -200,6 +201,18 @@ class TwinServer:
                 os.environ[key] = value
 
 
+def new_account() -> None:
+    """A new twin is a new account: forget the AWS resources and the recorded calls of any earlier twin of this process.
+
+    moto keeps its state per process. Without this, an earlier test module's stack stayed (a stack of another name is
+    not deleted by the next deploy, and moto's DeleteStack leaves the DynamoDB tables behind), with its rules and its
+    executions still running: an AMI event of this twin started the earlier stack's release, whose calls were then
+    recorded against functions this stack does not have.
+    """
+    moto_api_backend.reset()
+    recorder.new_account()
+
+
 def start(
     port: int = 5000,
     host: str = "127.0.0.1",
@@ -217,7 +230,7 @@ def start(
         raise ValueError(f"the twin only listens on loopback, not {host}")
     behaviours.install(functions_dir)
     stepfunctions_retry_intervals.set_retry_scale(retry_scale)
-    recorder.clear()  # a new twin is a new account: the functions of an earlier one are gone
+    new_account()
     server = make_server(host, port, _TwinApp(), threaded=True, request_handler=_QuietRequestHandler)
     twin = TwinServer(server, serve=serve)
     twin._set_environ(

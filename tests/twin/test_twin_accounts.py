@@ -1,0 +1,62 @@
+"""Each twin is a new account: nothing of an earlier twin of the same process (its resources, its running handlers)
+reaches the next one. moto keeps its state per process, and the tests start a twin per module in one process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from bluegreen.twin import api_calls, server
+from tests.twin.conftest import STACK_DIR
+
+
+def client(twin: server.TwinServer, service: str) -> Any:
+    return boto3.client(service, endpoint_url=twin.endpoint_url, region_name="us-east-1")
+
+
+@pytest.fixture
+def start_twin() -> Iterator[Any]:
+    started: list[server.TwinServer] = []
+
+    def start() -> server.TwinServer:
+        started.append(server.start(port=0, functions_dir=STACK_DIR / "functions"))
+        return started[-1]
+
+    yield start
+    for twin in started:
+        twin.stop()
+
+
+def test_a_new_twin_has_none_of_an_earlier_twins_resources(start_twin: Any) -> None:
+    # Given a twin holding a queue and an event rule, then stopped
+    earlier = start_twin()
+    client(earlier, "sqs").create_queue(QueueName="left-behind")
+    client(earlier, "events").put_rule(Name="left-behind", EventPattern='{"source": ["aws.ec2"]}')
+    earlier.stop()
+
+    # When another twin starts in the same process
+    later = start_twin()
+
+    # Then it is a new account: no queue, no rule of the earlier one (whose rules would start its machines)
+    assert client(later, "sqs").list_queues().get("QueueUrls", []) == []
+    assert client(later, "events").list_rules()["Rules"] == []
+
+
+def test_a_handler_still_running_from_an_earlier_twin_is_not_recorded_against_the_next(start_twin: Any) -> None:
+    # Given a handler of an earlier twin that is still running when a new twin starts
+    with api_calls.running("earlier-stack-PrepareReleaseFunction"):
+        later = start_twin()
+
+        # When it calls AWS
+        client(later, "sqs").list_queues()
+
+    # Then the new twin's record holds no call of a function it does not have
+    assert server.api_calls(later.endpoint_url) == {}
+
+    # While a handler that starts in the new twin is recorded
+    with api_calls.running("PrepareReleaseFunction"):
+        client(later, "sqs").list_queues()
+    assert server.api_calls(later.endpoint_url) == {"PrepareReleaseFunction": ["sqs:ListQueues"]}
