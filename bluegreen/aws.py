@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,10 @@ class Aws:
     def client(self, service: str) -> Any:
         return _client(self, service)
 
+    def resource(self, service: str) -> Any:
+        """A boto3 resource of this thread (resources, unlike clients, must not be shared between threads)."""
+        return _resource(self, service, threading.get_ident())
+
     @functools.cached_property
     def outputs(self) -> dict[str, str]:
         stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
@@ -39,3 +44,9 @@ class Aws:
 def _client(aws: Aws, service: str) -> Any:
     kwargs = {"endpoint_url": aws.endpoint_url} if aws.endpoint_url else {}
     return aws.session.client(service, config=_CONFIG, **kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def _resource(aws: Aws, service: str, thread: int) -> Any:
+    kwargs = {"endpoint_url": aws.endpoint_url} if aws.endpoint_url else {}
+    return aws.session.resource(service, config=_CONFIG, **kwargs)

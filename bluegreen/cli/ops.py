@@ -54,9 +54,7 @@ class Execution:
 
 
 def table(aws: Aws) -> Any:
-    name = aws.outputs["StateTableName"]
-    kwargs = {"endpoint_url": aws.endpoint_url} if aws.endpoint_url else {}
-    return aws.session.resource("dynamodb", **kwargs).Table(name)
+    return aws.resource("dynamodb").Table(aws.outputs["StateTableName"])
 
 
 def load_config(aws: Aws, app: str) -> AppConfig:

@@ -51,6 +51,7 @@ from bluegreen.twin import (
     stepfunctions_execution_names,
     stepfunctions_input_size,
     stepfunctions_interpreter,
+    stepfunctions_interpreter_speed,
     stepfunctions_lambda_error_names,
     stepfunctions_nested_executions,
     stepfunctions_retry_intervals,
@@ -105,8 +106,13 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     iam_role_policy_size,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
-# (tests shorten AWS's waits) and a speed-up.
-TOOLS: tuple[ModuleType, ...] = (api_calls, stepfunctions_retry_intervals, moto_request_routing)
+# (tests shorten AWS's waits) and speed-ups.
+TOOLS: tuple[ModuleType, ...] = (
+    api_calls,
+    stepfunctions_retry_intervals,
+    moto_request_routing,
+    stepfunctions_interpreter_speed,
+)
 
 _lock = threading.Lock()
 

@@ -190,17 +190,19 @@ def test_an_ami_that_matches_two_apps_is_refused_and_app_put_names_the_overlap(a
     image = bake_in(build("ec2"), "shared-web-1")
     build("ec2").modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"UserId": THIS_ACCOUNT}]})
     app.aws.client("ec2").create_tags(Resources=[image], Tags=[{"Key": "bluegreen:app", "Value": other.name}])
+    sent = f"tagged-{image}"
     app.aws.client("events").put_events(
         Entries=[
             {
                 "Source": "aws.ec2",
                 "DetailType": "EC2 AMI State Change",
                 "Resources": [f"arn:aws:ec2:us-east-1::image/{image}"],
-                "Detail": json.dumps({"ImageId": image, "State": "available", "RequestId": "r", "ErrorMessage": ""}),
+                "Detail": json.dumps({"ImageId": image, "State": "available", "RequestId": sent, "ErrorMessage": ""}),
             }
         ]
     )
-    execution = app.wait(wait_for_execution(app, image))
+    # (the build account's own event for the AMI, forwarded before it was shared and tagged, starts another execution)
+    execution = app.wait(wait_for_execution(app, sent))
     assert (execution.status, execution.error) == ("FAILED", "AmiSourceConflictError")
     assert f"matches apps {min(app.name, other.name)} and {max(app.name, other.name)}" in execution.cause
     assert app.groups() == [app.seeded.blue_asg] and other.groups() == [other.seeded.blue_asg]

@@ -26,7 +26,7 @@ def listening(aws: Any) -> str:
     return url
 
 
-def statuses(aws: Any, url: str, expected: int, timeout: float = 10) -> list[dict]:
+def statuses(aws: Any, url: str, expected: int, timeout: float = 3) -> list[dict]:
     seen: list[dict] = []
     deadline = time.monotonic() + timeout
     while len(seen) < expected and time.monotonic() < deadline:
