@@ -348,8 +348,7 @@ def main() -> int:
         isolations = [quarantine(aws) for _ in range(3)]
     finally:
         stack.stop()
-    # A twin of its own stack (moto's backends are per process: the account still holds the earlier apps' target
-    # groups), then 200 target groups.
+    # A twin of its own stack: a new account, holding only the app's own two target groups, then 200.
     stack = local.start(port=0, wait_scale=WAIT_SCALE, retry_scale=0.02)
     try:
         contained = containment(stack)
@@ -465,8 +464,8 @@ def write_report(
         "",
         f"With {contained[-1].target_groups} target groups, containment takes {containment_ratio(contained):.2f} times"
         f" as long as with {contained[0].target_groups} (the",
-        "app's own two and the earlier bench apps'; the twin's backends are per process, so a second twin is not an",
-        "empty account). At most 1.2 is the bar: a case reads its group's own target groups and the app's slots', one",
+        "app's own two, in a twin of its own: a new account). At most 1.2 is the bar: a case reads its group's own",
+        "target groups and the app's slots', one",
         "DescribeTargetHealth each, and never scans the account. Its AWS calls are the same for either count of",
         "target groups and grow with the suspects (two security group changes per interface, the credentials, the",
         "rest); the network and credential phases run for the suspects at once. One app of 10 instances; each run",

@@ -12,8 +12,6 @@ import pytest
 from bluegreen.cli import commands, ops
 from tests.e2e.conftest import App, finish, new_app, run_cli
 
-pytestmark = pytest.mark.xdist_group("e2e-alb-bad-input")
-
 ALB = {"seed": {"router": "alb", "rules": 1}}
 
 

@@ -8,8 +8,6 @@ import pytest
 
 from tests.e2e.expect import FAULT_ERRORS, THROTTLE_FOREVER, finished_forward, rolled_back
 
-pytestmark = pytest.mark.xdist_group("e2e-alb-faults")
-
 ALB = {"seed": {"router": "alb", "rules": 1, "test_route": "listener"}}
 TASKS = ["CreateGreenGroup", "RunSmokeTests", "ShiftTraffic", "CheckAlarms", "CommitRelease"]
 

@@ -15,8 +15,6 @@ from tests.e2e.conftest import WAIT_SCALE
 from tests.e2e.expect import rolled_back
 from tests.e2e.test_quarantine import fleet, put_finding, quarantine_for, swapped
 
-pytestmark = pytest.mark.xdist_group("e2e-alb-router")
-
 ALB = {"seed": {"router": "alb"}}
 TWO_RULES = {"seed": {"router": "alb", "rules": 2}}
 BLUE, GREEN = {"blue": 100, "green": 0}, {"blue": 0, "green": 100}

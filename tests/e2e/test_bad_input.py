@@ -21,8 +21,6 @@ from bluegreen.demo.seed import ami_event, register_ami
 from bluegreen.twin import server
 from tests.e2e.conftest import App, finish, new_app, run_cli
 
-pytestmark = pytest.mark.xdist_group("e2e-bad-input")
-
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 

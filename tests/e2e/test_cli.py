@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("e2e-cli")
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 

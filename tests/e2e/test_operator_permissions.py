@@ -14,7 +14,6 @@ from bluegreen import aws as aws_module
 from bluegreen.twin.api_calls import iam_action
 from tests.e2e.conftest import App, run_cli
 
-pytestmark = pytest.mark.xdist_group("e2e-operator")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operator-permissions.md"
 EVERY_COMMAND = {"cloudformation:DescribeStacks"}  # the stack's outputs, as the page says above its table
 

@@ -15,7 +15,6 @@ from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, security_alarm
 from bluegreen.proof.invariants import check_quarantine
 
-pytestmark = pytest.mark.xdist_group("e2e-quarantine")
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 REGION = "us-east-1"
 

@@ -13,7 +13,6 @@ from bluegreen.proof.invariants import check_quarantine, isolation_order
 from bluegreen.twin import server
 from tests.e2e.test_quarantine import case_item, fleet, put_finding, quarantine_for, swapped
 
-pytestmark = pytest.mark.xdist_group("e2e-quarantine-containment")
 OWN_GROUPS = {"quarantine": {"snapshot_volumes": True}}  # no group named: bluegreen's own
 
 

@@ -17,8 +17,6 @@ from tests.e2e.conftest import App, finish, new_app, run_cli
 from tests.e2e.test_quarantine import BLUEGREEN, REGION, case_item, fleet, put_finding, quarantine_for, quarantines
 from tests.e2e.test_quarantine_containment import one_more_instance
 
-pytestmark = pytest.mark.xdist_group("e2e-quarantine-responder")
-
 
 def cli(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""):
     return run_cli(app.endpoint, capsys, monkeypatch, *args, stdin=stdin)

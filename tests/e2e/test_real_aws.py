@@ -15,8 +15,6 @@ from orchestrator import budget
 from bluegreen.cli import ops
 from bluegreen.demo.seed import USER_DATA, guardduty_event
 
-pytestmark = pytest.mark.xdist_group("e2e-real-aws")
-
 
 def records(app) -> list[dict]:
     zone = app.seeded.config["dns"]["hosted_zone_id"]

@@ -8,11 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from bluegreen.cli import ops
 
-pytestmark = pytest.mark.xdist_group("e2e-release")
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -14,8 +14,6 @@ import pytest
 
 from bluegreen.cli import ops
 
-pytestmark = pytest.mark.xdist_group("e2e-safety-concurrency")
-
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 

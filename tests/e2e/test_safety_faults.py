@@ -14,8 +14,6 @@ import pytest
 from bluegreen.twin import server
 from tests.e2e.expect import FAULT_ERRORS, THROTTLE_FOREVER, rolled_back
 
-pytestmark = pytest.mark.xdist_group("e2e-safety-faults")
-
 TASKS = [
     "CreateGreenGroup",
     "CheckGreenHealth",

@@ -12,8 +12,6 @@ import pytest
 from bluegreen.twin import server
 from tests.e2e.expect import FAULT_ERRORS, THROTTLE_FOREVER, finished_forward, rolled_back
 
-pytestmark = pytest.mark.xdist_group("e2e-safety-faults-late")
-
 ONE_STEP = {"traffic": {"steps": [100], "bake_seconds": 60, "alarm_names": []}}
 TASKS = ["HoldKeepWindow", "CommitRelease", "CheckOldDrained", "DeleteOldGroup", "CompleteRelease"]
 # After these, green is live whatever the fault (a late timeout of CommitRelease has committed, too).

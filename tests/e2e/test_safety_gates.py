@@ -7,8 +7,6 @@ import pytest
 from tests.e2e.conftest import WAIT_SCALE
 from tests.e2e.expect import rolled_back
 
-pytestmark = pytest.mark.xdist_group("e2e-safety-gates")
-
 STEPS = [50, 100]
 TTL = 60  # Route 53 answers alias records with a 60 s TTL; the config's default
 

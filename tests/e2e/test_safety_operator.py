@@ -11,8 +11,6 @@ from bluegreen.cli import ops
 from tests.e2e.conftest import WAIT_SCALE
 from tests.e2e.expect import rolled_back
 
-pytestmark = pytest.mark.xdist_group("e2e-safety-operator")
-
 APPROVAL = {"approval": {"before_traffic": True}}
 KEEP_WINDOW = {"keep_previous_seconds": 300}  # 3 s on the twin
 LONG_KEEP_WINDOW = {"keep_previous_seconds": 3_000}  # 30 s: a rollback that waited for its end would show it

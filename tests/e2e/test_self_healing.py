@@ -14,8 +14,6 @@ import pytest
 from bluegreen.cli import ops
 from bluegreen.twin import server
 
-pytestmark = pytest.mark.xdist_group("e2e-self-healing")
-
 LONG_BAKE = {"traffic": {"steps": [50, 100], "bake_seconds": 600}}
 
 

@@ -16,7 +16,6 @@ from bluegreen.cli import ops
 from bluegreen.twin import local, server
 from tests.e2e.conftest import RETRY_SCALE, WAIT_SCALE, App, api_calls_by_function
 
-pytestmark = pytest.mark.xdist_group("e2e-triggers")
 BUILD_ACCOUNT = "111122223333"
 THIS_ACCOUNT = "123456789012"
 

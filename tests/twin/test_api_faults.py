@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import server
 from bluegreen.twin.server import TwinServer
 
-pytestmark = pytest.mark.xdist_group("twin")
 # One attempt per call, so a refused call is seen as refused (standard retries would retry a throttle).
 NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1})
 

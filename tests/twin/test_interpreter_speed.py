@@ -18,7 +18,6 @@ from moto.stepfunctions.parser.asl.utils import boto_client
 from bluegreen.twin import stepfunctions_interpreter_speed as speed
 from bluegreen.twin.server import TwinServer
 
-pytestmark = pytest.mark.xdist_group("twin-interpreter-speed")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
 

@@ -8,15 +8,11 @@ import time
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bluegreen.aws import DEFAULT_STACK
 from bluegreen.twin import local
-
-# The twin's in-process moto is shared by every twin of a process: one worker runs these, one after the other.
-pytestmark = pytest.mark.xdist_group("twin")
 
 
 def free_port() -> int:

@@ -19,9 +19,6 @@ from bluegreen.twin import (
 )
 from bluegreen.twin.server import TwinServer
 
-# One worker runs them all, back to back, against the one twin of this module.
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def client(twin: TwinServer, service: str) -> Any:
     return boto3.client(service, endpoint_url=twin.endpoint_url, region_name="us-east-1")

@@ -17,7 +17,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import elbv2_target_health, route53_changes, server, stepfunctions_callbacks
 from bluegreen.twin.server import TwinServer
 
-pytestmark = pytest.mark.xdist_group("twin-release-safety")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
 

@@ -12,8 +12,6 @@ from bluegreen.twin import autoscaling_detach_validation
 from bluegreen.twin.autoscaling_detach_validation import set_instance_lifecycle
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def create_group(aws: Any, name: str = "green", size: int = 3) -> list[str]:
     ec2 = aws("ec2")

@@ -12,8 +12,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import autoscaling_group_deletion
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def create_group(aws: Any, name: str, **extra: Any) -> list[str]:
     ec2 = aws("ec2")

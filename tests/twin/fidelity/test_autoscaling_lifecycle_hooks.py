@@ -9,7 +9,6 @@ import pytest
 from bluegreen.twin import autoscaling_lifecycle_hooks
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 

@@ -9,7 +9,6 @@ import pytest
 from bluegreen.twin import autoscaling_policy_descriptions
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 # What PutScalingPolicy takes back from a description (the product's clone copies these).
 PUT_FIELDS = (
     "PolicyName",

@@ -9,8 +9,6 @@ import pytest
 from bluegreen.twin import autoscaling_policy_names
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def create_group(aws: Any, name: str) -> None:
     ec2 = aws("ec2")

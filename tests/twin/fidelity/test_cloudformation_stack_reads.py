@@ -11,7 +11,6 @@ from moto.sqs.models import Queue
 
 from bluegreen.twin import cloudformation_stack_reads
 
-pytestmark = pytest.mark.xdist_group("twin")
 TEMPLATE = {
     "Resources": {
         "Slow": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "slow"}},

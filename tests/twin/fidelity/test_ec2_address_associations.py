@@ -7,8 +7,6 @@ import pytest
 from bluegreen.twin import ec2_address_associations
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 @pytest.mark.behaviour(ec2_address_associations)
 def test_an_address_associated_through_an_interface_names_its_instance(aws) -> None:

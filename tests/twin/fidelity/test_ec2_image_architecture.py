@@ -6,8 +6,6 @@ import pytest
 
 from bluegreen.twin import ec2_image_states
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 @pytest.mark.behaviour(ec2_image_states)
 def test_a_registered_image_keeps_its_architecture(aws) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from bluegreen.twin import ec2_image_states
 
-pytestmark = pytest.mark.xdist_group("twin")
 AMI_EVENTS = {"source": ["aws.ec2"], "detail-type": ["EC2 AMI State Change"]}
 
 

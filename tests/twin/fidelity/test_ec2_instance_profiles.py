@@ -10,7 +10,6 @@ import pytest
 from bluegreen.twin import ec2_instance_profiles
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],

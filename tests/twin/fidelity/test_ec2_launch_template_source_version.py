@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import ec2_launch_template_source_version
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 USER_DATA = base64.b64encode(b"#!/bin/sh\necho app\n").decode()
 
 

@@ -9,8 +9,6 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import ec2_network_interface_groups
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def network(ec2: Any, cidr: str) -> tuple[str, str, str]:
     """A VPC, a subnet in it and a security group of it."""

@@ -11,8 +11,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import elbv2_deregister_targets
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def refusal(call: Callable[[], Any]) -> str | None:
     """The AWS error code the call is refused with, or None when it succeeds."""

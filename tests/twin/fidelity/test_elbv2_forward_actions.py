@@ -17,8 +17,6 @@ from bluegreen.twin import (
 )
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 class Alb:
     """An Application Load Balancer with a listener forwarding to target group 0 of seven, in one VPC."""

@@ -9,8 +9,6 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import iam_role_policy_size
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def document(padding: int) -> str:
     """A policy of about `padding` characters (its Sid pads it), written with generous white space."""

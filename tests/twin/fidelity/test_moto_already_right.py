@@ -16,7 +16,6 @@ from moto import mock_aws
 from bluegreen.twin import behaviours
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 ARM_IMAGE = "ami-0e9271c829888680e"  # one of moto's built-in Amazon images, an arm64 one
 
 

@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError
 
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
 

@@ -23,7 +23,6 @@ from bluegreen.twin import (
 )
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"greeting": "${Greeting}"}, "End": True}}}
 

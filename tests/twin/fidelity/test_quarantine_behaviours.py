@@ -22,7 +22,6 @@ from bluegreen.twin import (
 from bluegreen.twin.server import TwinServer
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
 

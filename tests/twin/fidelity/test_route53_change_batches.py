@@ -10,8 +10,6 @@ from botocore.exceptions import ClientError
 from bluegreen.twin import route53_change_batches
 from tests.twin.fidelity.test_route53_weighted_conflicts import a_records, change, record, zone
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def test_a_batch_can_replace_a_simple_record_with_weighted_ones(twin_moto: Any) -> None:
     # (moto applies changes in order, so this holds there too; with the twin's checks it must still hold.)

@@ -9,7 +9,6 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import route53_weighted_conflicts
 
-pytestmark = pytest.mark.xdist_group("twin")
 NAME = "www.example.com."
 
 

@@ -7,7 +7,6 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import ssm_parameter_tiers
 
-pytestmark = pytest.mark.xdist_group("twin")
 BIG = "x" * 4097
 
 

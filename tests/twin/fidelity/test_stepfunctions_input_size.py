@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import stepfunctions_input_size
 
-pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 DONE = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 

@@ -10,7 +10,6 @@ import pytest
 
 from bluegreen.twin import stepfunctions_status_events, stepfunctions_stop_callbacks
 
-pytestmark = pytest.mark.xdist_group("twin")
 ROLE = "arn:aws:iam::123456789012:role/twin"
 WAIT = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 30, "End": True}}}
 PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": {"ok": True}, "End": True}}}

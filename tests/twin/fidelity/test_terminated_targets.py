@@ -9,8 +9,6 @@ import pytest
 from bluegreen.twin import autoscaling_target_deregistration, elbv2_target_health
 from tests.twin.conftest import STOCK_AMI
 
-pytestmark = pytest.mark.xdist_group("twin")
-
 
 def network(aws: Any) -> tuple[str, str, str]:
     """A VPC, a subnet in it, and an instance target group there that a load balancer's listener forwards to (a

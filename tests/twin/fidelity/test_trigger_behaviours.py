@@ -12,7 +12,6 @@ import pytest
 
 from bluegreen.twin import ec2_shared_images, eventbridge_cross_account_buses, ssm_parameter_events
 
-pytestmark = pytest.mark.xdist_group("twin")
 BUILD_ACCOUNT = "111122223333"
 THIS_ACCOUNT = "123456789012"  # moto's default account: the fleet's
 
