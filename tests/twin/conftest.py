@@ -10,6 +10,7 @@ run proves the twin module is needed; if moto ever learns the behaviour, it fail
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -103,3 +104,20 @@ def _clients() -> Callable[[str], Any]:
     """One boto3 client per service for the test (making a client costs tens of milliseconds)."""
     made: dict[str, Any] = {}
     return lambda service: made.get(service) or made.setdefault(service, boto3.client(service, region_name="us-east-1"))
+
+
+def behind_a_load_balancer(ec2: Any, elbv2: Any, vpc_id: str, group_arn: str, cidr: str) -> None:
+    """A load balancer whose listener forwards to the group: only then are its targets health-checked (else `unused`)."""
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("X", str(n)), AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for n, zone in enumerate("ab")
+    ]
+    balancer = elbv2.create_load_balancer(Name=f"lb-{time.time_ns() % 10**12}", Subnets=subnets)["LoadBalancers"][0]
+    elbv2.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
+    )

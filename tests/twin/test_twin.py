@@ -18,6 +18,7 @@ from bluegreen.twin import (
     stepfunctions_lambda_error_names,
 )
 from bluegreen.twin.server import TwinServer
+from tests.twin.conftest import behind_a_load_balancer
 
 
 def client(twin: TwinServer, service: str) -> Any:
@@ -274,23 +275,6 @@ def test_the_twin_only_listens_on_loopback() -> None:
 def _get(twin: TwinServer, path: str) -> Any:
     with urllib.request.urlopen(f"{twin.endpoint_url}{path}", timeout=5) as response:
         return json.loads(response.read())
-
-
-def behind_a_load_balancer(ec2: Any, elbv2: Any, vpc_id: str, group_arn: str, cidr: str) -> None:
-    """A load balancer whose listener forwards to the group: only then are its targets health-checked (else `unused`)."""
-    subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("X", str(n)), AvailabilityZone=f"us-east-1{zone}")[
-            "Subnet"
-        ]["SubnetId"]
-        for n, zone in enumerate("ab")
-    ]
-    balancer = elbv2.create_load_balancer(Name=f"lb-{time.time_ns() % 10**12}", Subnets=subnets)["LoadBalancers"][0]
-    elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
-    )
 
 
 @pytest.mark.behaviour(eventbridge_stepfunctions_targets)

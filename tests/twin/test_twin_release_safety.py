@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from bluegreen.twin import elbv2_target_health, route53_changes, server, stepfunctions_callbacks
 from bluegreen.twin.server import TwinServer
+from tests.twin.conftest import behind_a_load_balancer
 
 ROLE = "arn:aws:iam::123456789012:role/twin"
 
@@ -207,20 +208,3 @@ def test_the_record_of_calls_is_served_over_http(twin: TwinServer) -> None:
     # Given / When the record is asked for over HTTP / Then it answers JSON
     with urllib.request.urlopen(f"{twin.endpoint_url}/_twin/api-calls", timeout=5) as response:
         assert "calls" in json.loads(response.read())
-
-
-def behind_a_load_balancer(ec2: Any, elbv2: Any, vpc_id: str, group_arn: str, cidr: str) -> None:
-    """A load balancer whose listener forwards to the group: only then are its targets health-checked (else `unused`)."""
-    subnets = [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr.replace("X", str(n)), AvailabilityZone=f"us-east-1{zone}")[
-            "Subnet"
-        ]["SubnetId"]
-        for n, zone in enumerate("ab")
-    ]
-    balancer = elbv2.create_load_balancer(Name=f"lb-{time.time_ns() % 10**12}", Subnets=subnets)["LoadBalancers"][0]
-    elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"],
-        Protocol="HTTP",
-        Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group_arn}],
-    )
