@@ -22,6 +22,7 @@ from bluegreen.twin import (
     autoscaling_target_deregistration,
     cloudformation_stack_reads,
     cloudwatch_alarm_events,
+    dynamodb_item_writes,
     ec2_address_associations,
     ec2_image_states,
     ec2_instance_profiles,
@@ -104,6 +105,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     ssm_parameter_tiers,
     ssm_parameter_events,
     iam_role_policy_size,
+    dynamodb_item_writes,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and speed-ups.
