@@ -34,6 +34,8 @@ lint: $(STAMP)
 cfn: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m bluegreen.proof.iam_lint
+	$(BIN)/python -m bluegreen.proof.reachability
+	$(BIN)/python -m bluegreen.proof.escalation
 	$(BIN)/sam validate --lint
 	$(BIN)/sam build --cached --parallel > /dev/null
 

@@ -143,6 +143,13 @@ def missing_references(aws: Aws, config: AppConfig) -> list[str]:
         for index, name in enumerate(config.traffic.alarm_names):
             if name not in known:
                 problems.append(f"traffic.alarm_names.{index}: no CloudWatch alarm named {name!r}")
+    prefix = aws.outputs.get("GoldenAmiParameterPrefix")
+    parameter = config.ami_source.parameter if config.ami_source else None
+    if parameter and prefix and not parameter.startswith(prefix):
+        problems.append(
+            f"ami_source.parameter: {parameter} is not under the stack's GoldenAmiParameterPrefix {prefix}: bluegreen"
+            f" may read no other parameter (move it under {prefix}, or deploy with GoldenAmiParameterPrefix=...)"
+        )
     if config.dns is None:  # an ALB-routed app: its router checks its listeners and rules
         return problems
     zones = aws.client("route53")

@@ -25,6 +25,7 @@ PSEUDO = {
     "AWS::Region": "us-east-1",
     "AWS::AccountId": "123456789012",
     "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "bluegreen",
 }
 _ARN_OF_TYPE = {
     "AWS::DynamoDB::Table": "arn:aws:dynamodb:us-east-1:123456789012:table/{name}",
@@ -49,6 +50,12 @@ FALSE_POSITIVES: dict[tuple[str, str], str] = {
     ("RESOURCE_MISMATCH", "ec2:CreateSnapshot"): "volume and snapshot are granted by separate statements",
     # The same for CreateSecurityGroup (EC2 User Guide's own example): the VPC, and the new group with its tag condition.
     ("RESOURCE_MISMATCH", "ec2:CreateSecurityGroup"): "VPC and new group are granted by separate statements",
+    # RunInstances: the launch template is granted alone (it must be tagged bluegreen:app), and what it launches (image,
+    # subnets, groups, instance...) by a second statement; IAM needs both, which parliament cannot see one at a time.
+    ("RESOURCE_MISMATCH", "ec2:RunInstances"): "launch template and what it launches are granted separately",
+    # ModifyInstanceAttribute: the instance with its ec2:Attribute condition, and the volumes (where the reference lists
+    # no ec2:Attribute) by a second statement.
+    ("RESOURCE_MISMATCH", "ec2:ModifyInstanceAttribute"): "instance and volumes are granted by separate statements",
     # DescribeExecution lists an `express` resource type too; the deploy machine is Standard, whose executions are
     # `execution:` ARNs, which the statement names.
     ("RESOURCE_MISMATCH", "express"): "the deploy machine is a Standard workflow",

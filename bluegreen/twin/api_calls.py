@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.client import BaseClient
@@ -34,6 +34,9 @@ _calls: dict[str, set[str]] = {}
 # check the order of calls on one resource (e.g. the two security groups each interface gets). Bounded.
 _log: list[dict[str, Any]] = []
 LOG_LIMIT = 20_000
+# What runs before each call of a handler, by the behaviour that put it there (`bluegreen.twin.iam_authorization`):
+# check(client, operation, params, function name) may raise the service's own error instead of letting it through.
+CHECKS: dict[str, Callable[[BaseClient, str, Any, str | None], None]] = {}
 
 
 @contextlib.contextmanager
@@ -105,8 +108,18 @@ def new_account() -> None:
         _log.clear()
 
 
+def running_function() -> str | None:
+    """The Lambda function whose handler runs in this context (None outside a handler, or in an earlier twin's)."""
+    running_as = _function.get()
+    if running_as is None or running_as[1] != _account:
+        return None
+    return running_as[0]
+
+
 def _make_api_call(self: BaseClient, operation_name: str, api_params: Any) -> Any:
     _record(self, operation_name, api_params)
+    for check in list(CHECKS.values()):
+        check(self, operation_name, api_params, running_function())
     return _original_make_api_call(self, operation_name, api_params)
 
 

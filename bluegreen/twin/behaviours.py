@@ -39,6 +39,7 @@ from bluegreen.twin import (
     eventbridge_cross_account_buses,
     eventbridge_stepfunctions_targets,
     events_rule_pattern_string,
+    iam_authorization,
     iam_role_policy_size,
     lambda_invoke_in_process,
     moto_request_routing,
@@ -106,6 +107,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     ssm_parameter_events,
     iam_role_policy_size,
     dynamodb_item_writes,
+    iam_authorization,
 )
 # The twin's own tools, no AWS behaviour: the API-call recorder (evidence for invariant I6), the Retry-interval scale
 # (tests shorten AWS's waits) and speed-ups.

@@ -30,6 +30,7 @@ from bluegreen.twin import (
     behaviours,
     ec2_image_states,
     elbv2_target_health,
+    iam_authorization,
     route53_changes,
     stepfunctions_retry_intervals,
     stepfunctions_status_events,
@@ -142,6 +143,11 @@ def _control(request: Request) -> Response:
         elif route == ("DELETE", "/_twin/api-calls"):
             recorder.clear()
             return _json({"calls": {}})
+        elif route == ("GET", "/_twin/iam-denials"):
+            return _json({"denials": iam_authorization.denials()})
+        elif route == ("DELETE", "/_twin/iam-denials"):
+            iam_authorization.clear()
+            return _json({"denials": []})
         elif route != ("GET", "/_twin/faults"):
             return _json({"error": f"no route {request.method} {request.path}"}, 404)
         return _json({"faults": fault_registry.list()})
@@ -211,6 +217,7 @@ def new_account() -> None:
     """
     moto_api_backend.reset()
     recorder.new_account()
+    iam_authorization.clear()
 
 
 def start(
@@ -349,6 +356,15 @@ def api_call_log(endpoint_url: str, function: str | None = None) -> list[dict[st
     """The AWS calls of the handlers (of one function: logical id or name substring), in order, with their ids."""
     query = f"?function={urllib.parse.quote(function)}" if function else ""
     return _call(endpoint_url, "GET", f"/_twin/api-call-log{query}")["log"]
+
+
+def iam_denials(endpoint_url: str) -> list[dict[str, Any]]:
+    """The calls the twin refused as IAM would, oldest first: principal, action, resource, reason, statement."""
+    return _call(endpoint_url, "GET", "/_twin/iam-denials")["denials"]
+
+
+def clear_iam_denials(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/iam-denials")
 
 
 def clear_api_calls(endpoint_url: str) -> None:

@@ -54,8 +54,11 @@ def stack() -> Iterator[local.LocalStack]:
     running = local.start(port=0, wait_scale=WAIT_SCALE, retry_scale=RETRY_SCALE)
     yield running
     calls = api_calls_by_function(running)
+    denied = server.iam_denials(running.twin.endpoint_url)
     running.stop()
-    # I6: every AWS call each function made in this module is allowed by that function's own policy.
+    # I6: every AWS call each function made in this module is allowed by that function's own policy, as IAM evaluates
+    # it (the twin refused any that was not; a handler that caught the refusal must not hide it).
+    assert not denied, "the twin refused, as IAM would:\n" + "\n".join(map(str, denied))
     gaps = least_privilege.calls_not_allowed(calls)
     assert not gaps, "calls not allowed by template.yaml:\n" + "\n".join(gaps)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen import aws as aws_module
+from bluegreen.twin import iam_authorization
 from bluegreen.twin.api_calls import iam_action
 from tests.e2e.conftest import App, run_cli
 
@@ -57,9 +58,28 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     cached.cache_clear()
 
 
-def run(app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = ""):
-    code, out, err = run_cli(app.endpoint, capsys, monkeypatch, "--region", "us-east-1", *args, stdin=stdin)
-    assert code == 0, (args, out, err)
+def operator_role(actions: set[str]) -> dict[str, dict]:
+    """The grant a row asks for, as an operator's role would hold it (the row's resources are prose: "*" here)."""
+    return {
+        "row": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}]}
+    }
+
+
+def run(
+    app: App,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *args: str,
+    stdin: str = "",
+    grant: set[str] | None = None,
+):
+    """Run the command; with `grant`, as an operator whose role holds only those actions, evaluated as IAM would."""
+    if grant is None:
+        code, out, err = run_cli(app.endpoint, capsys, monkeypatch, "--region", "us-east-1", *args, stdin=stdin)
+    else:
+        with iam_authorization.acting_as("operator", operator_role(grant)):
+            code, out, err = run_cli(app.endpoint, capsys, monkeypatch, "--region", "us-east-1", *args, stdin=stdin)
+    assert code == 0, (args, out, err, iam_authorization.denials()[-3:])
     return out
 
 
@@ -81,7 +101,7 @@ def test_each_command_calls_only_what_its_row_grants(app: App, recorded, capsys,
     for command, args, stdin in commands_run:
         # When each command runs
         recorded.clear()
-        run(app, capsys, monkeypatch, *args, stdin=stdin)
+        run(app, capsys, monkeypatch, *args, stdin=stdin, grant=rows[command])
         # Then each of its calls is in its row
         assert recorded, f"{command}: no call was recorded (the hook is broken)"
         missing += [f"{command}: {action}" for action in sorted(set(recorded) - rows[command])]

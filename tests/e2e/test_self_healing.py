@@ -13,6 +13,7 @@ import pytest
 
 from bluegreen.cli import ops
 from bluegreen.twin import server
+from tests.e2e.test_alb_router import everywhere
 
 LONG_BAKE = {"traffic": {"steps": [50, 100], "bake_seconds": 600}}
 
@@ -284,3 +285,22 @@ def test_a_lease_that_runs_out_with_an_ami_queued_is_healed_and_the_queue_goes_o
     server.time_out_execution(app.endpoint, started[0])  # its bake is long: end it the quick way
     reconciled(app, started[0])
     assert [r["status"] for r in app.releases()] == ["rolled_back", "rolled_back"]
+
+
+@pytest.mark.parametrize("app", [{**LONG_BAKE, "seed": {"router": "alb", "rules": 1}}], indirect=True, ids=["alb"])
+def test_an_alb_release_stopped_mid_shift_is_reconciled_with_every_weight_back(app) -> None:
+    # Given a release of an app behind one ALB (a listener and a rule), baking with traffic on green
+    ami = app.publish_ami()
+    versions = app.launch_template_versions()
+    arn = app.start(ami)
+    app.wait_for_phase("Bake")
+    assert not everywhere(app, {"blue": 100, "green": 0})
+    # When it is stopped from the console
+    stop(app, arn)
+    # Then the reconciler, which reads the listener's and the rule's weights under its own role, rolls it back
+    assert app.wait(arn).status == "ABORTED"
+    reconciled(app, arn)
+    settled(app, arn, "ExecutionStoppedError")
+    assert everywhere(app, {"blue": 100, "green": 0})
+    assert app.groups() == [app.seeded.blue_asg]
+    assert app.launch_template_versions() == versions
