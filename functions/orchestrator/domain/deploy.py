@@ -219,6 +219,12 @@ def prepare(
         app, matched_by = match.app, match.rule
     elif not matched_by:
         matched_by = _rule_of_named(app, image)
+    if not options.get("emergency"):
+        # Before anything that writes (superseded records, the queue): EventBridge delivers at least once, and a
+        # redelivered event of a build released before (live, replaced or rolled back) must do nothing at all.
+        duplicate = _already_released(app, ami_id, execution_arn, bool(options.get("retry_failed")))
+        if duplicate:
+            return duplicate.model_copy(update={"matched_by": matched_by})
     if event and not settled:
         # Every trigger looks again after a short wait before anything starts: a builder's temporary AMI (Packer's
         # encrypt_boot deregisters it once its encrypted copy exists) or a parameter changed twice must do no harm.
@@ -278,16 +284,10 @@ def prepare(
         release.reason = f"{ami_id} was built {older}: released anyway, because it was asked for by name"
     if live.ami_id == ami_id and not emergency:
         return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
+    retry_failed = bool(options.get("retry_failed"))
     holder = state_table.get(app, "LOCK") or {}
     # A Prepare retried after it timed out finds the lock its first attempt took: it goes on as that release.
     mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
-    claim = None if emergency else state_table.get(app, f"AMI#{ami_id}")
-    retry_failed = bool(options.get("retry_failed"))
-    if claim and claim.get("release_id") != mine and not (retry_failed and claim.get("status") == "failed"):
-        reason = f"{ami_id} was already released ({claim.get('status')})"
-        if claim.get("status") == "failed":
-            reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
-        return release.model_copy(update={"outcome": "Duplicate", "reason": reason})
 
     delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
     release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
@@ -446,6 +446,23 @@ def _queue_if_busy(
         return Release(outcome="Queued", app=app, ami_id=ami_id, reason=reason)
     state_table.unqueue(app, ami_id)
     return None
+
+
+def _already_released(app: str, ami_id: str, execution_arn: str, retry_failed: bool) -> Release | None:
+    """Duplicate when this AMI has a claim of another release than this execution's own (a Prepare retried after a
+    timeout claims again); a failed one is released again only with --retry-failed."""
+    claim = state_table.get(app, f"AMI#{ami_id}")
+    if not claim:
+        return None
+    holder = state_table.get(app, "LOCK") or {}
+    mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
+    status = claim.get("status")
+    if claim.get("release_id") == mine or (retry_failed and status == "failed"):
+        return None
+    reason = f"{ami_id} was already released (release {claim.get('release_id')}, {status})"
+    if status == "failed":
+        reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
+    return Release(outcome="Duplicate", app=app, ami_id=ami_id, reason=reason)
 
 
 def _older_than_live(live: LiveFleet, built: str) -> str:
