@@ -221,7 +221,7 @@ def test_an_event_that_is_not_for_us_is_ignored_quietly(shared_app, make_event, 
     unchanged(app, before)
 
 
-def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_app) -> None:
+def test_an_event_for_an_app_without_configuration_is_ignored_naming_the_fix(shared_app) -> None:
     # Given an AMI tagged for an app that has no configuration
     app = shared_app
     ami = register_ami(app.aws, f"{app.name}-orphan", app="ghost-app")
@@ -230,9 +230,15 @@ def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_a
     # When its event arrives
     execution = run(app, event(app, ami))
 
-    # Then it fails with AppNotFoundError and the command that creates the configuration
-    assert (execution.status, execution.error) == ("FAILED", "AppNotFoundError")
-    assert "bluegreen app put ghost-app FILE" in one_line(execution.cause)
+    # Then it is ignored, saying why and how to configure the app, and no reconciliation follows (it did not fail)
+    assert (execution.status, execution.output["release"]["outcome"]) == ("SUCCEEDED", "Ignored"), execution.cause
+    assert "no configuration for 'ghost-app'" in one_line(execution.output["release"]["reason"])
+    assert "bluegreen app put ghost-app FILE" in execution.output["release"]["reason"]
+    time.sleep(1)  # a reconciliation would start on the execution's status event, within moments
+    sfn = app.aws.client("stepfunctions")
+    runs = sfn.list_executions(stateMachineArn=app.stack.outputs["DeployStateMachineArn"])["executions"]
+    inputs = [sfn.describe_execution(executionArn=r["executionArn"])["input"] for r in runs]
+    assert not [i for i in inputs if execution.arn in i], "a reconciliation of an ignored event started"
     unchanged(app, before)
 
 

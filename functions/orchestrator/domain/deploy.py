@@ -40,6 +40,7 @@ from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
     AmiSourceConflictError,
+    AppNotFoundError,
     CloneUnsupportedError,
     DnsChangeTimeoutError,
     GreenUnhealthyError,
@@ -231,7 +232,13 @@ def prepare(
         return _settle(ami_id, None, now, scale, "", app=app, matched_by=matched_by)
     built = image.get("CreationDate") or now.isoformat()
     # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
-    config = config_store.load(app, max_age=0)
+    try:
+        config = config_store.load(app, max_age=0)
+    except AppNotFoundError as missing:
+        if not event:  # asked for by name: an error the caller must see
+            raise
+        # A tag names the app, but nobody configured it (yet, or any more): not this stack's to release.
+        return Release(outcome="Ignored", app=app, ami_id=ami_id, matched_by=matched_by, reason=f"{ami_id}: {missing}")
     refused_ami, ami_notes = shared.check(image, account)
     emergency = bool(options.get("emergency"))
     dry_run = bool(options.get("dry_run"))
