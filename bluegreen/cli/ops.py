@@ -92,6 +92,13 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
     overlapping = sources.overlaps(config, all_configs(aws))
     if overlapping:
         raise CliError(f"config of {app!r} is invalid: {overlapping[0]}")
+    golden = config.ami_source.parameter if config.ami_source else None
+    if golden:
+        # Its type, not its value (a release reads the value; a SecureString it refuses): DescribeParameters.
+        found = aws.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [golden]}])
+        problem = config_store.golden_type_problem(golden, next((p["Type"] for p in found["Parameters"]), None))
+        if problem:
+            raise CliError(f"config of {app!r} is invalid: {problem}")
     return config, [*ami_rules(aws, config), *router(aws, config).check_config()]
 
 

@@ -432,6 +432,24 @@ def test_app_put_refuses_an_invalid_configuration(shared_app, bluegreen, changes
     assert app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == before
 
 
+def test_app_put_refuses_a_secure_string_golden_parameter(shared_app, bluegreen) -> None:
+    # Given a golden-AMI parameter that is a SecureString (a release can only refuse it)
+    app = shared_app
+    golden = f"/golden-ami/{app.name}-secret"
+    app.aws.client("ssm").put_parameter(Name=golden, Value=app.seeded.base_ami, Type="SecureString")
+    name = f"/bluegreen/apps/{app.name}"
+    before = app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+    # When a configuration naming it is put
+    code, _, err = bluegreen("app", "put", app.name, "-", stdin=_config(app, ami_source={"parameter": golden}))
+
+    # Then the CLI exits 2 with one line naming the field and the fix, and the stored configuration is untouched
+    assert code == 2, err
+    assert f"ami_source.parameter: {golden} is a SecureString" in one_line(err)
+    assert "publish the AMI id to a String parameter" in err
+    assert app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == before
+
+
 CLI_ERRORS = [
     ("invalid-json", ("app", "put", "{app}", "-"), "{not json", 2, "config is not valid JSON"),
     ("other-apps-document", ("app", "put", "other-app", "-"), "{config}", 2,
