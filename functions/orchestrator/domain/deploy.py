@@ -622,7 +622,12 @@ def check_green_health(release: Release, now: datetime) -> Release:
 def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
     gate(release, now, "SmokeTest")
     assert release.config and release.idle_slot
-    base_url, headers = routers.of(release.config).smoke_target(release.idle_slot)
+    router = routers.of(release.config)
+    # Proof first: through a test route, requests reach the idle slot only if the route leads there alone.
+    problem = router.test_route_problem(release.idle_slot)
+    if problem:
+        raise SmokeTestFailedError(f"{problem} (no smoke request was sent)")
+    base_url, headers = router.smoke_target(release.idle_slot)
     failures = smoke.run(
         release.config.smoke_tests,
         base_url,
