@@ -255,8 +255,11 @@ def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
     """Releases, quarantine cases and superseded AMIs, newest first."""
     check_app_name(app)
     tbl = table(aws)
+    # The table's keys are no field of a release, case or superseded build: the documented fields only.
     items = [
-        item for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#") for item in state_table.history(app, prefix, limit, tbl)
+        {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#")
+        for item in state_table.history(app, prefix, limit, tbl)
     ]
     return sorted(items, key=lambda i: i.get("started_at") or i.get("opened_at") or i.get("at") or "", reverse=True)[
         :limit
@@ -600,7 +603,10 @@ def check_quarantine_groups(aws: Aws, config: AppConfig) -> None:
 
 
 def history_detail(item: dict) -> str:
-    """One line on a history row: a case's instances and trigger, a release's source."""
+    """One line on a history row: a case's instances and trigger, a release's source, what replaced a superseded
+    build and when."""
+    if item.get("kind") == "superseded":
+        return f"superseded by {item.get('superseded_by') or '?'} at {item.get('at', '?')}: {item.get('reason', '')}"
     if item.get("kind") != "case":
         return item.get("source", "")
     instances = item.get("instances") or {}
