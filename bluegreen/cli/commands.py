@@ -138,7 +138,10 @@ def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
             "app": r["app"],
             "live": (r["live"] or {}).get("asg_name", "-"),
             "ami": (r["live"] or {}).get("ami_id", "-"),
-            "weights": " ".join(f"{s}={w}" for s, w in r["weights"].items()),
+            # An ALB app: each listener and rule, by name (they may disagree mid-change); Route 53: the record pair.
+            "weights": "\n".join(f"{where}: {_weights(w)}" for where, w in r["routes"].items())
+            if r.get("routes")
+            else _weights(r["weights"]),
             "in flight": (r["in_flight"] or {}).get("release_id", "-"),
             "phase": (r["in_flight"] or {}).get("phase", "-"),
             "queued": (r["queued"] or {}).get("ami_id", "-"),
@@ -146,6 +149,10 @@ def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
         for r in rows
     ]
     emit(rows, views.table_of(flat, list(flat[0]) if flat else ["app"], "bluegreen status"))
+
+
+def _weights(weights: dict[str, int]) -> str:
+    return " ".join(f"{slot}={weight}" for slot, weight in weights.items())
 
 
 @app.command()
@@ -225,8 +232,8 @@ def history(
             "id": r.get("release_id") or r.get("case_id"),
             "kind": r.get("kind", "release"),
             "ami": r.get("ami_id", ""),
-            "status": r.get("status", ""),
-            "started": r.get("started_at") or r.get("opened_at", ""),
+            "status": r.get("status") or ("superseded" if r.get("kind") == "superseded" else ""),
+            "started": r.get("started_at") or r.get("opened_at") or r.get("at", ""),
             "error": r.get("error", ""),
             "detail": ops.history_detail(r),
         }

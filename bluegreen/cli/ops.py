@@ -92,6 +92,13 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
     overlapping = sources.overlaps(config, all_configs(aws))
     if overlapping:
         raise CliError(f"config of {app!r} is invalid: {overlapping[0]}")
+    golden = config.ami_source.parameter if config.ami_source else None
+    if golden:
+        # Its type, not its value (a release reads the value; a SecureString it refuses): DescribeParameters.
+        found = aws.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [golden]}])
+        problem = config_store.golden_type_problem(golden, next((p["Type"] for p in found["Parameters"]), None))
+        if problem:
+            raise CliError(f"config of {app!r} is invalid: {problem}")
     return config, [*ami_rules(aws, config), *router(aws, config).check_config()]
 
 
@@ -255,8 +262,11 @@ def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
     """Releases, quarantine cases and superseded AMIs, newest first."""
     check_app_name(app)
     tbl = table(aws)
+    # The table's keys are no field of a release, case or superseded build: the documented fields only.
     items = [
-        item for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#") for item in state_table.history(app, prefix, limit, tbl)
+        {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#")
+        for item in state_table.history(app, prefix, limit, tbl)
     ]
     return sorted(items, key=lambda i: i.get("started_at") or i.get("opened_at") or i.get("at") or "", reverse=True)[
         :limit
@@ -600,7 +610,10 @@ def check_quarantine_groups(aws: Aws, config: AppConfig) -> None:
 
 
 def history_detail(item: dict) -> str:
-    """One line on a history row: a case's instances and trigger, a release's source."""
+    """One line on a history row: a case's instances and trigger, a release's source, what replaced a superseded
+    build and when."""
+    if item.get("kind") == "superseded":
+        return f"superseded by {item.get('superseded_by') or '?'} at {item.get('at', '?')}: {item.get('reason', '')}"
     if item.get("kind") != "case":
         return item.get("source", "")
     instances = item.get("instances") or {}

@@ -5,8 +5,8 @@ build (`bluegreen-demo:broken=true`), else 200 "ok". So a bad AMI fails its smok
 
 The load balancer stand-in plays an ALB-routed app's test route: it reads the test listener or header rule from the
 twin as the load balancer would (a request without the rule's header falls through to the listener's default
-action), and answers as the fleet behind the target group that gets the request. So a smoke test only catches a bad
-green if the release really pointed the test route at green.
+action), and answers as the fleet behind the target group that gets the request, recording which slot answered. So a smoke
+test only catches a bad green if the release really pointed the test route at green.
 """
 
 from __future__ import annotations
@@ -90,6 +90,14 @@ def _forwarded_to(actions: list[dict]) -> str | None:
     return None
 
 
+def _slot_of(groups: list[dict]) -> str:
+    """The `bluegreen:slot` of the newest of these groups (the fleet that answers), or ""."""
+    if not groups:
+        return ""
+    newest = max(groups, key=lambda g: g["CreatedTime"])
+    return next((t["Value"] for t in newest.get("Tags", []) if t["Key"] == "bluegreen:slot"), "")
+
+
 class LoadBalancerServer:
     """An ALB-routed app's test route on 127.0.0.1: routes each request as the twin's listener or rule says."""
 
@@ -106,6 +114,7 @@ class LoadBalancerServer:
                         Filters=[{"Name": "tag:bluegreen:app", "Values": [outer.app]}]
                     )["AutoScalingGroups"]
                     behind = [g for g in groups if target in g.get("TargetGroupARNs", [])]
+                    outer.answered.append(_slot_of(behind))
                     if not behind:
                         status, body = 503, b"no fleet behind the target group"
                     elif group_is_broken(outer.aws, behind):
@@ -124,6 +133,7 @@ class LoadBalancerServer:
                 return
 
         self.aws, self.app = aws, app
+        self.answered: list[str] = []  # the slot whose fleet answered each request, in order ("" when none did)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         serve = functools.partial(self.httpd.serve_forever, poll_interval=0.05)

@@ -161,6 +161,11 @@ class TestRoute(_Model):
             raise ValueError(f"listener_arn: expected an Application Load Balancer listener ARN ({LISTENER_FORM})")
         if self.rule_arn is not None and not RULE_ARN.match(self.rule_arn):
             raise ValueError(f"rule_arn: expected an Application Load Balancer listener rule ARN ({RULE_FORM})")
+        if self.rule_arn is not None and self.header is None:
+            raise ValueError(
+                'rule_arn needs header, the one the rule matches, which every smoke request sends (e.g. {"name":'
+                ' "X-Bluegreen-Test", "value": "idle"}): without it the requests fall through to the live fleet'
+            )
         return self
 
 

@@ -110,6 +110,28 @@ def _group_of_another_load_balancer(app: App) -> list[str]:
     return [arn]
 
 
+HEADER = {"name": "X-Bluegreen-Test", "value": "idle"}
+
+
+def _test_rule(conditions: list[dict], priority: int) -> Callable[[App], dict]:
+    """A test route through a new rule of the listener, with these conditions, forwarding to blue."""
+
+    def make(app: App) -> dict:
+        arn = app.aws.client("elbv2").create_rule(
+            ListenerArn=app.seeded.listener_arn,
+            Priority=priority,
+            Conditions=conditions,
+            Actions=[{"Type": "forward", "TargetGroupArn": app.seeded.target_groups["blue"]}],
+        )["Rules"][0]["RuleArn"]
+        return {"rule_arn": arn, "url": "http://x", "header": HEADER}
+
+    return make
+
+
+def _header(name: str, value: str) -> dict:
+    return {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": name, "Values": [value]}}
+
+
 def _missing_listener(app: App) -> list[str]:
     return [app.seeded.listener_arn[:-6] + "abcdef"]
 
@@ -126,7 +148,8 @@ CONFIGS = [
     ("test-route-both", _set("alb.test_route", lambda app: {"listener_arn": app.seeded.listener_arn, "rule_arn": app.seeded.rule_arns[0], "url": "http://x"}), "alb.test_route: name either listener_arn"),
     ("test-route-url", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0]}), "alb.test_route.url: is required"),
     ("test-route-header", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0][:-3] + "abc", "url": "http://x", "header": {"name": "X Test", "value": "1"}}), "alb.test_route.header.name: 'X Test' is not an HTTP header name"),
-    ("test-route-carries-traffic", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0], "url": "http://x"}), "alb.test_route.rule_arn: is also in alb.rule_arns"),
+    ("test-route-carries-traffic", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0], "url": "http://x", "header": HEADER}), "alb.test_route.rule_arn: is also in alb.rule_arns"),
+    ("test-rule-without-header", _set("alb.test_route", lambda app: {"rule_arn": app.seeded.rule_arns[0][:-3] + "abc", "url": "http://x"}), "alb.test_route: rule_arn needs header"),
     ("dns-with-alb", _set("dns", {"hosted_zone_id": "Z1", "record_name": "www.example.com"}), "dns: the alb router weights target groups, not records: remove dns"),
     ("alias-with-alb", _set("slots.blue.alias", {"dns_name": "x.elb.amazonaws.com", "hosted_zone_id": "Z"}), "slots.blue.alias: the alb router weights target groups, not records"),
     ("no-test-url", _set("slots.green.test_base_url", None), "slots.green.test_base_url: is required unless alb.test_route"),
@@ -136,6 +159,10 @@ CONFIGS = [
     ("rule-forwards-elsewhere", _set("alb.rule_arns", _foreign_rule), "also forwards to arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/"),
     ("rule-without-forward", _set("alb.rule_arns", _fixed_response_rule), "has no forward action (its actions: fixed-response)"),
     ("stickiness-not-accepted", _set("alb.rule_arns", _sticky_rule), "alb.sticky_sessions: rule app/"),
+    ("test-rule-other-header", _set("alb.test_route", _test_rule([_header("X-Other", "idle")], 2)), "matches x-other idle, not exactly the header X-Bluegreen-Test: idle"),
+    ("test-rule-other-value", _set("alb.test_route", _test_rule([_header("X-Bluegreen-Test", "live")], 3)), "not exactly the header X-Bluegreen-Test: idle"),
+    ("test-rule-more-conditions", _set("alb.test_route", _test_rule([_header("X-Bluegreen-Test", "idle"), {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x/*"]}}], 4)), "not exactly the header X-Bluegreen-Test: idle"),
+    ("test-rule-below-the-apps", _set("alb.test_route", _test_rule([_header("X-Bluegreen-Test", "idle")], 60)), "has priority 60, not above the app's rule"),
     ("group-of-another-alb", _set("slots.green.target_group_arns", _group_of_another_load_balancer), "slots.green.target_group_arns: "),
 ]  # fmt: skip
 

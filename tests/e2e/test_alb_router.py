@@ -299,10 +299,52 @@ def test_a_broken_green_is_caught_through_the_test_route_before_any_user_reaches
 def test_a_good_green_passes_through_the_header_rule_and_goes_live(app) -> None:
     # When a good build is released through an app whose smoke tests use a header rule
     execution = app.release(app.publish_ami())
-    # Then it passes and goes live; the header rule now forwards to green, the live slot, until the next release
+    # Then every smoke request was answered by green, the idle slot (the load balancer stand-in records it)
     assert execution.status == "SUCCEEDED", execution.cause
+    assert app.servers["alb"].answered and set(app.servers["alb"].answered) == {"green"}
+    # And it goes live; the header rule now forwards to green, the live slot, until the next release
     assert forwards(app) == {"listener": GREEN}
     rule = app.aws.client("elbv2").describe_rules(RuleArns=[app.seeded.test_route_arn])["Rules"][0]
     assert [g["TargetGroupArn"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]] == [
         app.seeded.target_groups["green"]
     ]
+
+
+def _other_header(app) -> None:
+    """Someone changes the test rule's header behind bluegreen's back: the smoke requests no longer match it."""
+    condition = {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "X-Other", "Values": ["idle"]}}
+    app.aws.client("elbv2").modify_rule(RuleArn=app.seeded.test_route_arn, Conditions=[condition])
+
+
+def _to_live(app) -> None:
+    """Someone points the test rule back at the live slot."""
+    forward = [{"Type": "forward", "TargetGroupArn": app.seeded.target_groups["blue"]}]
+    app.aws.client("elbv2").modify_rule(RuleArn=app.seeded.test_route_arn, Actions=forward)
+
+
+@pytest.mark.parametrize("app", [{"seed": {"router": "alb", "test_route": "header"}}], indirect=True, ids=["header"])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [(_other_header, "not exactly the header X-Bluegreen-Test: idle"), (_to_live, "not only to the idle slot (green)")],
+    ids=["header-changed", "rule-to-live"],
+)
+def test_a_test_route_that_no_longer_leads_to_green_fails_the_smoke_step_before_traffic_moves(app, change, says):
+    # Given a release of a good build waiting for green to be healthy, and its test rule changed meanwhile, so that the
+    # smoke requests would be answered by the live fleet and pass
+    app.set_slot_health("green", "unhealthy")
+    app.subscribe()
+    ami = app.publish_ami()
+    versions = app.launch_template_versions()
+    arn = app.start(ami)
+    app.wait_for_phase("WaitHealthy")
+    change(app)
+
+    # When green becomes healthy and the smoke step runs
+    app.clear_slot_health()
+    execution = app.wait(arn)
+
+    # Then it fails SmokeTestFailedError saying why, having sent no request, and rolls back: no user reached green
+    rolled_back(app, execution, "SmokeTestFailedError", ami, versions)
+    assert says in execution.cause and "no smoke request was sent" in execution.cause
+    assert app.servers["alb"].answered == []
+    assert forwards(app) == {"listener": BLUE}

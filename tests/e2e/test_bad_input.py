@@ -221,7 +221,7 @@ def test_an_event_that_is_not_for_us_is_ignored_quietly(shared_app, make_event, 
     unchanged(app, before)
 
 
-def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_app) -> None:
+def test_an_event_for_an_app_without_configuration_is_ignored_naming_the_fix(shared_app) -> None:
     # Given an AMI tagged for an app that has no configuration
     app = shared_app
     ami = register_ami(app.aws, f"{app.name}-orphan", app="ghost-app")
@@ -230,9 +230,15 @@ def test_an_event_for_an_app_without_configuration_fails_naming_the_fix(shared_a
     # When its event arrives
     execution = run(app, event(app, ami))
 
-    # Then it fails with AppNotFoundError and the command that creates the configuration
-    assert (execution.status, execution.error) == ("FAILED", "AppNotFoundError")
-    assert "bluegreen app put ghost-app FILE" in one_line(execution.cause)
+    # Then it is ignored, saying why and how to configure the app, and no reconciliation follows (it did not fail)
+    assert (execution.status, execution.output["release"]["outcome"]) == ("SUCCEEDED", "Ignored"), execution.cause
+    assert "no configuration for 'ghost-app'" in one_line(execution.output["release"]["reason"])
+    assert "bluegreen app put ghost-app FILE" in execution.output["release"]["reason"]
+    time.sleep(1)  # a reconciliation would start on the execution's status event, within moments
+    sfn = app.aws.client("stepfunctions")
+    runs = sfn.list_executions(stateMachineArn=app.stack.outputs["DeployStateMachineArn"])["executions"]
+    inputs = [sfn.describe_execution(executionArn=r["executionArn"])["input"] for r in runs]
+    assert not [i for i in inputs if execution.arn in i], "a reconciliation of an ignored event started"
     unchanged(app, before)
 
 
@@ -424,6 +430,24 @@ def test_app_put_refuses_an_invalid_configuration(shared_app, bluegreen, changes
     # Then the CLI exits 2 with one line naming the field, and the stored configuration is untouched
     assert code == 2, err
     assert says in one_line(err), err
+    assert app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == before
+
+
+def test_app_put_refuses_a_secure_string_golden_parameter(shared_app, bluegreen) -> None:
+    # Given a golden-AMI parameter that is a SecureString (a release can only refuse it)
+    app = shared_app
+    golden = f"/golden-ami/{app.name}-secret"
+    app.aws.client("ssm").put_parameter(Name=golden, Value=app.seeded.base_ami, Type="SecureString")
+    name = f"/bluegreen/apps/{app.name}"
+    before = app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+
+    # When a configuration naming it is put
+    code, _, err = bluegreen("app", "put", app.name, "-", stdin=_config(app, ami_source={"parameter": golden}))
+
+    # Then the CLI exits 2 with one line naming the field and the fix, and the stored configuration is untouched
+    assert code == 2, err
+    assert f"ami_source.parameter: {golden} is a SecureString" in one_line(err)
+    assert "publish the AMI id to a String parameter" in err
     assert app.aws.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == before
 
 

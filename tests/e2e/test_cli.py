@@ -6,15 +6,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from bluegreen.cli import ops
 
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 
 
 def run(app, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    # Wide enough that a table shows whole ARNs and AMI ids (a terminal narrower than a cell wraps it)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "COLUMNS": "400"}
     return subprocess.run(
         [BLUEGREEN, *args, "--endpoint-url", app.endpoint, "--region", "us-east-1"],
         env=env,
@@ -95,7 +99,8 @@ def test_local_up_serves_the_stack_to_any_aws_client(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    # Wide enough that a table shows whole ARNs and AMI ids (a terminal narrower than a cell wraps it)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "COLUMNS": "400"}
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     log = tmp_path / "up.log"
     with log.open("w") as out:
@@ -122,3 +127,35 @@ def test_local_up_serves_the_stack_to_any_aws_client(tmp_path: Path) -> None:
     finally:
         twin.terminate()
         twin.wait(timeout=20)
+
+
+@pytest.mark.parametrize("app", [{"seed": {"router": "alb", "rules": 2}}], indirect=True, ids=["alb-two-rules"])
+def test_status_table_shows_each_listener_and_rule_with_its_weights(app) -> None:
+    # Given an ALB app with a listener and two rules
+    routes = json.loads(run(app, "status", app.name, "--output", "json").stdout)[0]["routes"]
+    assert len(routes) == 3
+    # When its status is shown as a table
+    done = run(app, "status", app.name)
+    # Then each listener and rule is there by name, with its own weights
+    assert done.returncode == 0, done.stderr
+    for where in routes:
+        assert f"{where}: blue=100 green=0" in done.stdout, done.stdout
+
+
+def test_history_shows_what_replaced_a_superseded_build_and_json_has_no_table_keys(app) -> None:
+    # Given an older build superseded by the newer one released before its event came
+    older = app.publish_ami()
+    time.sleep(1.1)  # EC2 dates an AMI to the second
+    newer = app.publish_ami()
+    assert app.release(newer).status == "SUCCEEDED"
+    app.aws.client("ec2").create_tags(Resources=[older], Tags=[{"Key": "bluegreen:app", "Value": app.name}])
+    app.put_ami_event(older)
+    app.wait_until(lambda: any(h.get("kind") == "superseded" for h in ops.history(app.aws, app.name)), what="the row")
+    # When the history is shown, as a table and as JSON
+    table = run(app, "history", app.name).stdout
+    rows = json.loads(run(app, "history", app.name, "--output", "json").stdout)
+    # Then the table names the AMI that replaced it and when; the JSON has that field, and no table keys
+    superseded = next(r for r in rows if r["kind"] == "superseded")
+    assert (superseded["ami_id"], superseded["superseded_by"]) == (older, newer)
+    assert f"superseded by {newer} at {superseded['at']}" in table, table
+    assert not [r for r in rows if "pk" in r or "sk" in r]

@@ -374,3 +374,32 @@ def test_a_bad_quarantine_request_started_by_hand_fails_in_one_line_and_changes_
     assert ops.state_table.get(app.name, "CASE", ops.table(app.aws)) is None
     assert instance(app, victim)["Tags"] == tags
     untouched(app, executions, config)
+
+
+NOT_OBJECTS = [
+    ("a-list", []),
+    ("a-number", 42),
+    ("null", None),
+    ("a-string", "i-0123456789abcdef0"),
+    ("no-known-field", {}),
+]
+
+
+@pytest.mark.parametrize("payload", [c[1] for c in NOT_OBJECTS], ids=[c[0] for c in NOT_OBJECTS])
+def test_an_input_that_is_no_quarantine_request_is_rejected_in_the_first_state(shared_app, payload) -> None:
+    # Given an input that is not an object the quarantine machine takes, as `aws stepfunctions start-execution` sends it
+    app = shared_app
+    config = app.aws.client("ssm").get_parameter(Name=f"/bluegreen/apps/{app.name}")["Parameter"]["Value"]
+    machine = app.stack.outputs["QuarantineStateMachineArn"]
+    sfn = app.aws.client("stepfunctions")
+    # When the quarantine machine is started with it
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps(payload))["executionArn"]
+    execution = app.wait(arn)
+    executions = len(sfn.list_executions(stateMachineArn=machine)["executions"])
+    # Then it ends CaseRejected with TriggerInvalidError and one line naming the input, before any task ran
+    assert (execution.status, execution.error) == ("FAILED", "TriggerInvalidError"), execution.cause
+    assert one_line(execution.cause).startswith("input: expected a JSON object")
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+    assert entered == ["IsInputUsable", "DescribeRejectedInput", "CaseRejected"]
+    untouched(app, executions, config)

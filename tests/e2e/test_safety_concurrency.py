@@ -88,10 +88,54 @@ def test_an_event_for_an_ami_already_live_changes_nothing(app) -> None:
     again = app.wait_until(lambda: [a for a in app.executions_for(ami, events=True) if a != first], what="a second run")
     execution = app.wait(again[0])
 
-    # Then the execution ends AlreadyLive and nothing moved
-    assert execution.output["release"]["outcome"] == "AlreadyLive"
+    # Then the execution ends Duplicate and nothing moved
+    assert execution.output["release"]["outcome"] == "Duplicate"
     assert app.status()["live"] == live
     assert len(app.releases()) == 1
+
+
+def state_items(app) -> list[dict]:
+    """Every item of the app in the state table, in key order."""
+    from boto3.dynamodb.conditions import Key
+
+    return ops.table(app.aws).query(KeyConditionExpression=Key("pk").eq(f"APP#{app.name}"))["Items"]
+
+
+def redelivered(app, ami: str) -> str:
+    """Deliver the AMI's event once more; the outcome of the execution it starts."""
+    before = set(app.executions_for(ami, events=True))
+    app.put_ami_event(ami)
+    arn = app.wait_until(lambda: set(app.executions_for(ami, events=True)) - before, what=f"a run of {ami}").pop()
+    execution = app.wait(arn)
+    assert execution.status == "SUCCEEDED", execution.cause
+    return execution.output["release"]["outcome"]
+
+
+def test_redelivered_events_of_an_apps_whole_history_write_nothing(app) -> None:
+    # Given an app's history from its own events: a build released then replaced, a build superseded by the live one
+    # (tagged only after it), the live build, and a broken build rolled back
+    replaced = app.publish_ami(tagged=True)
+    assert app.wait(app.execution_for(replaced)).status == "SUCCEEDED"
+    superseded = app.publish_ami()
+    time.sleep(1.1)  # EC2 dates an AMI to the second
+    live = app.publish_ami(tagged=True)
+    assert app.wait(app.execution_for(live)).status == "SUCCEEDED"
+    app.aws.client("ec2").create_tags(Resources=[superseded], Tags=[{"Key": "bluegreen:app", "Value": app.name}])
+    assert redelivered(app, superseded) == "Superseded"
+    time.sleep(1.1)
+    rolled_back = app.publish_ami(tagged=True, broken=True)
+    assert app.wait(app.execution_for(rolled_back)).status == "FAILED"
+    for ami in (replaced, superseded, live, rolled_back):  # the events EC2 sent, all ended
+        app.wait_until(lambda a=ami: all(app.wait(x) for x in app.executions_for(a, events=True)), what=ami)
+    before = state_items(app)
+
+    # When EventBridge delivers every one of those events again
+    outcomes = {ami: redelivered(app, ami) for ami in (replaced, superseded, live, rolled_back)}
+
+    # Then each released build ends Duplicate, the superseded one Superseded again, and the state table is unchanged
+    assert outcomes == {replaced: "Duplicate", superseded: "Superseded", live: "Duplicate", rolled_back: "Duplicate"}
+    assert state_items(app) == before
+    assert app.status()["live"]["ami_id"] == live
 
 
 def test_two_apps_release_at_the_same_time(app, more_apps) -> None:

@@ -80,9 +80,14 @@ def test_an_alb_config_loads_without_dns_or_aliases() -> None:
     assert load_balancer_of(RULE) == LB == load_balancer_of(LISTENER)
 
 
+HEADER = {"name": "X-Bluegreen-Test", "value": "idle"}
+
+
 def test_a_test_route_may_stand_in_for_the_slots_test_urls() -> None:
     # Given an ALB app whose smoke tests go through a header rule of its own load balancer
-    document = changed(ALB, "alb.test_route", {"rule_arn": RULE.replace("9683", "aaaa"), "url": "https://shop.com"})
+    document = changed(
+        ALB, "alb.test_route", {"rule_arn": RULE.replace("9683", "aaaa"), "url": "https://shop.com", "header": HEADER}
+    )
     for slot in ("blue", "green"):
         document = changed(document, f"slots.{slot}.test_base_url", DELETE)
     # When it is parsed, Then the slots need no test URL of their own
@@ -115,7 +120,8 @@ BAD = [
     ("test-route-no-url", "alb.test_route", {"listener_arn": TEST_LISTENER}, ALB, "alb.test_route.url: is required"),
     ("test-route-bad-listener", "alb.test_route", {"listener_arn": RULE, "url": "http://x"}, ALB, "alb.test_route: listener_arn: expected an Application Load Balancer listener ARN"),
     ("test-route-carries-traffic", "alb.test_route", {"listener_arn": LISTENER, "url": "http://x"}, ALB, "alb.test_route.listener_arn: is also in alb.listener_arns: the test route must carry no user traffic"),
-    ("test-route-other-lb", "alb.test_route", {"rule_arn": OTHER_LB_RULE, "url": "http://x"}, ALB, "alb: the listeners and rules are on 2 load balancers"),
+    ("test-route-other-lb", "alb.test_route", {"rule_arn": OTHER_LB_RULE, "url": "http://x", "header": HEADER}, ALB, "alb: the listeners and rules are on 2 load balancers"),
+    ("test-rule-without-header", "alb.test_route", {"rule_arn": RULE.replace("9683", "aaaa"), "url": "http://x"}, ALB, "alb.test_route: rule_arn needs header, the one the rule matches"),
     ("test-header-bad-name", "alb.test_route", {"listener_arn": TEST_LISTENER, "url": "http://x", "header": {"name": "X Test", "value": "1"}}, ALB, "alb.test_route.header.name: 'X Test' is not an HTTP header name"),
     ("alb-unknown-field", "alb.listeners", [LISTENER], ALB, "alb.listeners: is not a known field"),
 ]  # fmt: skip

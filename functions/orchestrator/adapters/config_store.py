@@ -82,9 +82,17 @@ def golden_ami(name: str, api: Any = None) -> str:
                 f"ami_source.parameter: {name} does not exist (deleted since its change event)"
             ) from None
         raise
-    if parameter.get("Type") != "String":
-        raise AmiInvalidError(
-            f"ami_source.parameter: {name} is a {parameter.get('Type')}: a golden-AMI parameter is a String holding an"
-            " AMI id (data type aws:ec2:image or text)"
-        )
+    problem = golden_type_problem(name, parameter.get("Type"))
+    if problem:
+        raise AmiInvalidError(problem)
     return str(parameter["Value"]).strip()
+
+
+def golden_type_problem(name: str, kind: str | None) -> str | None:
+    """Why a parameter of this type cannot be a golden-AMI parameter (a SecureString, a StringList), or None."""
+    if kind in (None, "String"):
+        return None
+    return (
+        f"ami_source.parameter: {name} is a {kind}: a golden-AMI parameter is a String holding an AMI id (data type"
+        " aws:ec2:image or text); publish the AMI id to a String parameter"
+    )

@@ -3,7 +3,7 @@ actions of listeners and rules (the ALB router)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -87,6 +87,8 @@ class Route:
     kind: Literal["listener", "rule"]
     actions: list[dict]
     is_default: bool = False  # a listener's default rule, described as a rule (only ModifyListener changes it)
+    conditions: list[dict] = field(default_factory=list)  # a rule's: what a request must match
+    priority: str = ""  # a rule's: "1".."50000" (the lowest is evaluated first), or "default"
 
     @property
     def label(self) -> str:
@@ -103,7 +105,14 @@ def describe_routes(listener_arns: list[str], rule_arns: list[str], api: Any = N
                 found[listener["ListenerArn"]] = Route(listener["ListenerArn"], "listener", listener["DefaultActions"])
         if rule_arns:
             for rule in api.describe_rules(RuleArns=rule_arns)["Rules"]:
-                found[rule["RuleArn"]] = Route(rule["RuleArn"], "rule", rule["Actions"], bool(rule.get("IsDefault")))
+                found[rule["RuleArn"]] = Route(
+                    rule["RuleArn"],
+                    "rule",
+                    rule["Actions"],
+                    bool(rule.get("IsDefault")),
+                    rule.get("Conditions") or [],
+                    str(rule.get("Priority", "")),
+                )
     except ClientError as err:
         if error_code(err) not in ("ListenerNotFound", "RuleNotFound"):
             raise
@@ -112,6 +121,11 @@ def describe_routes(listener_arns: list[str], rule_arns: list[str], api: Any = N
         field = "alb.listener_arns" if missing[0] in listener_arns else "alb.rule_arns"
         raise NotFoundError(f"{field}: {missing[0]} does not exist (check the ARN, and the region)")
     return [found[arn] for arn in [*listener_arns, *rule_arns]]
+
+
+def listener_of(rule_arn: str) -> str:
+    """The ARN of the listener a rule belongs to (the rule ARN names it)."""
+    return rule_arn.replace(":listener-rule/", ":listener/").rsplit("/", 1)[0]
 
 
 def forward_split(action: dict) -> dict[str, int]:

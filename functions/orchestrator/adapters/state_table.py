@@ -250,13 +250,29 @@ def queue_newest(app: str, fields: dict, tbl: Any = None) -> tuple[bool, dict | 
 
 
 def record_superseded(app: str, ami_id: str, by: str, why: str, at: str, source: str, tbl: Any = None) -> None:
-    """History: this AMI will not be released, because `by` (a later build) is released or queued instead."""
+    """History: this AMI will not be released, because `by` (a later build) is released or queued instead. Once per
+    AMI: a redelivered event of a build superseded already adds no second row."""
+    tbl = tbl or table()
+    if _query(tbl, Key("pk").eq(_pk(app)) & Key("sk").begins_with("SUPERSEDED#"), Attr("ami_id").eq(ami_id)):
+        return
     put(
         app,
         f"SUPERSEDED#{at}#{ami_id}",
         {"kind": "superseded", "ami_id": ami_id, "superseded_by": by, "reason": why, "at": at, "source": source},
         tbl,
     )
+
+
+def _query(tbl: Any, key: Any, condition: Any) -> list[dict]:
+    """Every item under `key` that meets `condition`, all pages."""
+    found: list[dict] = []
+    kwargs: dict = {"KeyConditionExpression": key, "FilterExpression": condition}
+    while True:
+        response = tbl.query(**kwargs)
+        found.extend(response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return found
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def unqueue(app: str, ami_id: str, tbl: Any = None) -> bool:

@@ -40,6 +40,7 @@ from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
     AmiSourceConflictError,
+    AppNotFoundError,
     CloneUnsupportedError,
     DnsChangeTimeoutError,
     GreenUnhealthyError,
@@ -219,13 +220,25 @@ def prepare(
         app, matched_by = match.app, match.rule
     elif not matched_by:
         matched_by = _rule_of_named(app, image)
+    if not options.get("emergency"):
+        # Before anything that writes (superseded records, the queue): EventBridge delivers at least once, and a
+        # redelivered event of a build released before (live, replaced or rolled back) must do nothing at all.
+        duplicate = _already_released(app, ami_id, execution_arn, bool(options.get("retry_failed")))
+        if duplicate:
+            return duplicate.model_copy(update={"matched_by": matched_by})
     if event and not settled:
         # Every trigger looks again after a short wait before anything starts: a builder's temporary AMI (Packer's
         # encrypt_boot deregisters it once its encrypted copy exists) or a parameter changed twice must do no harm.
         return _settle(ami_id, None, now, scale, "", app=app, matched_by=matched_by)
     built = image.get("CreationDate") or now.isoformat()
     # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
-    config = config_store.load(app, max_age=0)
+    try:
+        config = config_store.load(app, max_age=0)
+    except AppNotFoundError as missing:
+        if not event:  # asked for by name: an error the caller must see
+            raise
+        # A tag names the app, but nobody configured it (yet, or any more): not this stack's to release.
+        return Release(outcome="Ignored", app=app, ami_id=ami_id, matched_by=matched_by, reason=f"{ami_id}: {missing}")
     refused_ami, ami_notes = shared.check(image, account)
     emergency = bool(options.get("emergency"))
     dry_run = bool(options.get("dry_run"))
@@ -278,16 +291,10 @@ def prepare(
         release.reason = f"{ami_id} was built {older}: released anyway, because it was asked for by name"
     if live.ami_id == ami_id and not emergency:
         return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
+    retry_failed = bool(options.get("retry_failed"))
     holder = state_table.get(app, "LOCK") or {}
     # A Prepare retried after it timed out finds the lock its first attempt took: it goes on as that release.
     mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
-    claim = None if emergency else state_table.get(app, f"AMI#{ami_id}")
-    retry_failed = bool(options.get("retry_failed"))
-    if claim and claim.get("release_id") != mine and not (retry_failed and claim.get("status") == "failed"):
-        reason = f"{ami_id} was already released ({claim.get('status')})"
-        if claim.get("status") == "failed":
-            reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
-        return release.model_copy(update={"outcome": "Duplicate", "reason": reason})
 
     delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
     release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
@@ -448,6 +455,23 @@ def _queue_if_busy(
     return None
 
 
+def _already_released(app: str, ami_id: str, execution_arn: str, retry_failed: bool) -> Release | None:
+    """Duplicate when this AMI has a claim of another release than this execution's own (a Prepare retried after a
+    timeout claims again); a failed one is released again only with --retry-failed."""
+    claim = state_table.get(app, f"AMI#{ami_id}")
+    if not claim:
+        return None
+    holder = state_table.get(app, "LOCK") or {}
+    mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
+    status = claim.get("status")
+    if claim.get("release_id") == mine or (retry_failed and status == "failed"):
+        return None
+    reason = f"{ami_id} was already released (release {claim.get('release_id')}, {status})"
+    if status == "failed":
+        reason += f": release it again with `bluegreen deploy {app} --ami {ami_id} --retry-failed`"
+    return Release(outcome="Duplicate", app=app, ami_id=ami_id, reason=reason)
+
+
 def _older_than_live(live: LiveFleet, built: str) -> str:
     """'before the live AMI <id> (...)' when this build is older than the live one, else ''."""
     if not live.ami_id:
@@ -598,7 +622,12 @@ def check_green_health(release: Release, now: datetime) -> Release:
 def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
     gate(release, now, "SmokeTest")
     assert release.config and release.idle_slot
-    base_url, headers = routers.of(release.config).smoke_target(release.idle_slot)
+    router = routers.of(release.config)
+    # Proof first: through a test route, requests reach the idle slot only if the route leads there alone.
+    problem = router.test_route_problem(release.idle_slot)
+    if problem:
+        raise SmokeTestFailedError(f"{problem} (no smoke request was sent)")
+    base_url, headers = router.smoke_target(release.idle_slot)
     failures = smoke.run(
         release.config.smoke_tests,
         base_url,

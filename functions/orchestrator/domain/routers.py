@@ -79,6 +79,10 @@ class Router(Protocol):
         """The base URL the smoke tests of `slot` call, and the headers they send."""
         ...
 
+    def test_route_problem(self, idle_slot: str) -> str:
+        """Why the smoke requests might not reach the idle slot alone (read from AWS now); '' when they will."""
+        ...
+
     def balancer_label(self) -> str | None:
         """`app/<name>/<id>` of the load balancer every slot shares, if there is one."""
         ...
@@ -198,6 +202,9 @@ class Route53Router:
     def smoke_target(self, slot: str) -> tuple[str, dict[str, str]]:
         return self.config.slots[slot].test_base_url or "", {}
 
+    def test_route_problem(self, idle_slot: str) -> str:
+        return ""  # each slot has its own test URL
+
     def balancer_label(self) -> str | None:
         return None
 
@@ -285,6 +292,9 @@ class AlbRouter:
                     " changes: name the listener in alb.listener_arns instead"
                 )
             self._pair_of(route)
+        problem = self._test_route_problem(test, routes, None) if test else ""
+        if problem:
+            raise ForwardActionConflictError(problem)
         groups = [arn for pair in self.pairs for arn in pair]
         facts = elbv2.target_group_facts(groups, self.api)
         balancer = load_balancer_of(self.alb.routes[0])
@@ -324,6 +334,52 @@ class AlbRouter:
                 ' set alb.sticky_sessions to "accept"'
             )
         return report
+
+    def _test_route_problem(self, test: elbv2.Route, routes: list[elbv2.Route], idle_slot: str | None) -> str:
+        """Why smoke requests sent through the test route might not reach the idle slot (alone); '' when they will.
+        Without the rule's exact header, or below another of the app's rules, they fall through to the live fleet."""
+        spec = self.alb.test_route
+        assert spec is not None
+        if test.kind == "rule" and spec.header is not None:
+            header = spec.header
+            if [_condition(c) for c in test.conditions] != [
+                ("http-header", header.name.lower(), (header.value.lower(),))
+            ]:
+                return (
+                    f"alb.test_route.rule_arn: {test.label} matches {_conditions_text(test.conditions)}, not exactly"
+                    f" the header {header.name}: {header.value} that every smoke request sends (alb.test_route.header):"
+                    " the requests would fall through to the listener's default action, the live fleet; make that"
+                    " header the rule's only condition"
+                )
+            listener = elbv2.listener_of(test.arn)
+            ahead = [
+                r
+                for r in routes
+                if r.kind == "rule" and elbv2.listener_of(r.arn) == listener and _rank(r) <= _rank(test)
+            ]
+            if ahead:
+                return (
+                    f"alb.test_route.rule_arn: {test.label} has priority {test.priority}, not above the app's"
+                    f" {ahead[0].label} (priority {ahead[0].priority}) on the same listener, which ALB evaluates first:"
+                    " give the test rule a lower priority number than the app's other rules"
+                )
+        if idle_slot is not None:
+            idle = set(self.config.slots[idle_slot].target_group_arns)
+            split = elbv2.forward_split(self._forward(test))
+            others = sorted(arn for arn, weight in split.items() if weight > 0 and arn not in idle)
+            if others:
+                return (
+                    f"alb.test_route: {test.label} forwards to {others[0]}, not only to the idle slot ({idle_slot})'s"
+                    " target groups: the smoke requests could be answered by another fleet"
+                )
+        return ""
+
+    def test_route_problem(self, idle_slot: str) -> str:
+        if self.alb.test_route is None:
+            return ""
+        test = self._test_route()
+        assert test is not None
+        return self._test_route_problem(test, self.routes(), idle_slot)
 
     def _needs_conversion(self, route: elbv2.Route) -> bool:
         return set(elbv2.forward_split(self._forward(route))) != set(self.pairs[self._pair_of(route)])
@@ -412,3 +468,26 @@ class AlbRouter:
 
     def balancer_label(self) -> str | None:
         return load_balancer_of(self.alb.routes[0])
+
+
+def _condition(condition: dict) -> tuple[str, str, tuple[str, ...]]:
+    """A rule condition as (field, header name, values), lowercased where ALB compares without case."""
+    kind = condition.get("Field", "")
+    if kind == "http-header":
+        config = condition.get("HttpHeaderConfig") or {}
+        values = tuple(v.lower() for v in config.get("Values") or [])
+        return kind, (config.get("HttpHeaderName") or "").lower(), values
+    return kind, "", tuple(condition.get("Values") or [])
+
+
+def _conditions_text(conditions: list[dict]) -> str:
+    parts = []
+    for condition in conditions:
+        kind, name, values = _condition(condition)
+        parts.append(f"{name or kind} {'|'.join(values) or '...'}")
+    return "; ".join(parts) or "every request (no condition)"
+
+
+def _rank(rule: elbv2.Route) -> int:
+    """Where ALB evaluates a rule: its priority number (the default rule last)."""
+    return int(rule.priority) if rule.priority.isdigit() else 50_001
