@@ -121,7 +121,9 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         # Every bluegreen function gets the same variables from SAM Globals, and Lambda adds the
         # region, so concurrent invocations writing them into the shared os.environ cannot disagree.
         # Per-function ones (AWS_LAMBDA_FUNCTION_NAME...) would, so they are left out.
-        os.environ.update({**self.environment_vars, "AWS_REGION": self.region})
+        # Only what differs is written: setenv is not thread-safe in C, and another thread may be in getenv.
+        wanted = {**self.environment_vars, "AWS_REGION": self.region}
+        os.environ.update({k: v for k, v in wanted.items() if os.environ.get(k) != v})
         with api_calls.running(self.function_name):
             result = handler(event, _LambdaContext(self, request_id))
         if kind == "late_timeout":

@@ -233,6 +233,9 @@ def test_releases_of_one_app_started_together_never_overlap(app) -> None:
         thread.join()
     for arn in arns:
         app.wait(arn)
+    # (Between the first release giving up the queue and the queued one taking the lock, neither is held: wait for the
+    # second release itself, then for the lock.)
+    app.wait_until(lambda: len(app.releases()) >= 2, timeout=60, what="the queued release")
     app.wait_until(lambda: app.lock() is None and app.status()["queued"] is None, timeout=60, what="the queue")
     for amid in amis:
         for arn in app.executions_for(amid):

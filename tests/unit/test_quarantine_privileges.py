@@ -26,8 +26,11 @@ def statements() -> list[tuple[str, dict]]:
 
 
 def granting(action: str) -> list[tuple[str, dict]]:
+    """The Allow statements that name the action (a Deny takes away; it grants nothing)."""
     return [
-        (f, s) for f, s in statements() if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        (f, s)
+        for f, s in statements()
+        if s["Effect"] == "Allow" and action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     ]
 
 
@@ -58,8 +61,12 @@ def test_launch_templates_are_changed_only_when_tagged_for_an_app(action: str) -
 def test_instance_attributes_are_changed_only_to_protect_the_instance_and_keep_its_volumes() -> None:
     found = granting("ec2:ModifyInstanceAttribute")
     assert {f for f, _ in found} == {"IsolateInstancesFunction"}
-    conditions = [s["Condition"] for _, s in found]
+    conditions = [s["Condition"] for _, s in found if "Condition" in s]
     assert {"StringEqualsIgnoreCase": {"ec2:Attribute/DisableApiTermination": "true"}} in conditions
+    # The volumes of a block device mapping change are authorized where ec2:Attribute is not a key (the Service
+    # Authorization Reference): their statement has no condition, and names volumes only, so it grants nothing alone.
+    (volumes_only,) = [s for _, s in found if "Condition" not in s]
+    assert [str(r).split(":")[-1] for r in resources_of(volumes_only)] == ["volume/*"]
     volumes = next(c for c in conditions if "ForAllValues:StringEqualsIgnoreCase" in c)
     assert volumes["ForAllValues:StringEqualsIgnoreCase"]["ec2:Attribute"] == [
         "BlockDeviceMapping",
