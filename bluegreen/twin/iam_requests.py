@@ -59,35 +59,32 @@ class Target:
 @functools.cache
 def _reference() -> dict[str, dict[str, dict[str, set[str]]]]:
     """prefix -> action (lower case) -> resource type ('' for the action's own keys) -> its condition keys (lower)."""
+    return _indexes()[0]
+
+
+@functools.cache
+def _indexes() -> tuple[dict[str, dict[str, dict[str, set[str]]]], dict[str, dict[str, set[str]]]]:
+    """The reference read once: (the condition keys of each action's resource types, each action's required types)."""
     path = Path(parliament.__file__).parent / "iam_definition.json"
-    found: dict[str, dict[str, dict[str, set[str]]]] = {}
+    keys: dict[str, dict[str, dict[str, set[str]]]] = {}
+    required: dict[str, dict[str, set[str]]] = {}
     for service in json.loads(path.read_text()):
-        actions = found.setdefault(service["prefix"], {})
+        actions, needs = keys.setdefault(service["prefix"], {}), required.setdefault(service["prefix"], {})
         for privilege in service["privileges"]:
-            types = actions.setdefault(privilege["privilege"].lower(), {})
+            name = privilege["privilege"].lower()
+            types = actions.setdefault(name, {})
             for entry in privilege["resource_types"]:
-                name = entry["resource_type"].rstrip("*")
-                types.setdefault(name, set()).update(k.lower() for k in entry["condition_keys"])
-    return found
+                kind = entry["resource_type"].rstrip("*")
+                types.setdefault(kind, set()).update(k.lower() for k in entry["condition_keys"])
+                if entry["resource_type"].endswith("*"):
+                    needs.setdefault(name, set()).add(kind)
+    return keys, required
 
 
 def required_types(action: str) -> set[str]:
     """The resource types the reference marks required for the action (empty: it is authorized on `*`)."""
     prefix, _, name = action.partition(":")
-    return _required()[prefix].get(name.lower(), set())
-
-
-@functools.cache
-def _required() -> dict[str, dict[str, set[str]]]:
-    path = Path(parliament.__file__).parent / "iam_definition.json"
-    found: dict[str, dict[str, set[str]]] = {}
-    for service in json.loads(path.read_text()):
-        actions = found.setdefault(service["prefix"], {})
-        for privilege in service["privileges"]:
-            actions[privilege["privilege"].lower()] = {
-                e["resource_type"].rstrip("*") for e in privilege["resource_types"] if e["resource_type"].endswith("*")
-            }
-    return found
+    return _indexes()[1].get(prefix, {}).get(name.lower(), set())
 
 
 def known_action(action: str) -> bool:
