@@ -108,6 +108,11 @@ def new_account() -> None:
         _log.clear()
 
 
+def account() -> int:
+    """Which twin this process runs now: each `new_account()` starts the next."""
+    return _account
+
+
 def running_function() -> str | None:
     """The Lambda function whose handler runs in this context (None outside a handler, or in an earlier twin's)."""
     running_as = _function.get()

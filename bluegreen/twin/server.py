@@ -199,6 +199,7 @@ class TwinServer:
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
+        _end_account()
         # Later code in this process (e.g. other tests) must not keep talking to a stopped twin.
         for key, value in self._saved_environ.items():
             if value is None:
@@ -215,9 +216,17 @@ def new_account() -> None:
     executions still running: an AMI event of this twin started the earlier stack's release, whose calls were then
     recorded against functions this stack does not have.
     """
+    _end_account()
     moto_api_backend.reset()
-    recorder.new_account()
     iam_authorization.clear()
+
+
+def _end_account() -> None:
+    """The twin's executions end with it: moto keeps an execution's thread running after its twin stops (and after a
+    reset), calling Lambda on whatever answers the port next; each failure there ended FAILED and started a
+    reconciliation, whose input held the failed execution's, which failed again: a worker grew to 17 GB."""
+    recorder.new_account()  # first: what such an execution does from here on belongs to no twin
+    stepfunctions_status_events.stop_running()
 
 
 def start(

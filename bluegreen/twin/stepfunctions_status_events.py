@@ -24,6 +24,7 @@ from moto.events.models import events_backends
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
+from bluegreen.twin import api_calls
 from bluegreen.twin.patching import Patches
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def _millis(when: Any) -> int | None:
 def _publish(execution: Execution, status: str | None = None) -> None:
     if not delivering():
         return
+    if getattr(execution, "_twin_account", None) not in (None, api_calls.account()):
+        return  # an earlier twin's execution, ending after its twin: its events went with its account
     status = status or (execution.exec_status.value if execution.exec_status else "RUNNING")
     output = execution.output if status == "SUCCEEDED" else None
     detail = {
@@ -95,8 +98,30 @@ def _terminated(self: BaseExecutionWorkerCommunication) -> None:
 def _start(self: Execution) -> None:
     # Announced as it starts: a short execution may end before its worker thread is even scheduled, and its RUNNING
     # event must neither follow its end nor read the end's status.
+    self._twin_account = api_calls.account()
     _publish(self, "RUNNING")
     _original_start(self)
+
+
+def stop_running(error: str = "TwinStopped", cause: str = "the twin that ran this execution was replaced") -> int:
+    """Stop every execution still running in this process (a twin is being replaced): how many were stopped.
+
+    moto keeps running an execution's thread after its backends are reset, and such an execution would go on calling
+    Lambda on whatever twin answers the port next, failing there, and each failure would start a reconciliation.
+    """
+    from datetime import UTC, datetime
+
+    stopped = 0
+    for account in stepfunctions_parser_backends.values():
+        for backend in account.values():
+            for execution in backend._get_executions():
+                if execution.exec_worker is not None and execution.exec_status.value == "RUNNING":
+                    try:
+                        execution.stop(datetime.now(UTC), error, cause)
+                        stopped += 1
+                    except Exception:  # already ending on its own
+                        log.debug("could not stop %s", execution.exec_arn, exc_info=True)
+    return stopped
 
 
 def time_out(execution_arn: str) -> None:

@@ -3,13 +3,16 @@ reaches the next one. moto keeps its state per process, and the tests start a tw
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from bluegreen.twin import api_calls, iam_authorization, server
+from bluegreen.twin.deploy import deploy_stack
 from tests.twin.conftest import STACK_DIR
 
 
@@ -61,3 +64,30 @@ def test_a_handler_still_running_from_an_earlier_twin_is_not_recorded_against_th
     with iam_authorization.patches.removed(), api_calls.running("PrepareReleaseFunction"):
         client(later, "sqs").list_queues()
     assert server.api_calls(later.endpoint_url) == {"PrepareReleaseFunction": ["sqs:ListQueues"]}
+
+
+def test_a_twins_running_executions_end_with_it(start_twin: Any) -> None:
+    # Given a twin with the test stack, and an execution still waiting on a slow worker
+    twin = start_twin()
+    outputs = deploy_stack(twin.endpoint_url, STACK_DIR / "template.yaml", stack_name="twin-test")
+    server.inject_fault(twin.endpoint_url, outputs["WorkerName"], "slow")
+    arn = client(twin, "stepfunctions").start_execution(stateMachineArn=outputs["ViaIntegrationArn"], input="{}")[
+        "executionArn"
+    ]
+
+    # When the twin stops (its test module is over)
+    twin.stop()
+
+    # Then the execution is over too: it cannot go on calling Lambda on the next twin and failing there, each failure
+    # starting a reconciliation that fails in turn (a worker grew to 17 GB so)
+    (execution,) = [
+        e
+        for account in stepfunctions_parser_backends.values()
+        for backend in account.values()
+        for e in backend._get_executions()
+        if e.exec_arn == arn
+    ]
+    deadline = time.monotonic() + 10  # a stop takes effect between states: after the slow invocation returns
+    while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert execution.exec_status.value == "ABORTED"
