@@ -33,6 +33,8 @@ from urllib.parse import unquote
 from botocore.client import BaseClient
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import ServiceException
+from werkzeug.exceptions import HTTPException
 
 from bluegreen.twin import api_calls, iam_requests
 from bluegreen.twin.iam_policy_logic import Decision, Request, evaluate
@@ -102,10 +104,10 @@ def _parsed(text: str) -> dict[str, Any]:
     return json.loads(unquote(text)) if text.startswith("%7B") else json.loads(text)
 
 
-def _function_principal(function_name: str, region: str) -> _Principal | None:
+def _function_principal(function_name: str, region: str) -> _Principal:
     account = DEFAULT_ACCOUNT_ID
     try:
-        # The function's own region first; a global service's client (IAM) names none of use.
+        # The function's own region first; then the others (a global service's client, IAM's, is in none of them).
         regions = [region, *(r for r in get_backend("lambda")[account] if r != region)]
         function = next(f for r in regions for f in _functions_named(function_name, account, r))
         role = get_backend("iam")[account]["global"].get_role_by_arn(function.role)
@@ -172,11 +174,15 @@ def authorize(client: BaseClient, operation: str, params: Any, function_name: st
     call = iam_requests.Call(service, operation, dict(params or {}), DEFAULT_ACCOUNT_ID, region)
     try:
         wanted = iam_requests.requests(call, principal.keys(region, DEFAULT_ACCOUNT_ID))
-    except Exception as gap:  # Unmodelled, or a resource moto does not hold: said as loudly as a denial
+    except (KeyError, StopIteration, ServiceException, HTTPException):  # moto's not-found errors, old and new
+        # A resource the request names that moto does not hold: AWS authorizes on the ARN the request names and the
+        # service then answers that it does not exist; moto gives that answer.
+        logger.debug("twin IAM: %s:%s names a resource moto does not hold", service, operation, exc_info=True)
+        return
+    except Exception as gap:  # Unmodelled (or a fault of the twin's own): said as loudly as a denial
         _keep({"principal": principal.name, "action": f"{service}:{operation}", "resource": "", "reason": str(gap)})
         logger.error("twin IAM: %s cannot be authorized: %s", principal.name, gap)
         _refuse(client, operation, service, f"the twin cannot authorize this call: {gap}")
-        return
     for request in wanted:
         decision = evaluate(principal.policies, request)
         if decision.allowed:

@@ -194,3 +194,14 @@ def test_ec2_attribute_is_a_key_of_the_instance_not_of_its_volumes(aws, as_funct
     assert refusal(denied)[0] == "UnauthorizedOperation"
     (explained,) = iam_authorization.denials()
     assert explained["resource"].startswith(f"arn:aws:ec2:us-east-1:{ACCOUNT}:volume/")
+
+
+def test_a_resource_that_does_not_exist_is_the_services_answer_not_a_denial(twin_moto, as_function) -> None:
+    # Given a function that may read any role's inline policies
+    name = function_with(twin_moto, "role-reader", allow("iam:GetRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/*"))
+    # When it reads one of a role that does not exist
+    with as_function(name), pytest.raises(ClientError) as refused:
+        twin_moto("iam").get_role_policy(RoleName="gone", PolicyName="deny")
+    # Then IAM answers as it does once the call is authorized on the ARN it names: no such entity
+    assert refused.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert iam_authorization.denials() == []
