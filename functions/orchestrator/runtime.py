@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
@@ -16,7 +16,20 @@ from pydantic import BaseModel
 logger = Logger(service="bluegreen")
 NAMESPACE = "Bluegreen"
 metrics = Metrics(namespace=NAMESPACE, service="bluegreen")
-tracer = Tracer(service="bluegreen")
+
+
+def _tracer() -> Any:
+    """Powertools' Tracer only if the stack asks for handler spans (`TracingSpans=xray-sdk`): it imports the X-Ray SDK,
+    most of a cold start (its own end of support is 2027-02-25). Lambda's active tracing needs no SDK in the function.
+    """
+    if os.environ.get("BLUEGREEN_TRACING_SPANS") != "xray-sdk":
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service="bluegreen")
+
+
+tracer = _tracer()
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,9 +51,6 @@ def handler(model: type[M]) -> Callable[[Callable[[M, Any], BaseModel | dict]], 
     """Parse the event into `model`, call the task, return JSON-ready output; logs, metrics and traces around it."""
 
     def decorate(task: Callable[[M, Any], BaseModel | dict]) -> Callable[[dict, Any], dict]:
-        @functools.wraps(task)
-        @logger.inject_lambda_context(clear_state=True)
-        @tracer.capture_lambda_handler(capture_response=False)
         @metrics.log_metrics
         def entry(event: dict, context: Any) -> dict:
             # Per function, Lambda's own metrics already split this; here it counts orchestration work per service.
@@ -48,6 +58,8 @@ def handler(model: type[M]) -> Callable[[Callable[[M, Any], BaseModel | dict]], 
             result = task(parse(event=event, model=model), context)
             return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
-        return entry
+        if tracer is not None:
+            entry = tracer.capture_lambda_handler(capture_response=False)(entry)
+        return functools.wraps(task)(logger.inject_lambda_context(clear_state=True)(entry))
 
     return decorate

@@ -151,6 +151,21 @@ def test_a_prepare_that_dies_after_taking_the_lock_leaves_nothing_behind(app) ->
     assert again.status == "SUCCEEDED", again.cause
 
 
+def test_a_release_that_rolled_back_by_itself_starts_no_second_execution(app) -> None:
+    # Given a release whose smoke test fails: it rolls back by itself and ends FAILED
+    ami = app.publish_ami(broken=True)
+    server.clear_api_calls(app.endpoint)
+    execution = app.release(ami)
+    assert (execution.status, execution.error) == ("FAILED", "SmokeTestFailedError")
+    # When its status event has been delivered (to the sweep function, which finds no pointer left behind)
+    sweep = "SweepReleasesFunction"
+    app.wait_until(lambda: server.api_call_log(app.endpoint, sweep), timeout=10, what="the status event handled")
+    # Then no reconciliation was started: the deploy machine ran this release's execution alone
+    time.sleep(0.5)
+    assert reconciliations(app, execution.arn) == []
+    assert [c["action"] for c in server.api_call_log(app.endpoint, sweep)] == ["dynamodb:GetItem"]
+
+
 @pytest.mark.parametrize("app", [LONG_BAKE], indirect=True, ids=["long-bake"])
 def test_a_lost_status_event_is_caught_by_the_sweep(app) -> None:
     # Given a release whose end nobody hears about (EventBridge delivers Step Functions' events best effort)

@@ -1,8 +1,9 @@
 """The reconciler: a release whose execution ended without cleaning up (stopped, timed out, failed outside any Catch)
 is brought back to a consistent state by the pipeline's own rollback states, run again by a new execution.
 
-It starts from Step Functions' "Execution Status Change" event (FAILED, TIMED_OUT, ABORTED) or from the sweep, which
-looks for executions that still point at a release but no longer run (events are delivered on a best-effort basis).
+It starts from Step Functions' "Execution Status Change" event (FAILED, TIMED_OUT, ABORTED), which the sweep function
+receives and passes on only for an execution that still points at a release, or from the sweep itself, which looks
+for executions that still point at a release but no longer run (events are delivered on a best-effort basis).
 Each execution that takes the lock leaves a pointer (state table, `EXECUTION#<arn>`) to its app and release; the
 release's own records hold everything else: the previous live fleet, the slot, green's name, the launch template
 version, the weights.
@@ -139,11 +140,30 @@ def sweep(state_machine_arn: str, sfn: Any = None) -> list[str]:
             continue
         request = {"execution_arn": dead, "status": described["status"]}
         request.update({k: described[k] for k in ("error", "cause") if described.get(k)})
-        # Named after the dead execution: a second sweep, before the first reconciliation has ended, starts nothing.
-        name = "reconcile-" + hashlib.sha256(dead.encode()).hexdigest()[:40]
-        try:
-            sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps({"reconcile": request}))
-        except sfn.exceptions.ExecutionAlreadyExists:
-            continue
-        started.append(dead)
+        if _start(sfn, state_machine_arn, request):
+            started.append(dead)
     return started
+
+
+def on_execution_ended(event: dict, state_machine_arn: str, sfn: Any = None) -> str | None:
+    """A status-change event: reconcile the execution only if it still points at a release (the dead one's ARN).
+
+    A release that rolled back by itself (or was refused before it took the lock) has no pointer left: its end needs
+    nothing, and starts no second execution. A stop, a timeout or a crash leaves the pointer behind.
+    """
+    dead, status, error, cause = dead_execution(event)
+    if state_table.execution_pointer(dead) is None:
+        return None
+    request = {"execution_arn": dead, "status": status, **({"error": error} if error else {})}
+    request.update({"cause": cause} if cause else {})
+    return dead if _start(sfn or client("stepfunctions"), state_machine_arn, request) else None
+
+
+def _start(sfn: Any, state_machine_arn: str, request: dict) -> bool:
+    # Named after the dead execution: the event and the sweep, or a redelivered event, start one reconciliation.
+    name = "reconcile-" + hashlib.sha256(request["execution_arn"].encode()).hexdigest()[:40]
+    try:
+        sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps({"reconcile": request}))
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return False
+    return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from orchestrator.domain import deploy, reconcile
 from orchestrator.models import Release, TaskInput
@@ -47,12 +47,19 @@ def reconcile_release(event: PrepareInput, context: Any) -> dict:
 
 
 class SweepInput(BaseModel):
-    """The sweep's schedule event carries nothing it needs; the deploy machine comes from its environment."""
+    """The schedule's event (nothing it needs) or a deploy execution's status change; the machine is in the env."""
+
+    detail_type: str = Field("", alias="detail-type")
+    detail: dict = {}
 
 
 @handler(SweepInput)
 def sweep_releases(event: SweepInput, context: Any) -> dict:
-    return {"reconciling": reconcile.sweep(os.environ["DEPLOY_STATE_MACHINE_ARN"])}
+    machine = os.environ["DEPLOY_STATE_MACHINE_ARN"]
+    if event.detail_type == reconcile.STATUS_EVENT:
+        ended = reconcile.on_execution_ended(event.model_dump(by_alias=True), machine)
+        return {"reconciling": [ended] if ended else []}
+    return {"reconciling": reconcile.sweep(machine)}
 
 
 @handler(TaskInput)
