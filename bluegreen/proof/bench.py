@@ -2,8 +2,9 @@
 
 Counts per release: state transitions and Lambda invocations (from the execution history), and AWS API calls made by
 the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, both traffic
-routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, and handler import time
-against a bare `import boto3`.
+routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, and (bluegreen.proof.bench_costs) the calls
+of a 4-step release per task and service, handler import time against a bare `import boto3`, and the executions a
+self-rolled-back release starts.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -28,6 +28,7 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
+from bluegreen.proof import bench_costs
 from bluegreen.proof.invariants import traffic_splits
 from bluegreen.twin import local, server
 
@@ -77,7 +78,7 @@ def release(aws: Aws, label: str, instances: int, broken: bool = False, router: 
         ami = register_ami(aws, f"{app}-v2", app=None, broken=broken)  # released by name: no event release beside it
         # EC2 announces the AMI; its event waits for a bluegreen:app tag (polling DescribeImages) until it gives up.
         # Let it end first, so the counts below are the release's own.
-        _events_done(aws, ami)
+        bench_costs.settled(aws, ami)
         before = API_CALLS.copy()
         started = time.monotonic()
         execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
@@ -92,22 +93,6 @@ def release(aws: Aws, label: str, instances: int, broken: bool = False, router: 
     finally:
         for server in servers.values():
             server.stop()
-
-
-def _events_done(aws: Aws, ami: str, timeout: float = 60) -> None:
-    """Wait until the execution the AMI's event started has begun and ended."""
-    sfn = aws.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mine = [
-            e
-            for e in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]
-            if ami in sfn.describe_execution(executionArn=e["executionArn"])["input"]
-        ]
-        if mine and all(e["status"] != "RUNNING" for e in mine):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"the event execution of {ami} did not end within {timeout}s")
 
 
 @dataclass
@@ -310,25 +295,6 @@ def many_apps(aws: Aws, count: int) -> tuple[float, list[str]]:
     return time.monotonic() - started, [r.status for r in runs]
 
 
-def import_seconds(statement: str, repeats: int = 7) -> float:
-    """Median wall time of `statement` in a fresh interpreter (what a Lambda cold start pays)."""
-    samples = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import time; s = time.perf_counter(); {statement}; print(time.perf_counter() - s)",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO / "functions",
-        )
-        samples.append(float(out.stdout))
-    return statistics.median(samples)
-
-
 def main() -> int:
     boto3.setup_default_session()
     boto3.DEFAULT_SESSION.events.register("before-call", _count)  # type: ignore[union-attr]
@@ -346,6 +312,7 @@ def main() -> int:
         rollbacks = [rollback_timing(aws, r, how) for how in ("operator", "alarm") for r in ("route53", "alb")]
         parallel_seconds, parallel = many_apps(aws, 5)
         isolations = [quarantine(aws) for _ in range(3)]
+        costs, reconciliations = bench_costs.measure(stack)
     finally:
         stack.stop()
     # A twin of its own stack: a new account, holding only the app's own two target groups, then 200.
@@ -354,17 +321,16 @@ def main() -> int:
         contained = containment(stack)
     finally:
         stack.stop()
-    boto3_import = import_seconds("import boto3")
-    handler_import = import_seconds("import orchestrator.handlers.deploy")
-    write_report(
-        runs, parallel_seconds, parallel, boto3_import, handler_import, isolations, routers, rollbacks, contained
-    )
+    timing = bench_costs.imports()
+    costs_section = bench_costs.report(costs, timing, reconciliations)
+    write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained)
     print((REPO / "docs" / "benchmarks.md").read_text())
     ok = all(r.status == "SUCCEEDED" for r in runs[:4]) and runs[4].status == "FAILED"
     ok = ok and [r.status for r in routers] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "FAILED"]
     ok = ok and all(r.status == "FAILED" for r in rollbacks)
     ok = ok and all(q.status == "SUCCEEDED" for q in isolations)
     ok = ok and containment_ratio(contained) <= 1.2
+    ok = ok and all(c.status == "SUCCEEDED" for c in costs) and not bench_costs.unexplained(costs)
     return 0 if ok and all(s == "SUCCEEDED" for s in parallel) else 1
 
 
@@ -372,8 +338,7 @@ def write_report(
     runs: list[Run],
     parallel_seconds: float,
     parallel: list[str],
-    boto3_s: float,
-    handler_s: float,
+    costs_section: list[str],
     isolations: list[Quarantine],
     routers: list[Run],
     rollbacks: list[Rollback],
@@ -471,15 +436,7 @@ def write_report(
         "rest); the network and credential phases run for the suspects at once. One app of 10 instances; each run",
         "waits for the previous case to close.",
         "",
-        "## Handler import time (cold start)",
-        "",
-        "| import | median of 7 fresh interpreters |",
-        "| --- | ---: |",
-        f"| `import boto3` | {boto3_s * 1000:.0f} ms |",
-        f"| `import orchestrator.handlers.deploy` | {handler_s * 1000:.0f} ms |",
-        "",
-        "The difference is Powertools (its Tracer imports the X-Ray SDK) and pydantic, both from the managed layer.",
-        "",
+        *costs_section,
     ]
     (REPO / "docs").mkdir(exist_ok=True)
     (REPO / "docs" / "benchmarks.md").write_text("\n".join(lines))

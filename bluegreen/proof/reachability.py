@@ -31,7 +31,7 @@ from bluegreen.proof.least_privilege import (
     expand,
     function_policies,
 )
-from bluegreen.twin.api_calls import iam_action
+from bluegreen.twin.api_calls import TRANSACTION_ITEMS, iam_action
 
 CODE_ROOT = TEMPLATE.parent / "functions"
 PACKAGE = "orchestrator"
@@ -413,6 +413,10 @@ class Graph:
         found = set()
         for qual in self.reachable(entry):
             for call in self.calls.get(qual, ()):
+                if call.action == "dynamodb:TransactWriteItems":
+                    # No IAM action: each item is authorized as its own (statically, any item the code may write).
+                    found |= {f"dynamodb:{verb}" for verb in TRANSACTION_ITEMS.values()}
+                    continue
                 found.add(call.action)
                 needs = DEPENDENT_ACTIONS.get(call.action)
                 if needs and (not needs.when or call.keywords is None or call.keywords & set(needs.when)):

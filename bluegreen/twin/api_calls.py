@@ -62,10 +62,26 @@ def _record(client: BaseClient, operation: str, params: Any = None) -> None:
     with _lock:
         if account != _account:  # a handler of an earlier twin, still running
             return
-        _calls.setdefault(function, set()).add(action)
+        _calls.setdefault(function, set()).update(_authorized_as(action, params))
         if len(_log) >= LOG_LIMIT:
             del _log[: LOG_LIMIT // 10]
         _log.append({"function": function, "action": action, "params": _scalars(params)})
+
+
+# A DynamoDB transaction is no IAM action: IAM authorizes each of its items as the single-item action.
+TRANSACTION_ITEMS = {
+    "ConditionCheck": "ConditionCheckItem",
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+}
+
+
+def _authorized_as(action: str, params: Any) -> set[str]:
+    """The IAM actions a call is authorized as: its own, or for TransactWriteItems, those of its items."""
+    if action != "dynamodb:TransactWriteItems" or not isinstance(params, dict):
+        return {action}
+    return {f"dynamodb:{TRANSACTION_ITEMS[verb]}" for item in params.get("TransactItems", []) for verb in item}
 
 
 def _scalars(params: Any) -> dict[str, Any]:

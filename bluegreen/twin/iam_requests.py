@@ -25,6 +25,7 @@ from typing import Any
 import parliament
 from moto.backends import get_backend
 
+from bluegreen.twin import api_calls
 from bluegreen.twin.iam_policy_logic import Request
 
 ANY_GROUP_ID = "00000000-0000-0000-0000-000000000000"  # a new group's id: not known until it exists
@@ -507,12 +508,19 @@ def _table(call: Call) -> list[Target]:
 
 
 def _transact_write(call: Call) -> list[Target]:
-    verbs = {"ConditionCheck": "ConditionCheckItem", "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
     targets = []
     for item in call.params.get("TransactItems") or []:
         for verb, body in item.items():
-            sub = Call("dynamodb", verbs[verb], body, call.account, call.region)
+            sub = Call("dynamodb", api_calls.TRANSACTION_ITEMS[verb], body, call.account, call.region)
             targets += _table(sub)
+    return targets
+
+
+def _batch_get(call: Call) -> list[Target]:
+    """BatchGetItem is authorized per table it reads, as its own action."""
+    targets = []
+    for name in call.params.get("RequestItems") or {}:
+        targets += _table(Call("dynamodb", "BatchGetItem", {"TableName": name}, call.account, call.region))
     return targets
 
 
@@ -605,6 +613,7 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
     # the rest
     **{f"dynamodb:{op}": _table for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")},
     "dynamodb:TransactWriteItems": _transact_write,
+    "dynamodb:BatchGetItem": _batch_get,
     **{f"ssm:{op}": _parameter for op in ("GetParameter", "GetParametersByPath", "PutParameter")},
     **{f"cloudwatch:{op}": _alarms for op in ("DescribeAlarms", "PutMetricAlarm", "DeleteAlarms")},
     "route53:ChangeResourceRecordSets": _record_change,

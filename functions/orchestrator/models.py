@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -70,6 +70,7 @@ class LiveFleet(_Model):
     slot: SlotName
     asg_name: str
     ami_id: str | None = None
+    ami_built: str | None = None  # the live AMI's CreationDate, as bluegreen recorded it when it went live
     release_id: str | None = None
     min_size: int = 0
     max_size: int = 0
@@ -113,6 +114,7 @@ class Release(_Model):
     reason: str = ""
     app: str | None = None
     ami_id: str | None = None
+    ami_built: str | None = None  # the AMI's CreationDate (kept in the live pointer once it is live)
     release_id: str | None = None
     execution_arn: str | None = None
     state_machine_arn: str | None = None
@@ -131,6 +133,9 @@ class Release(_Model):
     green_asg: str | None = None
     lt_version: int | None = None
     clone_plan: ClonePlan | None = None
+    # What Prepare read to plan the clone (live group without its instances, its extras, target group labels, the
+    # launch template's versions): CreateGreenGroup builds green from the same reads, moments later, and drops them.
+    clone_reads: dict[str, Any] | None = None
     steps: list[int] = []
     step_index: int = 0
     weights: dict[str, int] = {}

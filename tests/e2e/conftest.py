@@ -154,6 +154,10 @@ class App:
     def status(self) -> dict:
         return ops.status(self.aws, self.name)
 
+    def weights(self) -> dict[str, int]:
+        """The weights the router serves now (the first record pair, listener or rule)."""
+        return ops.router(self.aws, ops.load_config(self.aws, self.name)).splits()[0][1]
+
     def groups(self) -> list[str]:
         found = self.aws.client("autoscaling").describe_auto_scaling_groups(
             Filters=[{"Name": "tag:bluegreen:app", "Values": [self.name]}]

@@ -136,7 +136,7 @@ def test_an_alarm_during_a_bake_rolls_every_listener_and_rule_back_at_once(app) 
     app.subscribe()
     versions = app.launch_template_versions()
     arn = app.start(ami)
-    app.wait_until(lambda: (app.lock() or {}).get("weights", {}).get("green") == 50, what="50 %")
+    app.wait_until(lambda: app.weights().get("green") == 50, what="50 %")
 
     # When the app's alarm fires
     app.set_alarm("ALARM")

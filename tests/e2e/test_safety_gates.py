@@ -20,9 +20,9 @@ def test_an_alarm_during_a_bake_rolls_the_release_back(app, step: int) -> None:
     versions = app.launch_template_versions()
     arn = app.start(ami)
 
-    # When the app's alarm fires while the traffic step bakes (the lock shows the step's weights)
+    # When the app's alarm fires while the traffic step bakes (the router serves the step's weights)
     percent = STEPS[step]
-    app.wait_until(lambda: (app.lock() or {}).get("weights", {}).get("green") == percent, what=f"{percent} %")
+    app.wait_until(lambda: app.weights().get("green") == percent, what=f"{percent} %")
     app.set_alarm("ALARM")
     execution = app.wait(arn)
 

@@ -132,14 +132,15 @@ def set_min_size(name: str, min_size: int, api: Any = None) -> None:
     (api or client("autoscaling")).update_auto_scaling_group(AutoScalingGroupName=name, MinSize=min_size)
 
 
-def delete_group(name: str, api: Any = None) -> bool:
+def delete_group(name: str, api: Any = None, *, empty: bool = False) -> bool:
     """Delete a group and its instances; True once it no longer exists.
 
     ForceDelete terminates every instance, termination-protected or not: a quarantined instance still in the group is
-    detached first, and while one cannot be (still launching), the group is left for the next poll.
+    detached first, and while one cannot be (still launching), the group is left for the next poll. `empty`: the
+    caller has just seen the group hold no instance (nothing to detach), so it is not described first.
     """
     api = api or client("autoscaling")
-    group = describe_group(name, api)
+    group = {} if empty else describe_group(name, api)
     if group is None:
         return True
     states = {i["InstanceId"]: i["LifecycleState"] for i in group.get("Instances", [])}

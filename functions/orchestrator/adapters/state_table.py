@@ -17,7 +17,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from orchestrator.adapters.aws import _CONFIG, error_code, where
-from orchestrator.errors import LockLostError
+from orchestrator.errors import LockHeldError, LockLostError
 
 
 @functools.cache
@@ -73,19 +73,44 @@ def _dynamo(value: Any) -> Any:
     return value
 
 
-def update(app: str, sk: str, fields: dict, tbl: Any = None) -> None:
+def _set(fields: dict) -> dict:
+    """An update's expression parts that SET `fields` (None values left out)."""
     fields = {k: v for k, v in fields.items() if v is not None}
-    if not fields:
-        return
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())}
-    expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
-    (tbl or table()).update_item(
-        Key={"pk": _pk(app), "sk": sk},
-        UpdateExpression=expression,
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
+    return {
+        "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+        "ExpressionAttributeNames": {f"#f{i}": k for i, k in enumerate(fields)},
+        "ExpressionAttributeValues": {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())},
+    }
+
+
+def update(app: str, sk: str, fields: dict, tbl: Any = None) -> None:
+    if any(v is not None for v in fields.values()):
+        (tbl or table()).update_item(Key={"pk": _pk(app), "sk": sk}, **_set(fields))
+
+
+def read_many(app: str, sks: list[str], tbl: Any = None) -> dict[str, dict]:
+    """Several items of one app in one consistent read (BatchGetItem), by sort key; absent ones are left out."""
+    tbl = tbl or table()
+    request = {tbl.name: {"Keys": [{"pk": _pk(app), "sk": sk} for sk in dict.fromkeys(sks)], "ConsistentRead": True}}
+    found: dict[str, dict] = {}
+    while request:
+        response = tbl.meta.client.batch_get_item(RequestItems=request)
+        found.update({i["sk"]: _plain(i) for i in response.get("Responses", {}).get(tbl.name, [])})
+        request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _transact(tbl: Any, items: list[dict]) -> list[str]:
+    """Write every item or none (TransactWriteItems); [] when written, else each item's cancellation code."""
+    for item in items:
+        next(iter(item.values()))["TableName"] = tbl.name
+    try:
+        tbl.meta.client.transact_write_items(TransactItems=items)
+    except ClientError as err:
+        if error_code(err) != "TransactionCanceledException":
+            raise
+        return [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])] or ["Unknown"]
+    return []
 
 
 # --- the lock: one release in flight per app -------------------------------------------------------------------
@@ -99,6 +124,64 @@ def acquire_lock(app: str, release_id: str, fields: dict, now: int, lease_second
     if fields.get("execution_arn"):
         condition = condition | Attr("execution_arn").eq(fields["execution_arn"])
     return _conditional((tbl or table()).put_item, Item=item, ConditionExpression=condition)
+
+
+def begin_release(
+    app: str,
+    release_id: str,
+    lock_fields: dict,
+    now: int,
+    lease_seconds: int,
+    record: dict,
+    claim_ami: str | None,
+    retry_failed: bool = False,
+    tbl: Any = None,
+) -> str:
+    """Take the lock, claim the AMI (unless None), point the execution at the release and record it, in one
+    transaction: "" when done, "lock" when another release holds the lock, "claim" when the AMI is claimed."""
+    tbl = tbl or table()
+    execution_arn = lock_fields["execution_arn"]
+    # The lock is free, expired, or already ours (this release, or this execution retrying its Prepare).
+    lock = {
+        "Put": {
+            "Item": {"pk": _pk(app), "sk": "LOCK", "release_id": release_id, "expires_at": now + lease_seconds}
+            | _dynamo(lock_fields),
+            "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now OR release_id = :rid"
+            " OR execution_arn = :arn",
+            "ExpressionAttributeValues": {":now": now, ":rid": release_id, ":arn": execution_arn},
+        }
+    }
+    items = [
+        lock,
+        {"Put": {"Item": {**_execution_key(execution_arn), "app": app, "release_id": release_id}}},
+        {"Put": {"Item": {"pk": _pk(app), "sk": f"RELEASE#{release_id}", **_dynamo(record)}}},
+    ]
+    if claim_ami:
+        # An (app, AMI) pair is released at most once: a retried Prepare claims again; a failed one only if asked.
+        condition = "attribute_not_exists(pk) OR release_id = :rid" + (" OR #s = :failed" if retry_failed else "")
+        claim = {
+            "Item": {
+                "pk": _pk(app),
+                "sk": f"AMI#{claim_ami}",
+                "release_id": release_id,
+                "status": "in_flight",
+                "at": now,
+            },
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": {":rid": release_id, **({":failed": "failed"} if retry_failed else {})},
+        }
+        if retry_failed:
+            claim["ExpressionAttributeNames"] = {"#s": "status"}
+        items.append({"Put": claim})
+    failed = _transact(tbl, items)
+    if not failed:
+        return ""
+    if failed[0] == "ConditionalCheckFailed":
+        return "lock"
+    if claim_ami and failed[-1] == "ConditionalCheckFailed":
+        return "claim"
+    # TransactionConflict: another request wrote one of these items at this moment; nothing was written.
+    raise LockHeldError(f"the release of {app!r} could not begin ({', '.join(failed)}): try again")
 
 
 def take_over_lock(
@@ -161,25 +244,56 @@ def execution_pointers(tbl: Any = None) -> list[dict]:
 
 def gate(app: str, release_id: str, now: int, lease_seconds: int, fields: dict | None = None, tbl: Any = None) -> dict:
     """Renew the lease and read the lock in one call; LockLostError if another release holds it now."""
-    fields = {k: v for k, v in (fields or {}).items() if v is not None}
-    fields["expires_at"] = now + lease_seconds
-    names = {f"#f{i}": k for i, k in enumerate(fields)}
-    values = {f":v{i}": _dynamo(v) for i, v in enumerate(fields.values())}
-    values[":rid"] = release_id
+    update = _set({**(fields or {}), "expires_at": now + lease_seconds})
+    update["ExpressionAttributeValues"][":rid"] = release_id
     try:
         response = (tbl or table()).update_item(
             Key={"pk": _pk(app), "sk": "LOCK"},
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
             ConditionExpression="release_id = :rid",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
+            **update,
         )
     except ClientError as err:
         if error_code(err) == "ConditionalCheckFailedException":
             raise LockLostError(f"the lock of {app!r} is no longer held by release {release_id}") from None
         raise
     return _plain(response["Attributes"])
+
+
+def go_live(app: str, pointer: dict, ami_id: str | None, tbl: Any = None) -> None:
+    """The live pointer, and the AMI's claim marked live, in one transaction."""
+    tbl = tbl or table()
+    items = [{"Put": {"Item": {"pk": _pk(app), "sk": "LIVE", **_dynamo(pointer)}}}]
+    if ami_id:
+        items.append({"Update": {"Key": {"pk": _pk(app), "sk": f"AMI#{ami_id}"}, **_set({"status": "live"})}})
+    failed = _transact(tbl, items)
+    if failed:
+        raise LockHeldError(f"the live pointer of {app!r} could not be written ({', '.join(failed)}): try again")
+
+
+def finish_release(
+    app: str, release_id: str, execution_arn: str | None, record: dict, ami: dict | None = None, tbl: Any = None
+) -> dict:
+    """A release's end: its record updated (read back as it was), then in one transaction its AMI's claim updated,
+    its lock freed (if still its own) and its execution's pointer removed. The record as it was before."""
+    tbl = tbl or table()
+    old = tbl.update_item(Key={"pk": _pk(app), "sk": f"RELEASE#{release_id}"}, ReturnValues="ALL_OLD", **_set(record))
+    lock = {
+        "Delete": {
+            "Key": {"pk": _pk(app), "sk": "LOCK"},
+            "ConditionExpression": "release_id = :rid",
+            "ExpressionAttributeValues": {":rid": release_id},
+        }
+    }
+    rest = [{"Update": {"Key": {"pk": _pk(app), "sk": f"AMI#{ami.pop('ami_id')}"}, **_set(ami)}}] if ami else []
+    if execution_arn:
+        rest.append({"Delete": {"Key": _execution_key(execution_arn)}})
+    failed = _transact(tbl, [lock, *rest])
+    if failed and failed[0] == "ConditionalCheckFailed" and rest:
+        failed = _transact(tbl, rest)  # the lock is another release's now (after our lease ran out): leave it
+    if failed and failed[0] != "ConditionalCheckFailed":
+        raise LockHeldError(f"the end of release {release_id} of {app!r} could not be recorded ({', '.join(failed)})")
+    return _plain(old.get("Attributes") or {})
 
 
 def release_lock(app: str, release_id: str, tbl: Any = None) -> bool:
@@ -281,26 +395,6 @@ def unqueue(app: str, ami_id: str, tbl: Any = None) -> bool:
         (tbl or table()).delete_item,
         Key={"pk": _pk(app), "sk": "QUEUE"},
         ConditionExpression=Attr("ami_id").eq(ami_id),
-    )
-
-
-# --- AMI claims: an (app, AMI) pair is released at most once ---------------------------------------------------
-
-
-def claim_ami(app: str, ami_id: str, release_id: str, now: int, retry_failed: bool, tbl: Any = None) -> bool:
-    condition = Attr("pk").not_exists() | Attr("release_id").eq(release_id)  # a retried Prepare claims again
-    if retry_failed:
-        condition = condition | Attr("status").eq("failed")
-    return _conditional(
-        (tbl or table()).put_item,
-        Item={
-            "pk": _pk(app),
-            "sk": f"AMI#{ami_id}",
-            "release_id": release_id,
-            "status": "in_flight",
-            "at": now,
-        },
-        ConditionExpression=condition,
     )
 
 

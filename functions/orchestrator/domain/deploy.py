@@ -5,6 +5,7 @@ Each function here is one Step Functions task. They call the AWS adapters; the h
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,14 +102,23 @@ def account_of(arn: str) -> str:
     return parts[4] if len(parts) > 4 else ""
 
 
-def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
-    """The live fleet: the state table's pointer, else the app's tagged group in the slot that holds traffic."""
-    pointer = state_table.get(config.app, "LIVE")
+def find_live(config: AppConfig, weights: dict[str, int], seen: dict[str, dict] | None = None) -> LiveFleet:
+    """The live fleet: the state table's pointer (from `seen`, the app's items read already, else read here), else
+    the app's tagged group in the slot that holds traffic."""
+    return find_live_group(config, weights, seen)[0]
+
+
+def find_live_group(
+    config: AppConfig, weights: dict[str, int], seen: dict[str, dict] | None = None
+) -> tuple[LiveFleet, dict]:
+    """The live fleet and its group's description (one read of it)."""
+    pointer = seen.get("LIVE") if seen is not None else state_table.get(config.app, "LIVE")
     slot = live_slot_from_weights(weights)
     if pointer and slot in (None, pointer["slot"]):
         group = autoscaling.describe_group(pointer["asg_name"])
         if group:
-            return _live_from(group, pointer["slot"], pointer.get("ami_id"), pointer.get("release_id"))
+            live = _live_from(group, pointer["slot"], pointer.get("ami_id"), pointer.get("release_id"))
+            return live.model_copy(update={"ami_built": pointer.get("ami_built")}), group
     groups = autoscaling.groups_of_app(config.app)
     if slot is not None:
         groups = [g for g in groups if autoscaling.tag_value(g, autoscaling.TAG_SLOT) == slot]
@@ -124,12 +134,11 @@ def find_live(config: AppConfig, weights: dict[str, int]) -> LiveFleet:
         raise LiveFleetNotFoundError(
             f"live fleet {group['AutoScalingGroupName']}: tag bluegreen:slot must be blue or green"
         )
-    return _live_from(
-        group,
-        group_slot,
+    ami_id, release_id = (
         autoscaling.tag_value(group, autoscaling.TAG_AMI),
         autoscaling.tag_value(group, autoscaling.TAG_RELEASE),
     )
+    return _live_from(group, group_slot, ami_id, release_id), group
 
 
 def _live_from(group: dict, slot: str, ami_id: str | None, release_id: str | None) -> LiveFleet:
@@ -182,9 +191,11 @@ def prepare(
     settled = previous.get("outcome") == "Settling"  # back from a wait: this pass looks at everything again
     event = options["source"] == "event"
     matched_by = ""
+    # Every app's configuration, read once (fresh) when this pass needs it: to match the trigger, and as the app's own.
+    all_configs = functools.cache(config_store.load_all)
     if options.get("parameter"):
         name = options["parameter"]
-        match = sources.match_parameter(name, config_store.load_all())
+        match = sources.match_parameter(name, all_configs())
         if match is None:
             return Release(outcome="Ignored", reason=f"parameter {name} is no app's ami_source.parameter")
         app, matched_by = match.app, match.rule
@@ -214,16 +225,18 @@ def prepare(
         return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
     account = account_of(state_machine_arn)
     if app is None:
-        match = sources.match_image(image, config_store.load_all())
+        match = sources.match_image(image, all_configs())
         if match is None:
             return _settle(ami_id, previous.get("settle_until"), now, scale, "no bluegreen:app tag or ami_source")
         app, matched_by = match.app, match.rule
     elif not matched_by:
-        matched_by = _rule_of_named(app, image)
+        matched_by = _rule_of_named(app, image, all_configs())
+    # What the state table holds for this app and AMI, in one read: the lock, the live pointer, the AMI's claim.
+    seen = state_table.read_many(app, ["LOCK", "LIVE", f"AMI#{ami_id}"])
     if not options.get("emergency"):
         # Before anything that writes (superseded records, the queue): EventBridge delivers at least once, and a
         # redelivered event of a build released before (live, replaced or rolled back) must do nothing at all.
-        duplicate = _already_released(app, ami_id, execution_arn, bool(options.get("retry_failed")))
+        duplicate = _already_released(ami_id, execution_arn, bool(options.get("retry_failed")), seen)
         if duplicate:
             return duplicate.model_copy(update={"matched_by": matched_by})
     if event and not settled:
@@ -233,7 +246,8 @@ def prepare(
     built = image.get("CreationDate") or now.isoformat()
     # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
     try:
-        config = config_store.load(app, max_age=0)
+        # One that load_all left out (missing, or no longer valid) is read alone, for the error that says why.
+        config = next((c for c in all_configs() if c.app == app), None) or config_store.load(app, max_age=0)
     except AppNotFoundError as missing:
         if not event:  # asked for by name: an error the caller must see
             raise
@@ -254,19 +268,19 @@ def prepare(
     if not emergency and not dry_run:
         # A release in flight may have traffic split between the slots: queue behind it before reading the weights.
         # The queued AMI is validated when it starts.
-        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn)
+        waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn, seen=seen)
         if waiting:
             return waiting.model_copy(update={"matched_by": matched_by})
     router = routers.of(config)
     weights = router.weights()
-    live = find_live(config, weights)
+    live, live_group = find_live_group(config, weights, seen)
     convert_dns = router.check(live.slot)
-    live_group = autoscaling.require_group(live.asg_name)
     check_image(config, image, live_group)
 
     release = Release(
         app=app,
         ami_id=ami_id,
+        ami_built=image.get("CreationDate"),
         execution_arn=execution_arn,
         state_machine_arn=state_machine_arn,
         source=options["source"],
@@ -292,7 +306,7 @@ def prepare(
     if live.ami_id == ami_id and not emergency:
         return release.model_copy(update={"outcome": "AlreadyLive", "reason": f"{ami_id} is live in {live.asg_name}"})
     retry_failed = bool(options.get("retry_failed"))
-    holder = state_table.get(app, "LOCK") or {}
+    holder = seen.get("LOCK") or {}
     # A Prepare retried after it timed out finds the lock its first attempt took: it goes on as that release.
     mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
 
@@ -302,7 +316,8 @@ def prepare(
     release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
-    release.clone_plan, _, _ = _clone_params(release, live_group, lt_version="<new>", now=now)
+    release.clone_reads = read_for_clone(release, live_group)
+    release.clone_plan, _, _ = _clone_params(release, release.clone_reads, lt_version="<new>", now=now)
     release.clone_plan.refused.extend(refused_ami)
     refused = "; ".join(f"{i.what} {i.detail}" for i in release.clone_plan.refused)
     if release.dry_run:
@@ -317,39 +332,44 @@ def prepare(
         "phase": "Prepare",
         "green_asg": release.green_asg,
     }
-    if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
+    record = {
+        "kind": "release",
+        "release_id": release.release_id,
+        "ami_id": ami_id,
+        "slot": release.idle_slot,
+        "status": "in_flight",
+        "started_at": now.isoformat(),
+        "execution_arn": execution_arn,
+        "source": options["source"],
+        "previous": live.model_dump(mode="json"),
+    }
+    claim = None if emergency else ami_id
+
+    def begin() -> str:
+        # Lock, claim, execution pointer and release record: one transaction, so a refusal leaves nothing behind.
+        lease = release.waits.lease_seconds
+        return state_table.begin_release(
+            app, release.release_id or "", lock_fields, epoch, lease, record, claim, retry_failed
+        )
+
+    refusal = begin()
+    if refusal == "lock":
         # Taken since we looked: queue behind it (or, if it has ended meanwhile, take the lock after all).
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn, emergency)
         if waiting:
             return release.model_copy(update={"outcome": waiting.outcome, "reason": waiting.reason})
-        if not state_table.acquire_lock(app, release.release_id, lock_fields, epoch, release.waits.lease_seconds):
+        refusal = begin()
+        if refusal == "lock":
             return release.model_copy(update={"outcome": "Queued", "reason": f"another release of {app} is in flight"})
-    try:
-        state_table.point_execution(execution_arn, app, release.release_id)
-        if convert_dns:
-            # After the lock, so no other release reads the weights half-way; no traffic moves (live stays at 100).
+    if refusal == "claim":
+        return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
+    if convert_dns:
+        # After the lock, so no other release reads the weights half-way; no traffic moves (live stays at 100).
+        try:
             router.convert(live.slot)
-        if not emergency and not state_table.claim_ami(app, ami_id, release.release_id, epoch, retry_failed):
-            state_table.release_lock(app, release.release_id)
-            return release.model_copy(update={"outcome": "Duplicate", "reason": f"{ami_id} was claimed meanwhile"})
-        state_table.put(
-            app,
-            f"RELEASE#{release.release_id}",
-            {
-                "kind": "release",
-                "release_id": release.release_id,
-                "ami_id": ami_id,
-                "slot": release.idle_slot,
-                "status": "in_flight",
-                "started_at": now.isoformat(),
-                "execution_arn": execution_arn,
-                "source": options["source"],
-                "previous": live.model_dump(mode="json"),
-            },
-        )
-    except Exception:
-        state_table.release_lock(app, release.release_id)
-        raise
+        except Exception:
+            state_table.release_lock(app, release.release_id or "")
+            raise
     return release
 
 
@@ -388,10 +408,10 @@ def _settle(
     )
 
 
-def _rule_of_named(app: str, image: dict) -> str:
+def _rule_of_named(app: str, image: dict, configs: list[AppConfig]) -> str:
     """What a release by name says of the AMI's rules (informational: the operator named the app)."""
     try:
-        match = sources.match_image(image, config_store.load_all())
+        match = sources.match_image(image, configs)
     except AmiSourceConflictError as err:
         return f"named by hand; {err}"
     if match is None:
@@ -417,7 +437,14 @@ def _copy_shared(app: str, image: dict, region: str, matched_by: str) -> Release
 
 
 def _queue_if_busy(
-    app: str, ami_id: str, source: str, epoch: int, built: str, execution_arn: str, emergency: bool = False
+    app: str,
+    ami_id: str,
+    source: str,
+    epoch: int,
+    built: str,
+    execution_arn: str,
+    emergency: bool = False,
+    seen: dict[str, dict] | None = None,
 ) -> Release | None:
     """While another release holds the app's lock: Duplicate for its own AMI, else Queued, unless a later build is
     queued already (then Superseded: EventBridge does not deliver in order, so the newest build wins, not the last
@@ -426,7 +453,7 @@ def _queue_if_busy(
     None when the lock is free or ours (a retried Prepare), including when the release in flight ended between the
     checks (then this AMI is taken off the queue again, so the caller goes on with it; nobody else would start it).
     """
-    holder = state_table.get(app, "LOCK")
+    holder = seen.get("LOCK") if seen is not None else state_table.get(app, "LOCK")
     if not holder or holder.get("expires_at", 0) < epoch or holder.get("execution_arn") == execution_arn:
         return None
     if holder.get("ami_id") == ami_id and not emergency:
@@ -455,13 +482,14 @@ def _queue_if_busy(
     return None
 
 
-def _already_released(app: str, ami_id: str, execution_arn: str, retry_failed: bool) -> Release | None:
+def _already_released(ami_id: str, execution_arn: str, retry_failed: bool, seen: dict[str, dict]) -> Release | None:
     """Duplicate when this AMI has a claim of another release than this execution's own (a Prepare retried after a
     timeout claims again); a failed one is released again only with --retry-failed."""
-    claim = state_table.get(app, f"AMI#{ami_id}")
+    claim = seen.get(f"AMI#{ami_id}")
     if not claim:
         return None
-    holder = state_table.get(app, "LOCK") or {}
+    app = claim["pk"].removeprefix("APP#")
+    holder = seen.get("LOCK") or {}
     mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
     status = claim.get("status")
     if claim.get("release_id") == mine or (retry_failed and status == "failed"):
@@ -477,7 +505,8 @@ def _older_than_live(live: LiveFleet, built: str) -> str:
     if not live.ami_id:
         return ""
     try:
-        live_built = ec2.describe_image(live.ami_id).get("CreationDate")
+        # Recorded in the live pointer when bluegreen released it; a fleet it never released is looked up.
+        live_built = live.ami_built or ec2.describe_image(live.ami_id).get("CreationDate")
     except AmiInvalidError:  # the live AMI was deregistered since: nothing to compare with
         return ""
     if live_built and built < live_built:
@@ -485,29 +514,44 @@ def _older_than_live(live: LiveFleet, built: str) -> str:
     return ""
 
 
-def _clone_params(
-    release: Release, live_group: dict, lt_version: int | str, now: datetime
-) -> tuple[ClonePlan, dict, dict]:
+def read_for_clone(release: Release, live_group: dict) -> dict[str, Any]:
+    """Everything the clone is planned from besides the release itself, read once (Prepare) for plan and create."""
     config, live = release.config, release.live
-    assert config and live and release.idle_slot and release.release_id and release.ami_id
+    assert config and live and release.idle_slot
     extras: dict[str, Any] = autoscaling.group_extras(live.asg_name)
     extras["alarms"] = cloudwatch.describe_alarms(
         [a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])]
     )
-    green_target_groups = config.slots[release.idle_slot].target_group_arns
     router = routers.of(config)
     # An ALB app's idle target groups join its load balancer when the release converts or shifts, if not before.
+    green_target_groups = config.slots[release.idle_slot].target_group_arns
     labels = {arn: elbv2.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
+    return {
+        "live_group": {k: v for k, v in live_group.items() if k != "Instances"},  # instances are not cloned
+        "extras": extras,
+        "labels": labels,
+        "versions": list(ec2.launch_template_versions(config.launch_template_id)),
+    }
+
+
+def _clone_params(
+    release: Release, reads: dict[str, Any], lt_version: int | str, now: datetime
+) -> tuple[ClonePlan, dict, dict]:
+    config, live = release.config, release.live
+    assert config and live and release.idle_slot and release.release_id and release.ami_id
+    live_group = reads["live_group"]
+    green_target_groups = config.slots[release.idle_slot].target_group_arns
+    router = routers.of(config)
     plan, params, after = clone.plan_clone(
         live_group,
-        extras,
+        reads["extras"],
         name=clone.green_name(config.app, release.idle_slot, release.release_id),
         launch_template_id=config.launch_template_id,
         lt_version=lt_version,
         target_group_arns=green_target_groups,
         tags=clone.release_tags(config.app, release.idle_slot, release.release_id, release.ami_id),
         live_target_group_arns=config.slots[live.slot].target_group_arns,
-        load_balancer_labels=labels,
+        load_balancer_labels=reads["labels"],
         now=now,
     )
     # Pin green's minimum at live's capacity until traffic is all on green, so scaling cannot shrink it early.
@@ -519,7 +563,7 @@ def _clone_params(
     if release.convert_dns:
         what = "DNS record" if config.router == "route53" else "Forward actions"
         plan.adjusted.append(clone.PlanItem(what=what, detail=router.conversion(live.slot)))
-    named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(config.launch_template_id))
+    named, pin = clone.pinned_version(live_group, *reads["versions"])
     if pin is not None:
         plan.adjusted.append(_pin_item(live.asg_name, named, pin))
     return plan, params, after
@@ -560,20 +604,21 @@ def create_green(release: Release, now: datetime) -> Release:
     assert release.config and release.live and release.green_asg and release.idle_slot
     # The smoke tests reach green through the app's own load balancer, if it has a test route (ALB router).
     routers.of(release.config).point_test_route(release.idle_slot)
-    live_group = autoscaling.require_group(release.live.asg_name)
+    # Prepare's reads, moments old (a release from before they were carried reads them again).
+    reads = release.clone_reads or read_for_clone(release, autoscaling.require_group(release.live.asg_name))
     # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
     release.lt_version = release.lt_version or lock.get("lt_version")
     pinned = None
     if release.lt_version is None:
-        named, pin = clone.pinned_version(live_group, *ec2.launch_template_versions(release.config.launch_template_id))
+        named, pin = clone.pinned_version(reads["live_group"], *reads["versions"])
         if pin is not None:
             pinned = _pin_item(release.live.asg_name, named, pin)
             # A new version would change what `$Latest` means for live: live keeps the version it launches now.
-            autoscaling.pin_launch_template_version(live_group, pin)
-            live_group = autoscaling.require_group(release.live.asg_name)
+            autoscaling.pin_launch_template_version(reads["live_group"], pin)
+            reads = {**reads, "live_group": autoscaling.require_group(release.live.asg_name)}
         release.lt_version = ec2.create_launch_template_version(
             release.config.launch_template_id,
-            live_launch_template_version(live_group),
+            live_launch_template_version(reads["live_group"]),
             release.ami_id or "",
             note=f"bluegreen {release.app} release {release.release_id}",
         )
@@ -584,7 +629,7 @@ def create_green(release: Release, now: datetime) -> Release:
             release.waits.lease_seconds,
             {"lt_version": release.lt_version},
         )
-    plan, params, after = _clone_params(release, live_group, release.lt_version, now)
+    plan, params, after = _clone_params(release, reads, release.lt_version, now)
     if pinned:
         plan.adjusted.append(pinned)
     autoscaling.create_group(params)
@@ -592,6 +637,7 @@ def create_green(release: Release, now: datetime) -> Release:
     for alarm in after["alarms"]:
         cloudwatch.put_alarm(clone.with_policy_arns(alarm, policy_arns))
     release.clone_plan = plan
+    release.clone_reads = None
     release.healthy_by = (now + timedelta(seconds=release.waits.health_timeout_seconds)).isoformat()
     return release
 
@@ -667,7 +713,12 @@ def shift_traffic(release: Release, now: datetime) -> Release:
     assert release.config and release.idle_slot
     percent = release.steps[release.step_index]
     weights = traffic_split(release.idle_slot, percent)
-    gate(release, now, "ShiftTraffic", weights=weights)
+    if release.step_index == 0:
+        # The first step comes after smoke tests or an approval: it renews the lease, reads abort and rollback
+        # requests, and records the weights it sets (a rollback of an ALB step cut half way reads them). Every later
+        # step comes straight from CheckAlarms, whose gate did all of that a moment ago: the lease it renewed still
+        # fences this change (no other release can take a lock whose lease runs), and its abort read is this step's.
+        gate(release, now, "ShiftTraffic", weights=weights)
     router = routers.of(release.config)
     # Route 53: one change batch, in sync within about a minute; ALB: every listener and rule, in effect at once.
     change_id = router.set_weights(weights)
@@ -733,19 +784,19 @@ def commit_release(release: Release, now: datetime) -> Release:
     """The point of no return: green becomes live, its minimum unpinned, and blue is scaled in."""
     gate(release, now, "Drain")
     assert release.config and release.live and release.green_asg and release.idle_slot
-    state_table.put(
+    state_table.go_live(
         release.config.app,
-        "LIVE",
         {
             "slot": release.idle_slot,
             "asg_name": release.green_asg,
             "ami_id": release.ami_id,
+            "ami_built": release.ami_built,
             "release_id": release.release_id,
             "lt_version": release.lt_version,
             "since": now.isoformat(),
         },
+        release.ami_id,
     )
-    state_table.update(release.config.app, f"AMI#{release.ami_id}", {"status": "live"})
     # Route 53: the TXT record `_bluegreen.<record name>`; ALB: the SSM parameter /bluegreen/live/<app>.
     routers.of(release.config).publish_live(
         f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
@@ -773,7 +824,8 @@ def check_old_drained(release: Release, now: datetime) -> Release:
 def delete_old_group(release: Release, now: datetime) -> Release:
     assert release.live
     release.delete_by = release.delete_by or _after(now, release.waits.group_delete_seconds)
-    release.old_gone = autoscaling.delete_group(release.live.asg_name)
+    # CheckOldDrained has just seen it empty (unless its drain deadline passed): no quarantined instance to detach.
+    release.old_gone = autoscaling.delete_group(release.live.asg_name, empty=release.old_remaining == 0)
     if not release.old_gone and _past(now, release.delete_by):
         raise GroupDeletionTimeoutError(f"{release.live.asg_name} still exists at {release.delete_by}")
     if release.old_gone:
@@ -783,30 +835,22 @@ def delete_old_group(release: Release, now: datetime) -> Release:
 
 def complete_release(release: Release, now: datetime, topic: str | None) -> Release:
     assert release.config and release.app and release.release_id
-    state_table.update(
-        release.app,
-        f"RELEASE#{release.release_id}",
-        {"status": "succeeded", "finished_at": now.isoformat(), "asg": release.green_asg},
-    )
-    _finish(
-        release,
-        topic,
-        "succeeded",
-        {"asg": release.green_asg, "previous": release.live.asg_name if release.live else None},
-    )
+    record = {"status": "succeeded", "finished_at": now.isoformat(), "asg": release.green_asg}
+    previous = release.live.asg_name if release.live else None
+    _finish(release, topic, "succeeded", record, None, {"asg": release.green_asg, "previous": previous})
     return release
 
 
-def _finish(release: Release, topic: str | None, status: str, detail: dict, headline: str = "") -> None:
-    """Free the lock, start the queued release if any, and tell people (once per outcome, even if run twice)."""
+def _finish(
+    release: Release, topic: str | None, status: str, record: dict, ami: dict | None, detail: dict, headline: str = ""
+) -> None:
+    """Record the end, free the lock, start the queued release if any, and tell people (once per outcome, even if
+    run twice)."""
     assert release.app and release.release_id and release.config
-    state_table.release_lock(release.app, release.release_id)
-    if release.execution_arn:
-        state_table.forget_execution(release.execution_arn)
+    before = state_table.finish_release(release.app, release.release_id, release.execution_arn, record, ami)
     start_queued(release)
-    key = f"RELEASE#{release.release_id}"
     # A task retried after its first run finished (and then timed out) must not tell people twice.
-    if (state_table.get(release.app, key) or {}).get("notified") == status:
+    if before.get("notified") == status:
         return
     notify.publish(
         [topic, release.config.notify_topic_arn],
@@ -819,7 +863,7 @@ def _finish(release: Release, topic: str | None, status: str, detail: dict, head
             **detail,
         },
     )
-    state_table.update(release.app, key, {"notified": status})
+    state_table.update(release.app, f"RELEASE#{release.release_id}", {"notified": status})
 
 
 def start_queued(release: Release, sfn: Any = None) -> str | None:
@@ -890,22 +934,18 @@ def record_failure(release: Release, error: dict, now: datetime, topic: str | No
     assert release.app and release.release_id
     name, cause = error.get("Error", "States.Unknown"), _cause_text(error.get("Cause", ""))
     status = "succeeded" if release.committed else "rolled_back"
-    state_table.update(
-        release.app,
-        f"RELEASE#{release.release_id}",
-        {
-            "status": status,
-            "error": name,
-            "cause": cause[:4000],
-            "finished_at": now.isoformat(),
-            "finished_forward": release.committed or None,
-            "asg": release.green_asg if release.committed else None,
-        },
-    )
-    if not release.committed and release.ami_id and not release.emergency:
-        state_table.update(release.app, f"AMI#{release.ami_id}", {"status": "failed", "error": name})
+    record = {
+        "status": status,
+        "error": name,
+        "cause": cause[:4000],
+        "finished_at": now.isoformat(),
+        "finished_forward": release.committed or None,
+        "asg": release.green_asg if release.committed else None,
+    }
+    failed_claim = not release.committed and release.ami_id and not release.emergency
+    ami = {"ami_id": release.ami_id, "status": "failed", "error": name} if failed_claim else None
     headline = f"{status} (finished forward after {name})" if release.committed else status
-    _finish(release, topic, status, {"error": name, "cause": cause[:1000]}, headline)
+    _finish(release, topic, status, record, ami, {"error": name, "cause": cause[:1000]}, headline)
     return release
 
 

@@ -1,0 +1,305 @@
+"""What a release costs in AWS calls, per task and per service, and what a cold start costs: part of `make bench`.
+
+A 4-step release (10/25/50/100) of a 3-instance app on each router, its first release (the seeded fleet, never
+released by bluegreen) and the next one (steady state); every call the handlers make, from the twin's call log. Then
+the import time of each handler module against a bare `import boto3`, and the executions a release that rolled back
+by itself starts after it. BASELINE holds the figures of the version these replace, measured the same way on the
+same machine (see docs/benchmarks.md for the command).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bluegreen.aws import Aws
+from bluegreen.cli import ops
+from bluegreen.demo.seed import register_ami, seed_app
+from bluegreen.demo.standin import start_slot_servers
+from bluegreen.twin import local, server
+
+REPO = Path(__file__).resolve().parents[2]
+STEPS = [10, 25, 50, 100]
+CALL_GOAL = 40  # one 4-step Route 53 release; the ALB router may make 2 more
+IMPORT_GOAL = 1.3  # a handler module's import, as a multiple of `import boto3`
+HANDLER_MODULES = ("orchestrator.handlers.deploy", "orchestrator.handlers.quarantine")
+
+# The version before issue 18 (commit 0c872dd), measured on this machine with this module's release scenario and
+# import timing, 2026-12-06: first release of a 4-step app.
+BASELINE = {
+    "calls": {"route53": 81, "alb": 87},
+    "calls_by_service": {
+        "dynamodb": 30,
+        "autoscaling": 25,
+        "route53": 10,
+        "ec2": 8,
+        "elasticloadbalancing": 4,
+        "ssm": 2,
+        "sns": 1,
+        "cloudwatch": 1,
+    },
+    "import_boto3_ms": 262,
+    "import_handler_ms": 690,
+    "reconciliations_after_a_rollback": 1,
+}
+
+# Why each remaining call is made: (task, action) -> the reason. A call missing here is printed as unexplained.
+WHY = {
+    ("PrepareRelease", "ec2:DescribeImages"): "the AMI (state, architecture, owner, snapshots' keys); the live AMI's"
+    " build date when the LIVE pointer does not hold it",
+    ("PrepareRelease", "ssm:GetParametersByPath"): "every app's config, once, fresh: the trigger's match and the app's"
+    " own config",
+    ("PrepareRelease", "dynamodb:BatchGetItem"): "lock, live pointer and the AMI's claim in one consistent read",
+    ("PrepareRelease", "route53:ListResourceRecordSets"): "the weights: which slot is live",
+    ("PrepareRelease", "elasticloadbalancing:DescribeListeners"): "the weights of the ALB router's listeners",
+    ("PrepareRelease", "elasticloadbalancing:DescribeRules"): "the weights of the ALB router's rules",
+    ("PrepareRelease", "autoscaling:DescribeAutoScalingGroups"): "the live group, to clone",
+    ("PrepareRelease", "ec2:DescribeLaunchTemplateVersions"): "the live launch template version, to clone",
+    ("PrepareRelease", "ec2:DescribeInstanceTypes"): "the instance type's architecture against the AMI's",
+    ("PrepareRelease", "elasticloadbalancing:DescribeTargetGroupAttributes"): "the deregistration delay (drain waits)",
+    ("PrepareRelease", "autoscaling:DescribeWarmPool"): "clone: the warm pool",
+    ("PrepareRelease", "autoscaling:DescribePolicies"): "clone: scaling policies",
+    ("PrepareRelease", "autoscaling:DescribeScheduledActions"): "clone: scheduled actions",
+    ("PrepareRelease", "autoscaling:DescribeLifecycleHooks"): "clone: lifecycle hooks",
+    ("PrepareRelease", "autoscaling:DescribeNotificationConfigurations"): "clone: notifications",
+    (
+        "PrepareRelease",
+        "elasticloadbalancing:DescribeTargetGroups",
+    ): "clone: the load balancer of green's target groups",
+    ("PrepareRelease", "ec2:DescribeLaunchTemplates"): "clone: default and latest versions (pinning live)",
+    ("PrepareRelease", "dynamodb:TransactWriteItems"): "lock (fenced), once-only claim, execution pointer and history"
+    " record, all or nothing",
+    ("PrepareRelease", "elasticloadbalancing:ModifyListener"): "first ALB release: the listener becomes a weighted"
+    " forward (no traffic moves)",
+    ("CreateGreenGroup", "dynamodb:UpdateItem"): "gate before creating (lease, fencing, abort); then the new launch"
+    " template version recorded for a retry or the reconciler",
+    ("CreateGreenGroup", "ec2:CreateLaunchTemplateVersion"): "green's launch template version (the new AMI)",
+    ("CreateGreenGroup", "autoscaling:CreateAutoScalingGroup"): "green",
+    ("CreateGreenGroup", "autoscaling:PutScalingPolicy"): "green's copy of live's scaling policy",
+    ("CreateGreenGroup", "autoscaling:PutNotificationConfiguration"): "green's copy of live's notifications",
+    ("CreateGreenGroup", "elasticloadbalancing:ModifyRule"): "ALB test route pointed at the idle slot",
+    ("CreateGreenGroup", "elasticloadbalancing:ModifyListener"): "ALB test listener pointed at the idle slot",
+    ("CheckGreenHealth", "autoscaling:DescribeAutoScalingGroups"): "green's instances (one call for any fleet size)",
+    ("CheckGreenHealth", "elasticloadbalancing:DescribeTargetHealth"): "green's targets (one call per target group)",
+    ("CheckGreenHealth", "dynamodb:UpdateItem"): "gate per poll: lease, abort, health counts for `watch`",
+    ("RunSmokeTests", "dynamodb:UpdateItem"): "gate: lease, abort, phase",
+    ("RunSmokeTests", "elasticloadbalancing:DescribeListeners"): "ALB: the test route re-read before any request",
+    ("RunSmokeTests", "elasticloadbalancing:DescribeRules"): "ALB: the test route re-read before any request",
+    ("ShiftTraffic", "dynamodb:UpdateItem"): "first step only: gate, and the weights it sets (later steps are fenced"
+    " by CheckAlarms' gate a moment before)",
+    ("ShiftTraffic", "route53:ChangeResourceRecordSets"): "the step's weights, one change batch",
+    ("ShiftTraffic", "route53:GetChange"): "INSYNC before the bake starts",
+    ("ShiftTraffic", "elasticloadbalancing:DescribeListeners"): "ALB: the forward action read before it is changed",
+    ("ShiftTraffic", "elasticloadbalancing:ModifyListener"): "ALB: the step's weights",
+    ("CheckAlarms", "dynamodb:UpdateItem"): "the gate of each step: lease, fencing, abort and rollback requests",
+    ("CheckAlarms", "cloudwatch:DescribeAlarms"): "the app's alarms (none configured in this scenario)",
+    ("HoldKeepWindow", "dynamodb:UpdateItem"): "gate per poll of the keep window",
+    ("CommitRelease", "dynamodb:UpdateItem"): "gate before the point of no return; the AMI's claim marked live",
+    ("CommitRelease", "dynamodb:PutItem"): "the live pointer",
+    ("CommitRelease", "route53:ChangeResourceRecordSets"): "the TXT pointer `_bluegreen.<record>`",
+    ("CommitRelease", "ssm:PutParameter"): "ALB: the live parameter /bluegreen/live/<app>",
+    ("CommitRelease", "autoscaling:UpdateAutoScalingGroup"): "green's minimum unpinned; the old group to zero",
+    ("CommitRelease", "autoscaling:DescribeScheduledActions"): "the old group's schedules, deleted before it empties",
+    ("CommitRelease", "autoscaling:DescribeAutoScalingGroups"): "the old group's scale-in protected instances",
+    ("CheckOldDrained", "autoscaling:DescribeAutoScalingGroups"): "instances left in the old group",
+    (
+        "DeleteOldGroup",
+        "autoscaling:DescribeAutoScalingGroups",
+    ): "quarantined instances to detach first; then gone yet?",
+    ("DeleteOldGroup", "autoscaling:DeleteAutoScalingGroup"): "the old group",
+    ("DeleteOldGroup", "cloudwatch:DescribeAlarms"): "the old group's cloned alarms, to delete",
+    ("CompleteRelease", "dynamodb:UpdateItem"): "the history record (read back: notified already?); then notified",
+    ("CompleteRelease", "dynamodb:TransactWriteItems"): "lock freed (if still ours) and execution pointer removed",
+    ("CompleteRelease", "dynamodb:DeleteItem"): "the queue: the next AMI to start, if any",
+    ("CompleteRelease", "sns:Publish"): "the notification",
+}
+
+
+@dataclass
+class ReleaseCalls:
+    router: str
+    label: str
+    status: str
+    by_task: dict[str, Counter[str]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(sum(c.values()) for c in self.by_task.values())
+
+    @property
+    def by_service(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for calls in self.by_task.values():
+            for action, n in calls.items():
+                found[action.split(":")[0]] += n
+        return found
+
+
+@dataclass
+class Imports:
+    boto3_ms: float
+    handlers_ms: dict[str, float]
+
+    @property
+    def worst_ratio(self) -> float:
+        return max(self.handlers_ms.values()) / self.boto3_ms
+
+
+def _task(function_name: str) -> str:
+    """`bluegreen-PrepareReleaseFunction-ABC123` -> `PrepareRelease`."""
+    return function_name.split("-")[-2].removesuffix("Function")
+
+
+def release_calls(stack: local.LocalStack, router: str) -> list[ReleaseCalls]:
+    """The first and the next 4-step release of one app: every call of every task."""
+    aws, endpoint = stack.aws, stack.twin.endpoint_url
+    app = f"calls-{router}"
+    servers = start_slot_servers(aws, app)
+    found = []
+    try:
+        urls = {s: servers[s].url for s in servers}
+        seed_app(aws, app, instances=3, test_urls=urls, router=router, config={"traffic": {"steps": STEPS}})
+        for label in ("first release", "next release"):
+            ami = register_ami(aws, f"{app}-{len(found)}", app=None)
+            settled(aws, ami)
+            server.clear_api_calls(endpoint)
+            execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
+            by_task: dict[str, Counter[str]] = {}
+            for call in server.api_call_log(endpoint):
+                by_task.setdefault(_task(call["function"]), Counter())[call["action"]] += 1
+            found.append(ReleaseCalls(router, label, execution.status, by_task))
+    finally:
+        for slot_server in servers.values():
+            slot_server.stop()
+    return found
+
+
+def settled(aws: Aws, ami: str, timeout: float = 60) -> None:
+    """Wait until the execution the AMI's own event started (it waits for a tag, then is ignored) has ended."""
+    sfn = aws.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine = [
+            e
+            for e in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]
+            if ami in sfn.describe_execution(executionArn=e["executionArn"])["input"]
+        ]
+        if mine and all(e["status"] != "RUNNING" for e in mine):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the event execution of {ami} did not end within {timeout}s")
+
+
+def reconciliations_after_a_rollback(stack: local.LocalStack) -> int:
+    """Executions started after a release that failed its smoke test and rolled back by itself."""
+    aws = stack.aws
+    app = "calls-rollback"
+    servers = start_slot_servers(aws, app)
+    try:
+        seed_app(aws, app, instances=2, test_urls={s: servers[s].url for s in servers})
+        ami = register_ami(aws, f"{app}-broken", app=None, broken=True)
+        settled(aws, ami)
+        execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
+        time.sleep(2)  # the status event, delivered and handled
+        sfn = aws.client("stepfunctions")
+        started = 0
+        for summary in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]:
+            given = json.loads(sfn.describe_execution(executionArn=summary["executionArn"])["input"])
+            named = (given.get("detail") or {}).get("executionArn") or (given.get("reconcile") or {}).get(
+                "execution_arn"
+            )
+            started += named == execution.arn
+        return started
+    finally:
+        for slot_server in servers.values():
+            slot_server.stop()
+
+
+def import_ms(statement: str, repeats: int = 7) -> float:
+    """Median wall time (ms) of `statement` in a fresh interpreter, what a Lambda cold start pays for it."""
+    samples = []
+    for _ in range(repeats):
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"import time; s = time.perf_counter(); {statement}; print(time.perf_counter() - s)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO / "functions",
+        )
+        samples.append(float(out.stdout) * 1000)
+    return statistics.median(samples)
+
+
+def imports() -> Imports:
+    return Imports(import_ms("import boto3"), {m: import_ms(f"import {m}") for m in HANDLER_MODULES})
+
+
+def report(releases: list[ReleaseCalls], timing: Imports, reconciliations: int) -> list[str]:
+    """The section of docs/benchmarks.md: the figures against their goals, beside the baseline."""
+    first = {r.router: r for r in releases if r.label == "first release"}
+    worst = max(r.total for r in releases if r.router == "route53")
+    alb_worst = max(r.total for r in releases if r.router == "alb")
+    lines = [
+        "## Calls per release, cold start and reconciliations, against their goals",
+        "",
+        f"One release of 4 steps ({'/'.join(map(str, STEPS))}), 3 instances, no alarms configured; first release (the",
+        "seeded fleet, never released by bluegreen: no live pointer yet) and the next one (steady state).",
+        "Baseline: commit 0c872dd, measured the same way on this machine on 2026-12-06.",
+        "",
+        "| figure | baseline | now | goal | met |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| AWS calls, Route 53, worst of first/next | {BASELINE['calls']['route53']} | {worst} | {CALL_GOAL} "
+        f"| {'yes' if worst <= CALL_GOAL else 'no'} |",
+        f"| AWS calls, ALB, worst of first/next | {BASELINE['calls']['alb']} | {alb_worst} | {worst} + 2 "
+        f"| {'yes' if alb_worst <= min(worst, CALL_GOAL) + 2 else 'no'} |",
+        f"| `import boto3` | {BASELINE['import_boto3_ms']} ms | {timing.boto3_ms:.0f} ms | | |",
+        *[
+            f"| `import {m}` | {BASELINE['import_handler_ms'] if m.endswith('deploy') else ''}"
+            f"{' ms' if m.endswith('deploy') else ''} | {ms:.0f} ms ({ms / timing.boto3_ms:.2f}x) "
+            f"| {IMPORT_GOAL}x | {'yes' if ms / timing.boto3_ms <= IMPORT_GOAL else 'no'} |"
+            for m, ms in timing.handlers_ms.items()
+        ],
+        f"| executions started after a release that rolled back by itself | "
+        f"{BASELINE['reconciliations_after_a_rollback']} | {reconciliations} | 0 | "
+        f"{'yes' if reconciliations == 0 else 'no'} |",
+        "",
+        "Calls per service (Route 53 router, first release):",
+        "",
+        "| service | baseline | now |",
+        "| --- | ---: | ---: |",
+        *[
+            f"| {service} | {BASELINE['calls_by_service'].get(service, 0)} | {n} |"
+            for service, n in first["route53"].by_service.most_common()
+        ],
+        "",
+        "Every call of the Route 53 router's first release, per task, and why it is made:",
+        "",
+        "| task | call | count | why |",
+        "| --- | --- | ---: | --- |",
+    ]
+    for task, calls in first["route53"].by_task.items():
+        for action, n in calls.most_common():
+            lines.append(f"| {task} | {action} | {n} | {WHY.get((task, action), '**unexplained**')} |")
+    lines += ["", "Totals per release:", "", "| router | release | status | calls |", "| --- | --- | --- | ---: |"]
+    lines += [f"| {r.router} | {r.label} | {r.status} | {r.total} |" for r in releases]
+    lines.append("")
+    return lines
+
+
+def measure(stack: local.LocalStack) -> tuple[list[ReleaseCalls], int]:
+    releases = [call for router in ("route53", "alb") for call in release_calls(stack, router)]
+    return releases, reconciliations_after_a_rollback(stack)
+
+
+def unexplained(releases: list[ReleaseCalls]) -> list[str]:
+    return [f"{t} {a}" for r in releases for t, calls in r.by_task.items() for a in calls if (t, a) not in WHY]
