@@ -23,7 +23,7 @@ from orchestrator.adapters import (
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import clone, gates, health, routers, shared, smoke, sources
+from orchestrator.domain import canary_judge, clone, gates, health, routers, shared, smoke, sources
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
@@ -708,8 +708,10 @@ def check_alarms(release: Release, now: datetime) -> Release:
     verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, release.traffic.alarm_waits)
     if verdict == "fail":
         raise AlarmTriggeredError(f"at {release.traffic.percent} % on {release.idle_slot}: {detail}")
-    release.traffic.verdict = verdict
     release.traffic.alarm_waits += verdict == "wait"
+    if verdict == "ok":  # the canary judge, if the app has one (its own module); Fail raises
+        verdict = canary_judge.look(release, now)
+    release.traffic.verdict = verdict
     release.traffic.done = verdict == "ok" and release.step_index >= len(release.steps)
     return release
 
