@@ -127,9 +127,9 @@ def worst_case(config: AppConfig) -> Budget:
     budget.seconds["traffic.bake_seconds"] = steps * bake * (1 + waits)
     analysis = config.traffic.analysis
     if analysis is not None:  # each look is a poll; Marginal and Nodata bake again; Nodata may ask for approval
-        bakes = 1 + analysis.max_rebakes
-        budget.events["traffic.analysis"] = steps * bake_looks(config, bake) * bakes * EVENTS_PER_POLL
-        budget.seconds["traffic.analysis"] = steps * bake * analysis.max_rebakes
+        rebakes = 2 * analysis.max_rebakes  # as many for Marginal as for Nodata
+        budget.events["traffic.analysis"] = steps * bake_looks(config, bake) * (1 + rebakes) * EVENTS_PER_POLL
+        budget.seconds["traffic.analysis"] = steps * bake * rebakes
         if analysis.nodata == "approve":
             budget.seconds["traffic.analysis"] += steps * config.approval.timeout_seconds
     budget.seconds["drain_seconds"] = 2 * drain  # after the last step, and again for green if it rolls back

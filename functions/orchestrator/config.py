@@ -94,20 +94,22 @@ class Analysis(_Model):
     min_minutes: int = Field(default=5, ge=3, le=120)
     # The judge looks every check_seconds as the bake goes (a clear failure does not wait for the bake's end).
     check_seconds: int = Field(default=60, ge=60, le=3_600)
-    # Marginal and Nodata bake again, at most this many times per step; then Marginal fails and Nodata does `nodata`.
+    # Marginal and Nodata bake again, each at most this many times per step; then Marginal fails, Nodata does `nodata`.
     max_rebakes: int = Field(default=2, ge=0, le=5)
     nodata: Literal["fail", "approve"] = "fail"
     # Errors (target 5XX and connection errors; 4XX too with client_errors): significant AND practically large.
-    error_alpha: Fraction = 0.01
+    error_alpha: Fraction = 0.005
     error_ratio: float = Field(default=1.25, ge=1.0, le=100.0)
     error_difference: float = Field(default=0.001, ge=0.0, lt=1.0)  # green's rate minus blue's, a fraction
-    client_errors: StrictBool = True
+    client_errors: StrictBool = False  # 4XX are the clients' as often as the app's: judged only when asked
     # Latency: the per-minute TargetResponseTime statistic of each slot, by rank; and a ratio of their medians.
     latency_statistic: Literal["p50", "p90", "p95", "p99", "Average"] = "p99"
-    latency_alpha: Fraction = 0.05
+    latency_alpha: Fraction = 0.025
     latency_ratio: float = Field(default=1.15, ge=1.0, le=100.0)
     # An effect as large as the thresholds whose p-value is under this (but not under alpha) is Marginal.
-    marginal_alpha: Fraction = 0.2
+    marginal_alpha: Fraction = 0.05
+    # (The defaults hold A/A false alarms under 2 % and catch doubled errors and +30 % p99 at the minimum sample:
+    # docs/benchmarks.md.)
     # Hard gates: green with unhealthy or anomalous hosts this many minutes in a row fails at once.
     unhealthy_minutes: int = Field(default=2, ge=1, le=60)
 

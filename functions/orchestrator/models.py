@@ -124,7 +124,8 @@ class CanaryProgress(_Model):
     percent: int = -1  # the step the counters below belong to
     since: str | None = None  # start of the step's window
     looks: int = 0
-    rebakes: int = 0
+    rebakes: int = 0  # bakes again on Nodata
+    marginal_rebakes: int = 0  # bakes again on Marginal
     outcome: str = ""  # the step's latest verdict: Pass, Marginal, Fail or Nodata
     summary: str = ""
 

@@ -52,7 +52,7 @@ def test_a_doubled_error_rate_fails_with_its_evidence() -> None:
     check = next(c for c in verdict.checks if c.name == "server_errors")
     assert (check.outcome, check.green, check.blue, check.ratio) == ("Fail", 0.02, 0.01, 2.0)
     assert check.p_value is not None and check.p_value < DEFAULTS.error_alpha
-    assert check.thresholds == {"alpha": 0.01, "ratio": 1.25, "difference": 0.001}
+    assert check.thresholds == {"alpha": 0.005, "ratio": 1.25, "difference": 0.001}
     assert "server_errors green 0.02 vs blue 0.01 (x2)" in verdict.summary()
 
 

@@ -87,7 +87,7 @@ def _describe(check: Check) -> str:
     if check.ratio is not None:
         text += f" (x{_show(check.ratio)})"
     if check.p_value is not None:
-        text += f", {check.test} p={check.p_value:.3g}"
+        text += f", {check.test} p={check.p_value:.3g}" if check.p_value >= 1e-12 else f", {check.test} p<1e-12"
     if check.thresholds:
         text += " [" + ", ".join(f"{k} {v:g}" for k, v in check.thresholds.items()) + "]"
     return text
@@ -193,7 +193,8 @@ def judge(
     Fail counts; without a baseline (blue serves nothing) only the hard gates apply."""
     checks = _hard_gates(green, settings)
     if baseline:
-        share = 1 if final else looks
+        # Looks during the bake spend half of each alpha between them (Bonferroni): a clear failure, not a hunch.
+        share = 1 if final else 2 * looks
         checks.append(_rates("server_errors", green.server_errors, blue.server_errors, blue, green, settings, share))
         if settings.client_errors:
             checks.append(
@@ -247,7 +248,8 @@ def _rates(
 
 
 def _latency(blue: SlotFigures, green: SlotFigures, s: Analysis, share: int) -> Check:
-    g, b = canary_stats.quantile(green.latency, 0.5), canary_stats.quantile(blue.latency, 0.5)
+    # The ratio of the series' means: steadier than of their medians on a few minutes' data.
+    g, b = _mean(green.latency), _mean(blue.latency)
     ratio = g / b if b > 0 else math.nan
     u, p = canary_stats.rank_test(green.latency, blue.latency)
     alpha = s.latency_alpha / share
@@ -264,6 +266,10 @@ def _latency(blue: SlotFigures, green: SlotFigures, s: Analysis, share: int) -> 
         p_value=_finite(p),
         thresholds={"alpha": alpha, "ratio": s.latency_ratio},
     )
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
 
 
 def _enough(blue: SlotFigures, green: SlotFigures, s: Analysis) -> Check:
@@ -330,7 +336,9 @@ def look(
         canary.balancers = _balancers(release.config, balancers)
     percent = release.traffic.percent
     if canary.percent != percent:  # the step's first look: its window opened when its bake began
-        canary = canary.model_copy(update={"percent": percent, "looks": 0, "rebakes": 0, "outcome": "", "summary": ""})
+        canary = canary.model_copy(
+            update={"percent": percent, "looks": 0, "rebakes": 0, "marginal_rebakes": 0, "outcome": "", "summary": ""}
+        )
         canary.since = (now - timedelta(seconds=release.waits.bake_check_seconds)).isoformat()
     canary.looks += 1
     release.canary = canary
@@ -359,12 +367,17 @@ def look(
         raise CanaryAnalysisFailedError(f"{where}: {verdict.summary()}")
     if not final or verdict.outcome == "Pass":
         return "wait" if not final else "ok"
-    if canary.rebakes < settings.max_rebakes:
+    # Marginal and Nodata each have their own rebakes: too little data is no sign that green is worse.
+    if verdict.outcome == "Marginal" and canary.marginal_rebakes < settings.max_rebakes:
+        canary.marginal_rebakes += 1
+        return "wait"
+    if verdict.outcome == "Nodata" and canary.rebakes < settings.max_rebakes:
         canary.rebakes += 1
         return "wait"
     if verdict.outcome == "Nodata" and settings.nodata == "approve":
         return "approve"
-    raise CanaryAnalysisFailedError(f"{where}, after {canary.rebakes} more bake(s): {verdict.summary()}")
+    more = canary.rebakes + canary.marginal_rebakes
+    raise CanaryAnalysisFailedError(f"{where}, after {more} more bake(s): {verdict.summary()}")
 
 
 def _balancers(config: AppConfig, labels: Callable[[list[str]], dict[str, str]]) -> dict[str, str]:
