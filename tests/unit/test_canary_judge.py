@@ -227,3 +227,36 @@ def test_a_bad_analysis_config_is_refused_in_one_line_naming_the_field(
         parse_config(json.dumps(document), "shop")
     text = str(raised.value)
     assert "\n" not in text and f": {field}:" in text and message in text, text
+
+
+def test_a_long_bake_is_looked_at_less_often_and_the_judges_looks_count_in_the_budget() -> None:
+    from orchestrator import budget
+
+    # Given a judge on a 2 h bake (a look every 60 s would be 120 looks per bake)
+    document = copy.deepcopy(VALID)
+    document["traffic"] |= {"bake_seconds": 7_200, "steps": [50, 100], "analysis": {"max_rebakes": 0}}
+    config = parse_config(json.dumps(document), "shop")
+    # Then it looks at most MAX_BAKE_LOOKS times per bake, the looks spread over the bake
+    waits = plan_waits(config, scale=1.0, deregistration_delay=300)
+    assert waits.bake_checks == budget.MAX_BAKE_LOOKS
+    assert waits.bake_check_seconds * waits.bake_checks == 7_200
+    # And the worst case counts every look, of every bake the judge may add (Marginal and Nodata each)
+    judged = budget.worst_case(
+        parse_config(json.dumps(document | {"traffic": document["traffic"] | {"analysis": {}}}), "shop")
+    )
+    assert judged.events["traffic.analysis"] == 2 * budget.MAX_BAKE_LOOKS * (1 + 2 * 2) * budget.EVENTS_PER_POLL
+    assert judged.seconds["traffic.analysis"] == 2 * 7_200 * 4
+    # And a config whose judge could outrun the execution timeout is refused, naming the field
+    document["traffic"] |= {"bake_seconds": 86_400, "analysis": {}}
+    with pytest.raises(ConfigInvalidError, match=r"traffic\.bake_seconds: a release of this config can last"):
+        parse_config(json.dumps(document), "shop")
+
+
+def test_without_a_judge_a_bake_is_one_wait_as_before() -> None:
+    config = parse_config(json.dumps(VALID), "shop")
+    waits = plan_waits(config, scale=0.01, deregistration_delay=300)
+    assert (waits.bake_checks, waits.bake_check_seconds) == (1, waits.bake_seconds)
+    # A release planned before the judge existed (no bake_check_seconds in its state) waits its whole bake
+    from orchestrator.models import Waits
+
+    assert Waits.model_validate({"bake_seconds": 42}).bake_check_seconds == 42

@@ -365,8 +365,10 @@ def look(
     where = f"at {percent} % on {release.idle_slot}"
     if verdict.outcome == "Fail":
         raise CanaryAnalysisFailedError(f"{where}: {verdict.summary()}")
-    if not final or verdict.outcome == "Pass":
-        return "wait" if not final else "ok"
+    if not final:
+        return "wait"  # the next look, later in the bake
+    if verdict.outcome == "Pass":
+        return "ok"
     # Marginal and Nodata each have their own rebakes: too little data is no sign that green is worse.
     if verdict.outcome == "Marginal" and canary.marginal_rebakes < settings.max_rebakes:
         canary.marginal_rebakes += 1

@@ -655,6 +655,7 @@ def request_approval(release: Release, task_token: str, now: datetime, topic: st
             "ami_id": release.ami_id,
             "approve": f"bluegreen approve {release.app}",
             "reject": f"bluegreen reject {release.app}",
+            **({"canary": release.canary.summary} if release.canary else {}),  # asked because the judge had no data
         },
     )
     return {"requested": True}
@@ -705,7 +706,9 @@ def check_alarms(release: Release, now: datetime) -> Release:
     gate(release, now, "Bake")
     assert release.config and release.traffic
     states = cloudwatch.alarm_states(release.config.traffic.alarm_names)
-    verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, release.traffic.alarm_waits)
+    # Waits on INSUFFICIENT_DATA count in whole bakes (a canary judge looks several times per bake).
+    waits = release.traffic.alarm_waits // max(1, release.waits.bake_checks)
+    verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, waits)
     if verdict == "fail":
         raise AlarmTriggeredError(f"at {release.traffic.percent} % on {release.idle_slot}: {detail}")
     release.traffic.alarm_waits += verdict == "wait"
