@@ -26,7 +26,7 @@ def traffic(app) -> Iterator:
     def model(**green: float) -> None:
         groups = {s: app.seeded.config["slots"][s]["target_group_arns"][0] for s in ("blue", "green")}
         server.set_traffic(app.endpoint, groups["blue"], requests_per_minute=8_000, **HEALTHY)
-        server.set_traffic(app.endpoint, groups["green"], requests_per_minute=2_000, **{**HEALTHY, **green})
+        server.set_traffic(app.endpoint, groups["green"], **{"requests_per_minute": 2_000, **HEALTHY, **green})
 
     yield model
     server.clear_traffic(app.endpoint)
@@ -89,3 +89,32 @@ def test_a_green_like_blue_passes_every_step_and_history_shows_the_verdicts(app,
     assert [v["outcome"] for v in json.loads(out)] == [v["outcome"] for v in record["canary"]]
     code, out, _ = run_cli(app.endpoint, capsys, monkeypatch, "history", app.name, "--release", record["release_id"])
     assert code == 0 and "end of bake" in out and "Pass" in out
+
+
+@pytest.mark.parametrize(
+    "app",
+    [{"traffic": {"steps": [20, 100], "bake_seconds": 300, "analysis": {"nodata": "approve", "max_rebakes": 0}}}],
+    indirect=True,
+    ids=["route53"],
+)
+def test_too_little_green_traffic_never_promotes_on_its_own_it_asks_for_approval(app, traffic) -> None:
+    # Given green's target group serving 50 requests a minute at 20 % (250 per bake, under the 2 000 needed)
+    traffic(requests_per_minute=50)
+    app.set_alarm("OK")
+    app.subscribe()
+    arn = app.start(app.publish_ami())
+
+    # When the step's bake ends: Nodata, no bake left, and the app says ask
+    app.wait_for_phase("AwaitingApproval", timeout=60)
+    status = app.status()
+    # Then traffic stays at 20 % while it waits, and people are asked with the reason
+    assert status["weights"] == {"blue": 80, "green": 20}
+    asked = [n for n in app.notifications() if "approve" in n]
+    assert asked and asked[-1]["canary"].startswith("Nodata: sample green")
+
+    # And once approved the release goes on to 100 % (where only the hard gates apply) and succeeds
+    app.approve()
+    execution = app.wait(arn)
+    assert execution.status == "SUCCEEDED", execution.cause
+    outcomes = [(v["percent"], v["outcome"]) for v in app.releases()[0]["canary"] if v["final"]]
+    assert outcomes == [(20, "Nodata"), (100, "Pass")]
