@@ -118,3 +118,21 @@ def test_too_little_green_traffic_never_promotes_on_its_own_it_asks_for_approval
     assert execution.status == "SUCCEEDED", execution.cause
     outcomes = [(v["percent"], v["outcome"]) for v in app.releases()[0]["canary"] if v["final"]]
     assert outcomes == [(20, "Nodata"), (100, "Pass")]
+
+
+@pytest.mark.parametrize("app", [ROUTERS[1]], indirect=True, ids=["alb"])
+def test_a_green_host_the_load_balancer_calls_unhealthy_fails_the_hard_gate(app, traffic) -> None:
+    # Given green's target group as good as blue's on errors and latency, but one of its hosts unhealthy throughout
+    traffic(unhealthy_hosts=1)
+    app.set_alarm("OK")
+    app.subscribe()
+    ami = app.publish_ami()
+    versions = app.launch_template_versions()
+
+    # When the AMI is released
+    execution = app.wait(app.start(ami))
+
+    # Then the hard gate fails it at 20 %, once two minutes in a row have an unhealthy host, and it rolls back
+    rolled_back(app, execution, "CanaryAnalysisFailedError", ami, versions)
+    assert "at 20 % on green: Fail: unhealthy_hosts green 2" in execution.cause
+    assert "[minutes in a row 2]" in execution.cause
