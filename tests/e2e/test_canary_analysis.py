@@ -63,9 +63,12 @@ def test_a_green_with_three_times_the_errors_is_stopped_in_its_first_bake(app, t
 
 
 @pytest.mark.parametrize("app", ROUTERS, indirect=True, ids=["route53", "alb"])
-def test_a_green_like_blue_passes_every_step_and_history_shows_the_verdicts(app, traffic, capsys, monkeypatch) -> None:
-    # Given green's target group serving as blue's does
-    traffic()
+def test_a_green_no_worse_than_blue_passes_every_step_and_history_shows_the_verdicts(
+    app, traffic, capsys, monkeypatch
+) -> None:
+    # Given green's target group serving a little better than blue's (so that chance alone, about 1 % of A/A steps,
+    # cannot fail this test)
+    traffic(error_rate=0.008, latency_p99_ms=360)
     app.set_alarm("OK")
     ami = app.publish_ami()
 
@@ -98,8 +101,9 @@ def test_a_green_like_blue_passes_every_step_and_history_shows_the_verdicts(app,
     ids=["route53"],
 )
 def test_too_little_green_traffic_never_promotes_on_its_own_it_asks_for_approval(app, traffic) -> None:
-    # Given green's target group serving 50 requests a minute at 20 % (250 per bake, under the 2 000 needed)
-    traffic(requests_per_minute=50)
+    # Given green's target group serving 50 requests a minute at 20 % (250 per bake, under the 2 000 needed), as fast
+    # as blue's and steadier (so its few requests' p99 cannot look slower by chance)
+    traffic(requests_per_minute=50, latency_p99_ms=100)
     app.set_alarm("OK")
     app.subscribe()
     arn = app.start(app.publish_ami())
@@ -109,8 +113,8 @@ def test_too_little_green_traffic_never_promotes_on_its_own_it_asks_for_approval
     status = app.status()
     # Then traffic stays at 20 % while it waits, and people are asked with the reason
     assert status["weights"] == {"blue": 80, "green": 20}
-    asked = [n for n in app.notifications() if "approve" in n]
-    assert asked and asked[-1]["canary"].startswith("Nodata: sample green")
+    asked = app.wait_until(lambda: [n for n in app.notifications() if "approve" in n], what="the approval request")
+    assert asked[-1]["canary"].startswith("Nodata: sample green")
 
     # And once approved the release goes on to 100 % (where only the hard gates apply) and succeeds
     app.approve()
@@ -134,5 +138,6 @@ def test_a_green_host_the_load_balancer_calls_unhealthy_fails_the_hard_gate(app,
 
     # Then the hard gate fails it at 20 %, once two minutes in a row have an unhealthy host, and it rolls back
     rolled_back(app, execution, "CanaryAnalysisFailedError", ami, versions)
-    assert "at 20 % on green: Fail: unhealthy_hosts green 2" in execution.cause
-    assert "[minutes in a row 2]" in execution.cause
+    assert re.search(
+        r"at 20 % on green: Fail: unhealthy_hosts green \d+ vs blue - \[minutes in a row 2\]", execution.cause
+    )
