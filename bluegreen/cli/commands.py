@@ -224,8 +224,15 @@ def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
 def history(
     app_name: Annotated[str, typer.Argument(metavar="APP")],
     limit: Annotated[int, typer.Option(help="How many.")] = 20,
+    release: Annotated[
+        str | None, typer.Option("--release", help="One release: every canary verdict, with its evidence.")
+    ] = None,
 ) -> None:
-    """Releases and quarantine cases of an app, newest first."""
+    """Releases and quarantine cases of an app, newest first; with --release, one release's canary verdicts."""
+    if release is not None:
+        verdicts = ops.canary_verdicts(state.aws, app_name, release)
+        emit(verdicts, views.verdicts_table(verdicts, f"canary verdicts of {app_name} release {release}"))
+        return
     rows = ops.history(state.aws, app_name, limit)
     flat = [
         {

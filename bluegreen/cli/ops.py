@@ -273,6 +273,20 @@ def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
     ]
 
 
+def canary_verdicts(aws: Aws, app: str, release_id: str) -> list[dict]:
+    """Every verdict the canary judge recorded for a release, oldest first (NotFound: no such release)."""
+    check_app_name(app)
+    record = state_table.get(app, f"RELEASE#{release_id}", table(aws))
+    if record is None:
+        raise NotFound(f"app {app!r} has no release {release_id!r}")
+    return list(record.get("canary") or [])
+
+
+def latest_verdict_per_step(verdicts: list[dict]) -> dict[int, dict]:
+    """The last verdict of each traffic step, by percent."""
+    return {v["percent"]: v for v in verdicts}
+
+
 def _lock(aws: Aws, app: str) -> dict:
     check_app_name(app)
     lock = state_table.get(app, "LOCK", table(aws))

@@ -41,6 +41,7 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
         "health": mine.get("health", "-"),
         "weights": ops.router(aws, config).splits()[0][1],
         "release_id": mine.get("release_id"),
+        "canary": _canary(aws, app, mine.get("release_id")),
         "groups": [
             g["AutoScalingGroupName"] + f" ({len(g.get('Instances', []))})"
             for g in aws.client("autoscaling").describe_auto_scaling_groups(
@@ -48,6 +49,37 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
             )["AutoScalingGroups"]
         ],
     }
+
+
+def _canary(aws: Aws, app: str, release_id: str | None) -> dict[int, dict]:
+    """The canary judge's latest verdict per step of the release, if it has a judge."""
+    record = state_table.get(app, f"RELEASE#{release_id}", ops.table(aws)) if release_id else None
+    return ops.latest_verdict_per_step((record or {}).get("canary") or [])
+
+
+VERDICT_STYLE = {"Pass": "green", "Marginal": "yellow", "Nodata": "yellow", "Fail": "red"}
+
+
+def verdict_line(verdict: dict) -> Text:
+    text = Text(f"canary {verdict['percent']:>3} % ", style="dim")
+    text.append(f"{verdict['outcome']:<8}", style=VERDICT_STYLE.get(verdict["outcome"], ""))
+    text.append(" " + verdict.get("summary", "").split(": ", 1)[-1][:200])
+    return text
+
+
+def verdicts_table(verdicts: list[dict], title: str) -> Table:
+    """Every verdict: when, the step, the look (final: the bake's end), the outcome and its evidence in one line."""
+    rows = [
+        {
+            "at": v["at"],
+            "step": f"{v['percent']} %",
+            "look": f"{v['look']}{' (end of bake)' if v['final'] else ''}",
+            "outcome": v["outcome"],
+            "evidence": v.get("summary", ""),
+        }
+        for v in verdicts
+    ]
+    return table_of(rows, ["at", "step", "look", "outcome", "evidence"], title)
 
 
 def _clock(execution: ops.Execution) -> tuple[float, str]:
@@ -73,6 +105,7 @@ def render(app: str, sample: dict, title: str = "") -> Panel:
     rows: list[Any] = [head]
     rows += [weight_bar(slot, weight) for slot, weight in sample["weights"].items()]
     rows.append(Text("groups: " + (", ".join(sample["groups"]) or "none"), style="dim"))
+    rows += [verdict_line(v) for _, v in sorted((sample.get("canary") or {}).items())]
     if execution.error:
         rows.append(Text(f"{execution.error}: {(execution.cause or '')[:300]}", style="red"))
     return Panel(Group(*rows), title=title or f"release {sample.get('release_id') or ''}", border_style=status_style)

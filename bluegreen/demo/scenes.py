@@ -4,8 +4,9 @@ Two apps side by side, one per traffic router: `shop` behind a Route 53 weighted
 Application Load Balancer whose listener weights its slots' target groups (its smoke tests go through a test listener
 of that load balancer). Scenes, on both at once: a new AMI released all the way from its EventBridge event; a broken
 AMI caught by its smoke test and rolled back; a GuardDuty finding on an instance of the live fleet, which is
-quarantined while the fleet is swapped onto fresh instances. An invariant monitor samples each app throughout; the
-demo exits 0 only if every scene ended as expected and no invariant was breached.
+quarantined while the fleet is swapped onto fresh instances; a new AMI whose green fleet answers twice the errors of
+blue's, which the app's alarms let through and the canary judge stops. An invariant monitor samples each app
+throughout; the demo exits 0 only if every scene ended as expected and no invariant was breached.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bluegreen.cli import ops, views
 from bluegreen.demo.seed import SeededApp, guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import LoadBalancerServer, start_slot_servers
 from bluegreen.proof.invariants import Breach, Monitor, check_quarantine
-from bluegreen.twin import local
+from bluegreen.twin import local, server
 
 APPS = {"shop": "route53", "tickets": "alb"}  # app -> its traffic router
 # Drain at the twin's wait scale: what each release computes (TTL for Route 53 + deregistration delay 30 s) x 0.02.
@@ -115,6 +116,29 @@ def quarantines_from_findings(
     return breaches
 
 
+def regressions_only_the_judge_sees(aws: Aws, console: Console, scenes: list[Scene], endpoint: str) -> None:
+    """Each app turns its canary judge on; the new AMI's fleet answers 2 % of its requests with a 5XX where the live
+    fleet answers 1 %: too little at 10 % of the traffic for the app's alarms (they stay OK), not for the judge."""
+    amis = {}
+    for scene in scenes:
+        config = ops.load_config(aws, scene.app).model_dump(mode="json")
+        config["traffic"] |= {"steps": [10, 100], "bake_seconds": 300, "analysis": {}}
+        ops.put_config(aws, scene.app, json.dumps(config))
+        live = ops.status(aws, scene.app)["live"]["slot"]
+        for slot, group in ((s, config["slots"][s]["target_group_arns"][0]) for s in ("blue", "green")):
+            server.set_traffic(endpoint, group, requests_per_minute=4_000, error_rate=0.01 if slot == live else 0.02)
+        console.print(
+            f"{scene.app}: canary judge on; the new AMI's fleet will answer 2 % 5XX where {live}'s answers 1 %"
+        )
+        amis[scene.app] = register_ami(aws, f"{scene.app}-v4", app=scene.app)
+    releases_from_events(aws, console, scenes, amis)
+    for scene in scenes:
+        release_id = ops.history(aws, scene.app, 1)[0].get("release_id", "")
+        for verdict in ops.canary_verdicts(aws, scene.app, release_id):
+            console.print(views.verdict_line(verdict))
+    server.clear_traffic(endpoint)
+
+
 def _print_isolation(aws: Aws, console: Console, app: str, instance_id: str) -> None:
     case_id = (ops.state_table.get(app, "CASE", ops.table(aws)) or {}).get("case_id")
     item = ops.state_table.get(app, f"CASE#{case_id}", ops.table(aws)) or {}
@@ -166,6 +190,12 @@ def run(port: int = 5000, console: Console | None = None) -> int:
             [Scene("1. a new AMI, released all the way", app, "SUCCEEDED") for app in APPS],
             [Scene("2. a broken AMI, caught by its smoke test", app, "FAILED SmokeTestFailedError") for app in APPS],
             [Scene("3. a GuardDuty finding: quarantine and swap", app, "SUCCEEDED") for app in APPS],
+            [
+                Scene(
+                    "4. 2x the errors at 10 %: alarms OK, the judge stops it", app, "FAILED CanaryAnalysisFailedError"
+                )
+                for app in APPS
+            ],
         ]
         monitors = [Monitor(aws, app, drain_seconds=DRAIN[router]).__enter__() for app, router in APPS.items()]
         try:
@@ -173,6 +203,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
             broken = {a: register_ami(aws, f"{a}-v3-broken", app=a, broken=True) for a in APPS}
             releases_from_events(aws, console, scenes[1], broken)
             i5 = quarantines_from_findings(aws, console, scenes[2], seeded)
+            regressions_only_the_judge_sees(aws, console, scenes[3], stack.twin.endpoint_url)
         finally:
             for monitor in monitors:
                 monitor.__exit__(None, None, None)

@@ -2,9 +2,9 @@
 
 Counts per release: state transitions and Lambda invocations (from the execution history), and AWS API calls made by
 the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, both traffic
-routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, and (bluegreen.proof.bench_costs) the calls
-of a 4-step release per task and service, handler import time against a bare `import boto3`, and the executions a
-self-rolled-back release starts.
+routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, (bluegreen.proof.bench_costs)
+the calls of a 4-step release per task and service, handler import time against a bare `import boto3`, and the
+executions a self-rolled-back release starts, and the canary judge (`canary_bench`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
-from bluegreen.proof import bench_costs
+from bluegreen.proof import bench_costs, canary_bench
 from bluegreen.proof.invariants import traffic_splits
 from bluegreen.twin import local, server
 
@@ -321,15 +321,17 @@ def main() -> int:
         contained = containment(stack)
     finally:
         stack.stop()
+    canary = canary_bench.measure()  # in-process moto with the twin's target group metrics: no stack needed
     timing = bench_costs.imports()
     costs_section = bench_costs.report(costs, timing, reconciliations)
     write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained)
+    canary_bench.write_section(canary)
     print((REPO / "docs" / "benchmarks.md").read_text())
     ok = all(r.status == "SUCCEEDED" for r in runs[:4]) and runs[4].status == "FAILED"
     ok = ok and [r.status for r in routers] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "FAILED"]
     ok = ok and all(r.status == "FAILED" for r in rollbacks)
     ok = ok and all(q.status == "SUCCEEDED" for q in isolations)
-    ok = ok and containment_ratio(contained) <= 1.2
+    ok = ok and containment_ratio(contained) <= 1.2 and canary_bench.passes(canary)
     ok = ok and all(c.status == "SUCCEEDED" for c in costs) and not bench_costs.unexplained(costs)
     return 0 if ok and all(s == "SUCCEEDED" for s in parallel) else 1
 

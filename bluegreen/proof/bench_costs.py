@@ -99,6 +99,8 @@ WHY = {
     ("ShiftTraffic", "elasticloadbalancing:ModifyListener"): "ALB: the step's weights",
     ("CheckAlarms", "dynamodb:UpdateItem"): "the gate of each step: lease, fencing, abort and rollback requests",
     ("CheckAlarms", "cloudwatch:DescribeAlarms"): "the app's alarms (none configured in this scenario)",
+    ("CheckAlarms", "cloudwatch:GetMetricData"): "the canary judge's look: both slots' target groups, one request",
+    ("CheckAlarms", "elasticloadbalancing:DescribeTargetGroups"): "the canary judge: the slots' load balancers, once",
     ("HoldKeepWindow", "dynamodb:UpdateItem"): "gate per poll of the keep window",
     ("CommitRelease", "dynamodb:UpdateItem"): "gate before the point of no return; the AMI's claim marked live",
     ("CommitRelease", "dynamodb:PutItem"): "the live pointer",

@@ -28,6 +28,7 @@ from bluegreen.twin import api_faults as api_fault_control
 from bluegreen.twin import (
     autoscaling_detach_validation,
     behaviours,
+    cloudwatch_target_group_metrics,
     ec2_image_states,
     elbv2_target_health,
     iam_authorization,
@@ -101,6 +102,13 @@ def _control(request: Request) -> Response:
             return _json({"overrides": {}})
         elif route == ("GET", "/_twin/target-health"):
             return _json({"overrides": elbv2_target_health.target_health_overrides()})
+        elif route == ("POST", "/_twin/traffic"):
+            body = dict(request.get_json(force=True))
+            cloudwatch_target_group_metrics.set_traffic(body.pop("target_group"), **body)
+            return _json({"traffic": cloudwatch_target_group_metrics.traffic()})
+        elif route == ("DELETE", "/_twin/traffic"):
+            cloudwatch_target_group_metrics.clear_traffic()
+            return _json({"traffic": {}})
         elif route == ("POST", "/_twin/dns-propagation"):
             route53_changes.set_propagation(float(request.get_json(force=True)["seconds"]))
             return _json({"seconds": route53_changes.propagation()})
@@ -315,6 +323,16 @@ def set_target_health(
 
 def clear_target_health(endpoint_url: str) -> None:
     _call(endpoint_url, "DELETE", "/_twin/target-health")
+
+
+def set_traffic(endpoint_url: str, target_group: str, **model: Any) -> None:
+    """Model the requests a target group serves (per minute: requests, error rates, latency median and p99, unhealthy
+    and anomalous hosts): its CloudWatch metrics follow (`cloudwatch_target_group_metrics`)."""
+    _call(endpoint_url, "POST", "/_twin/traffic", {"target_group": target_group, **model})
+
+
+def clear_traffic(endpoint_url: str) -> None:
+    _call(endpoint_url, "DELETE", "/_twin/traffic")
 
 
 def set_dns_propagation(endpoint_url: str, seconds: float) -> None:

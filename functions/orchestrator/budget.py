@@ -66,6 +66,17 @@ def ttl_seconds(config: AppConfig) -> int:
     return config.dns.ttl_seconds if config.router == "route53" and config.dns else 0
 
 
+MAX_BAKE_LOOKS = 30  # the canary judge looks at most this often per bake (a long bake looks less often)
+
+
+def bake_looks(config: AppConfig, bake: float) -> int:
+    """How many times the canary judge looks during one bake (1, at its end, without a judge)."""
+    analysis = config.traffic.analysis
+    if analysis is None or bake <= 0:
+        return 1
+    return min(MAX_BAKE_LOOKS, max(1, math.ceil(bake / analysis.check_seconds)))
+
+
 def drain_seconds(config: AppConfig, deregistration_delay: int = MAX_DEREGISTRATION_DELAY) -> int:
     if config.drain_seconds is not None:
         return config.drain_seconds
@@ -114,6 +125,13 @@ def worst_case(config: AppConfig) -> Budget:
     budget.events["traffic.steps"] = steps * per_step
     budget.seconds["traffic.steps"] = steps * sync
     budget.seconds["traffic.bake_seconds"] = steps * bake * (1 + waits)
+    analysis = config.traffic.analysis
+    if analysis is not None:  # each look is a poll; Marginal and Nodata bake again; Nodata may ask for approval
+        rebakes = 2 * analysis.max_rebakes  # as many for Marginal as for Nodata
+        budget.events["traffic.analysis"] = steps * bake_looks(config, bake) * (1 + rebakes) * EVENTS_PER_POLL
+        budget.seconds["traffic.analysis"] = steps * bake * rebakes
+        if analysis.nodata == "approve":
+            budget.seconds["traffic.analysis"] += steps * config.approval.timeout_seconds
     budget.seconds["drain_seconds"] = 2 * drain  # after the last step, and again for green if it rolls back
     budget.events["keep_previous_seconds"] = polls(keep, paced(keep, poll, "keep")) * EVENTS_PER_POLL
     budget.seconds["keep_previous_seconds"] = keep

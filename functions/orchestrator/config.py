@@ -80,11 +80,62 @@ class SmokeTest(_Model):
     timeout_seconds: int = Field(default=5, ge=1, le=60)
 
 
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Analysis(_Model):
+    """The canary judge: green's target groups against blue's, on their CloudWatch metrics, during and after each bake.
+
+    Every field has a default; `"analysis": {}` turns the judge on as documented in the README.
+    """
+
+    # Below these green figures a step is Nodata, which never promotes.
+    min_requests: int = Field(default=2_000, ge=100, le=100_000_000)
+    min_minutes: int = Field(default=5, ge=3, le=120)
+    # The judge looks every check_seconds as the bake goes (a clear failure does not wait for the bake's end).
+    check_seconds: int = Field(default=60, ge=60, le=3_600)
+    # Marginal and Nodata bake again, each at most this many times per step; then Marginal fails, Nodata does `nodata`.
+    max_rebakes: int = Field(default=2, ge=0, le=5)
+    nodata: Literal["fail", "approve"] = "fail"
+    # Errors (target 5XX and connection errors; 4XX too with client_errors): significant AND practically large.
+    error_alpha: Fraction = 0.005
+    error_ratio: float = Field(default=1.25, ge=1.0, le=100.0)
+    error_difference: float = Field(default=0.001, ge=0.0, lt=1.0)  # green's rate minus blue's, a fraction
+    client_errors: StrictBool = False  # 4XX are the clients' as often as the app's: judged only when asked
+    # Latency: the per-minute TargetResponseTime statistic of each slot, by rank; and a ratio of their medians.
+    latency_statistic: Literal["p50", "p90", "p95", "p99", "Average"] = "p99"
+    latency_alpha: Fraction = 0.025
+    latency_ratio: float = Field(default=1.15, ge=1.0, le=100.0)
+    # An effect as large as the thresholds whose p-value is under this (but not under alpha) is Marginal.
+    marginal_alpha: Fraction = 0.05
+    # (The defaults hold A/A false alarms under 2 % and catch doubled errors and +30 % p99 at the minimum sample:
+    # docs/benchmarks.md.)
+    # Hard gates: green with unhealthy or anomalous hosts this many minutes in a row fails at once.
+    unhealthy_minutes: int = Field(default=2, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _alphas(self) -> Analysis:
+        if self.marginal_alpha <= max(self.error_alpha, self.latency_alpha):
+            raise ValueError("marginal_alpha must be larger than error_alpha and latency_alpha")
+        return self
+
+
 class Traffic(_Model):
     steps: list[int] = Field(default=[10, 50, 100], min_length=1, max_length=20)
     bake_seconds: Seconds = 300
     alarm_names: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default=[], max_length=100)
     insufficient_data: Literal["ignore", "wait", "fail"] = "wait"
+    analysis: Analysis | None = None
+
+    @model_validator(mode="after")
+    def _bake_holds_the_minutes(self) -> Traffic:
+        if self.analysis and self.bake_seconds < 60 * self.analysis.min_minutes:
+            raise ValueError(
+                f"bake_seconds {self.bake_seconds} is shorter than analysis.min_minutes ({self.analysis.min_minutes}"
+                f" minutes of one-minute data, which the judge needs to promote): raise bake_seconds to"
+                f" {60 * self.analysis.min_minutes} or lower analysis.min_minutes"
+            )
+        return self
 
     @field_validator("steps")
     @classmethod

@@ -41,6 +41,11 @@ class AlarmTriggeredError(BluegreenError):
     """A gate alarm was in ALARM (or INSUFFICIENT_DATA where the app says so) after a bake."""
 
 
+class CanaryAnalysisFailedError(BluegreenError):
+    """The canary judge found green worse than blue on their target groups' metrics (or, as configured, could not
+    tell after every bake it was allowed)."""
+
+
 class ApprovalRejectedError(BluegreenError):
     """An operator rejected the release at the approval gate."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.config import AppConfig
 
@@ -56,6 +56,10 @@ class Waits(_Model):
     dns_poll_seconds: int = 40
     dns_sync_seconds: int = 600
     bake_seconds: int = 300
+    # WaitForBake waits this long: the whole bake, or (with a canary judge) the time between two of its looks.
+    bake_check_seconds: int = -1
+    bake_checks: int = 1  # looks per bake
+    scale: float = 1.0  # every wait is the AWS one times this (the twin runs scaled down)
     drain_seconds: int = 360
     keep_seconds: int = 0
     keep_poll_seconds: int = 15
@@ -64,6 +68,12 @@ class Waits(_Model):
     group_delete_seconds: int = 1_800
     lease_seconds: int = 3_600
     smoke_retry_seconds: float = 1.0
+
+    @model_validator(mode="after")
+    def _one_look_per_bake(self) -> Waits:
+        if self.bake_check_seconds < 0:  # planned before the judge existed: one look after the whole bake
+            self.bake_check_seconds = self.bake_seconds
+        return self
 
 
 class LiveFleet(_Model):
@@ -104,7 +114,21 @@ class TrafficProgress(_Model):
     percent: int = 0
     done: bool = False
     alarm_waits: int = 0
-    verdict: Literal["ok", "wait"] = "ok"
+    # wait: bake again; approve: the canary judge had no data and the app asks a human (WaitForApproval).
+    verdict: Literal["ok", "wait", "approve"] = "ok"
+
+
+class CanaryProgress(_Model):
+    """The canary judge's bookkeeping across a release's steps (its evidence is in the release record)."""
+
+    balancers: dict[str, str] = {}  # target group ARN -> `app/<name>/<id>` of its load balancer (CloudWatch's)
+    percent: int = -1  # the step the counters below belong to
+    since: str | None = None  # start of the step's window
+    looks: int = 0
+    rebakes: int = 0  # bakes again on Nodata
+    marginal_rebakes: int = 0  # bakes again on Marginal
+    outcome: str = ""  # the step's latest verdict: Pass, Marginal, Fail or Nodata
+    summary: str = ""
 
 
 class Release(_Model):
@@ -146,6 +170,7 @@ class Release(_Model):
     expected_duration_seconds: int = 0
     health: HealthReport | None = None
     traffic: TrafficProgress | None = None
+    canary: CanaryProgress | None = None
     old_remaining: int = -1
     old_drained: bool = False  # no instance left, or the drain deadline passed (the group is then force-deleted)
     old_drain_by: str | None = None

@@ -30,8 +30,9 @@ def _modules_after(statement: str, **env: str) -> set[str]:
     return set(json.loads(_run(f"import sys, json; {statement}; print(json.dumps(sorted(sys.modules)))", **env)))
 
 
-def _seconds(statement: str) -> float:
-    return float(_run(f"import time; s = time.perf_counter(); {statement}; print(time.perf_counter() - s)"))
+def _cpu_seconds(statement: str) -> float:
+    """CPU time of `statement` in a fresh interpreter: steadier than wall time on a machine busy with other tests."""
+    return float(_run(f"import time; s = time.process_time(); {statement}; print(time.process_time() - s)"))
 
 
 @pytest.mark.parametrize("module", HANDLERS)
@@ -42,8 +43,10 @@ def test_no_handler_imports_the_xray_sdk_unless_spans_are_asked_for(module: str)
 
 
 def test_a_handler_imports_within_a_generous_multiple_of_boto3() -> None:
-    # The goal is 1.3 times `import boto3` (docs/benchmarks.md says how far it is); 2.5 catches a heavy import coming
-    # back (the X-Ray SDK alone made it 2.8) without failing on a busy machine.
-    boto3 = statistics.median(_seconds("import boto3") for _ in range(3))
-    handler = statistics.median(_seconds("import orchestrator.handlers.deploy") for _ in range(3))
-    assert handler <= 2.5 * boto3, f"importing a handler took {handler:.3f} s, import boto3 {boto3:.3f} s"
+    # The goal is 1.3 times `import boto3` in wall time (docs/benchmarks.md says how far it is); 2.5 times in CPU time
+    # catches a heavy import coming back (the X-Ray SDK alone made it 2.8) without failing on a busy machine.
+    # Samples interleaved, so a burst of load weighs on both.
+    samples = [(_cpu_seconds("import boto3"), _cpu_seconds("import orchestrator.handlers.deploy")) for _ in range(5)]
+    boto3 = statistics.median(b for b, _ in samples)
+    handler = statistics.median(h for _, h in samples)
+    assert handler <= 2.5 * boto3, f"importing a handler took {handler:.3f} s of CPU, import boto3 {boto3:.3f} s"

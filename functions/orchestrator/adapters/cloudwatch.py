@@ -1,7 +1,8 @@
-"""CloudWatch: the state of the app's gate alarms."""
+"""CloudWatch: the state of the app's gate alarms, and the metrics the canary judge reads."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from orchestrator.adapters.aws import client, paginate
@@ -36,3 +37,25 @@ def delete_alarms_with_prefix(prefix: str, api: Any = None) -> list[str]:
     for start in range(0, len(names), 100):
         api.delete_alarms(AlarmNames=names[start : start + 100])
     return names
+
+
+def metric_data(
+    queries: list[dict], start: datetime, end: datetime, api: Any = None
+) -> dict[str, list[tuple[datetime, float]]]:
+    """One GetMetricData request (its pages, if any): each query id's (timestamp, value) points, oldest first."""
+    api = api or client("cloudwatch")
+    points: dict[str, list[tuple[datetime, float]]] = {q["Id"]: [] for q in queries}
+    params: dict[str, Any] = {
+        "MetricDataQueries": queries,
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    while True:
+        page = api.get_metric_data(**params)
+        for result in page.get("MetricDataResults", []):
+            points[result["Id"]].extend(zip(result.get("Timestamps", []), result.get("Values", []), strict=True))
+        if not page.get("NextToken"):
+            break
+        params["NextToken"] = page["NextToken"]
+    return {k: sorted(v) for k, v in points.items()}

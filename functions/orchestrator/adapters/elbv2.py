@@ -183,6 +183,18 @@ def modify_route(route: Route, actions: list[dict], api: Any = None) -> None:
         raise
 
 
+def load_balancer_labels(target_group_arns: list[str], api: Any = None) -> dict[str, str]:
+    """Per target group: `app/<name>/<id>` of the load balancer it serves (what CloudWatch's LoadBalancer dimension
+    names), '' for one that serves none. One DescribeTargetGroups call (at most 20 ARNs)."""
+    api = api or client("elbv2")
+    groups = api.describe_target_groups(TargetGroupArns=target_group_arns)["TargetGroups"]
+    found = {g["TargetGroupArn"]: g.get("LoadBalancerArns", []) for g in groups}
+    return {
+        arn: "/".join(found[arn][0].split(":", 5)[5].split("/")[1:4]) if found.get(arn) else ""
+        for arn in target_group_arns
+    }
+
+
 def target_group_facts(target_group_arns: list[str], api: Any = None) -> dict[str, dict]:
     """Per target group: its name, the load balancers it serves, and its stickiness (on, and for how long)."""
     api = api or client("elbv2")

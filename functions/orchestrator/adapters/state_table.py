@@ -495,6 +495,16 @@ def append_case_error(app: str, case_id: str, error: dict, tbl: Any = None) -> N
     )
 
 
+def append_verdict(app: str, release_id: str, verdict: dict, tbl: Any = None) -> None:
+    """Add a canary verdict (with its evidence) to the release record's `canary` list."""
+    (tbl or table()).update_item(
+        Key={"pk": _pk(app), "sk": f"RELEASE#{release_id}"},
+        UpdateExpression="SET #c = list_append(if_not_exists(#c, :none), :c)",
+        ExpressionAttributeNames={"#c": "canary"},
+        ExpressionAttributeValues={":c": [_dynamo(verdict)], ":none": []},
+    )
+
+
 def close_case(app: str, case_id: str, tbl: Any = None) -> bool:
     """Free the app's open-case pointer if it still names this case; later events then open a new case."""
     return _conditional(

@@ -24,7 +24,7 @@ from orchestrator.adapters import (
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import clone, gates, health, routers, shared, smoke, sources
+from orchestrator.domain import canary_judge, clone, gates, health, routers, shared, smoke, sources
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
@@ -701,6 +701,7 @@ def request_approval(release: Release, task_token: str, now: datetime, topic: st
             "ami_id": release.ami_id,
             "approve": f"bluegreen approve {release.app}",
             "reject": f"bluegreen reject {release.app}",
+            **({"canary": release.canary.summary} if release.canary else {}),  # asked because the judge had no data
         },
     )
     return {"requested": True}
@@ -713,11 +714,12 @@ def shift_traffic(release: Release, now: datetime) -> Release:
     assert release.config and release.idle_slot
     percent = release.steps[release.step_index]
     weights = traffic_split(release.idle_slot, percent)
-    if release.step_index == 0:
-        # The first step comes after smoke tests or an approval: it renews the lease, reads abort and rollback
-        # requests, and records the weights it sets (a rollback of an ALB step cut half way reads them). Every later
-        # step comes straight from CheckAlarms, whose gate did all of that a moment ago: the lease it renewed still
-        # fences this change (no other release can take a lock whose lease runs), and its abort read is this step's.
+    if release.step_index == 0 or not release.traffic or release.traffic.verdict != "ok":
+        # The first step comes after smoke tests or an approval (so does a step the canary judge asked a human for):
+        # it renews the lease, reads abort and rollback requests, and records the weights it sets (a rollback of an
+        # ALB step cut half way reads them). Every other step comes straight from a passing CheckAlarms, whose gate
+        # did all of that a moment ago: the lease it renewed still fences this change (no other release can take a
+        # lock whose lease runs), and its abort read is this step's.
         gate(release, now, "ShiftTraffic", weights=weights)
     router = routers.of(release.config)
     # Route 53: one change batch, in sync within about a minute; ALB: every listener and rule, in effect at once.
@@ -756,11 +758,15 @@ def check_alarms(release: Release, now: datetime) -> Release:
     gate(release, now, "Bake")
     assert release.config and release.traffic
     states = cloudwatch.alarm_states(release.config.traffic.alarm_names)
-    verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, release.traffic.alarm_waits)
+    # Waits on INSUFFICIENT_DATA count in whole bakes (a canary judge looks several times per bake).
+    waits = release.traffic.alarm_waits // max(1, release.waits.bake_checks)
+    verdict, detail = gates.judge_alarms(states, release.config.traffic.insufficient_data, waits)
     if verdict == "fail":
         raise AlarmTriggeredError(f"at {release.traffic.percent} % on {release.idle_slot}: {detail}")
-    release.traffic.verdict = verdict
     release.traffic.alarm_waits += verdict == "wait"
+    if verdict == "ok":  # the canary judge, if the app has one (its own module); Fail raises
+        verdict = canary_judge.look(release, now)
+    release.traffic.verdict = verdict
     release.traffic.done = verdict == "ok" and release.step_index >= len(release.steps)
     return release
 

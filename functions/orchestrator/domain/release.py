@@ -59,7 +59,9 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
     # The lease must outlast the longest wait between two renewals (each task renews it), and no more: a dead
     # execution's lock is freed by the reconciler, the lease is only the last resort. Approval counts only when
     # this release waits for it.
-    approval = config.approval.timeout_seconds if config.approval.before_traffic and not emergency else 0
+    analysis = config.traffic.analysis
+    asks = config.approval.before_traffic or (analysis is not None and analysis.nodata == "approve")
+    approval = config.approval.timeout_seconds if asks and not emergency else 0
     longest = max(
         bake,
         ttl,
@@ -74,6 +76,7 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
         return max(1, scaled(budget.paced(window, poll, loop), scale))
 
     cleanup = max(budget.OLD_DRAIN_SECONDS, budget.GROUP_DELETE_SECONDS)
+    looks = 1 if emergency else budget.bake_looks(config, max(bake, ttl))
     return Waits(
         poll_seconds=interval(config.health.timeout_seconds, "health"),
         health_timeout_seconds=max(1, scaled(config.health.timeout_seconds, scale)),
@@ -82,6 +85,9 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
         dns_poll_seconds=interval(budget.DNS_SYNC_SECONDS, "dns"),
         dns_sync_seconds=max(1, scaled(budget.DNS_SYNC_SECONDS, scale)),
         bake_seconds=scaled(max(bake, ttl), scale),
+        bake_check_seconds=scaled(max(bake, ttl) / looks, scale),
+        bake_checks=looks,
+        scale=scale,
         drain_seconds=scaled(drain, scale),
         keep_seconds=scaled(keep, scale),
         keep_poll_seconds=interval(keep, "keep"),
