@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import isolation, routers, sources
+from orchestrator.domain import isolation, network_acl_containment, routers, sources
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -519,6 +519,10 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
         if groups:
             ec2.set_interface_groups(interface["NetworkInterfaceId"], groups, client)
     done["network"] = f"own groups back on {len(before)} interface(s)"
+    # The network ACL rules that denied its addresses: each removed if it is still the one the case made.
+    entries = (steps.get("network_acl") or {}).get("entries") or []
+    if entries:
+        done["network_acl"] = "; ".join(network_acl_containment.remove(entries, client))
     # Credentials: the role's sessions from this instance allowed again, then its own instance profile back (from
     # what the case recorded before any change).
     revoked = steps.get("revoke_credentials") or {}

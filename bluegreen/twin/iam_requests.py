@@ -584,6 +584,8 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
     "ec2:ReplaceIamInstanceProfileAssociation": _replace_profile,
     "ec2:AssociateAddress": _addresses,
     "ec2:DisassociateAddress": _addresses,
+    "ec2:CreateNetworkAclEntry": _ec2_ids("NetworkAclId"),
+    "ec2:DeleteNetworkAclEntry": _ec2_ids("NetworkAclId"),
     # Auto Scaling
     "autoscaling:CreateAutoScalingGroup": _create_group,
     "autoscaling:CreateOrUpdateTags": _group_tags,

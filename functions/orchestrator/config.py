@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -110,6 +111,10 @@ class Quarantine(_Model):
     untracking_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{1,17}$")
     snapshot_volumes: bool = True
     revoke_credentials: StrictBool = True
+    # Network ACL entries denying the instance's own addresses: they cut what AWS always tracks (NAT gateway, NLB...).
+    network_acl: StrictBool = True
+    # The account's VPC quota 'Rules per network ACL' (per direction and address family; 20 unless raised, up to 40).
+    network_acl_rule_quota: StrictInt = Field(default=20, ge=20, le=40)
 
     @field_validator("untracking_group_id")
     @classmethod

@@ -224,6 +224,8 @@ class QuarantineCase(_Model):
     untracking_group: str | None = None  # the app's own all-traffic group; None: bluegreen's own in each VPC
     snapshot_volumes: bool = True
     revoke_credentials: bool = True
+    network_acl: bool = True  # deny the instance's addresses in the VPC's network ACLs (always-tracked flows)
+    network_acl_rule_quota: int = 20  # the account's 'Rules per network ACL', per direction and address family
     quarantine_profile_arn: str | None = None  # the stack's deny-all instance profile
     target_group_arns: list[str] = []  # the app's slots' target groups (with each group's own, deregistered from)
     notify_topic_arn: str | None = None

@@ -3,7 +3,8 @@
 After one DescribeInstances (and one write of what it found to the case, before anything changes):
 1. network, on every interface: the untracking group (all traffic from and to anywhere, so every flow becomes
    untracked), then the isolation group (no rule: those flows are dropped at once; a group change alone leaves tracked
-   connections open until they time out, 5 days for idle TCP by default);
+   connections open until they time out, 5 days for idle TCP by default); then network ACL rules denying the
+   instance's own addresses both ways (network_acl_containment: what AWS always tracks, e.g. through a NAT gateway);
 2. credentials: the instance role's sessions denied from that instance only (an inline deny conditioned on
    ec2:SourceInstanceARN), its instance profile replaced with the stack's deny-all one, Elastic IPs disassociated;
 3. protection: termination protection, volumes kept on termination, the `bluegreen:quarantine` tag;
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, ec2, elbv2, iam, notify, state_table
+from orchestrator.domain import network_acl_containment
 from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
 from orchestrator.models import QuarantineCase
 
@@ -395,6 +397,48 @@ def _network(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], da
             w.errors.append(f"isolate_network: {problem}")
 
     _parallel(work, isolate_one)
+    _network_acls(case, work, clock)
+
+
+def _network_acls(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
+    """Right after the groups: deny each instance's addresses in its VPC's network ACLs (one describe for the case;
+    one instance after the other, as they share the ACLs' rule numbers)."""
+    if not case.network_acl:
+        for w in work.values():
+            w.step("network_acl", clock, lambda: NO_NETWORK_ACL)
+        return
+    try:
+        acls = ec2.network_acls(sorted({w.instance["VpcId"] for w in work.values() if w.instance.get("VpcId")}))
+    except Exception as err:
+        for w in work.values():
+            w.step("network_acl", clock, lambda err=err: _raise(err))
+        return
+    for w in work.values():
+        w.step(
+            "network_acl",
+            clock,
+            lambda w=w: network_acl_containment.deny_instance(acls, w.instance, case.network_acl_rule_quota),
+        )
+        _with_entries(acls, w.steps["network_acl"].get("entries") or [])
+
+
+NO_NETWORK_ACL = (
+    "skipped (quarantine.network_acl is false): flows AWS always tracks (through a NAT gateway, a Network Load"
+    " Balancer, an endpoint) are NOT cut"
+)
+
+
+def _with_entries(acls: list[dict], made: list[dict]) -> None:
+    """The ACLs as they are after this instance's entries (in place), for the next instance's numbers."""
+    for entry in made:
+        acl = next(a for a in acls if a["NetworkAclId"] == entry["network_acl_id"])
+        block = {"Ipv6CidrBlock" if ":" in entry["cidr"] else "CidrBlock": entry["cidr"]}
+        taken = {(e["RuleNumber"], e["Egress"]) for e in acl.get("Entries", [])}
+        if (entry["rule_number"], entry["egress"]) not in taken:
+            acl.setdefault("Entries", []).append(
+                {"RuleNumber": entry["rule_number"], "Egress": entry["egress"], "RuleAction": "deny", "Protocol": "-1"}
+                | block
+            )
 
 
 def _raise(err: Exception) -> None:

@@ -349,6 +349,8 @@ def open_or_join(
         untracking_group=config.quarantine.untracking_group_id,
         snapshot_volumes=config.quarantine.snapshot_volumes,
         revoke_credentials=config.quarantine.revoke_credentials,
+        network_acl=config.quarantine.network_acl,
+        network_acl_rule_quota=config.quarantine.network_acl_rule_quota,
         target_group_arns=[arn for slot in config.slots.values() for arn in slot.target_group_arns],
         notify_topic_arn=config.notify_topic_arn,
         received_at=received,

@@ -1,0 +1,120 @@
+"""A security path that an attacker, a nightly backup or an unlucky app name cannot turn against the fleet (issue 15),
+end to end on the twin and seen from outside: network ACL denies for what AWS always tracks, and their removal."""
+
+from __future__ import annotations
+
+import pytest
+
+from bluegreen.cli import ops
+from tests.e2e.conftest import run_cli
+from tests.e2e.test_quarantine import case_item, fleet
+
+
+@pytest.fixture
+def bluegreen(app, capsys, monkeypatch):
+    return lambda *args, stdin="": run_cli(app.endpoint, capsys, monkeypatch, *args, stdin=stdin)
+
+
+def acls_of(app) -> list[dict]:
+    ec2 = app.aws.client("ec2")
+    return ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [app.seeded.vpc_id]}])["NetworkAcls"]
+
+
+def address(app, instance_id: str) -> str:
+    described = app.aws.client("ec2").describe_instances(InstanceIds=[instance_id])
+    return described["Reservations"][0]["Instances"][0]["PrivateIpAddress"]
+
+
+def denies(acl: dict, cidr: str) -> dict[bool, list[int]]:
+    """Direction (egress) -> the numbers of the rules denying all traffic from or to `cidr`."""
+    found: dict[bool, list[int]] = {False: [], True: []}
+    for e in acl["Entries"]:
+        if e.get("CidrBlock") == cidr and e["RuleAction"] == "deny" and e["Protocol"] == "-1":
+            found[e["Egress"]].append(e["RuleNumber"])
+    return found
+
+
+def first_allow(acl: dict, egress: bool) -> int:
+    return min(e["RuleNumber"] for e in acl["Entries"] if e["Egress"] == egress and e["RuleAction"] == "allow")
+
+
+# --- 1. what AWS always tracks: network ACL denies -------------------------------------------------------------------
+
+
+def test_quarantine_denies_the_instances_own_addresses_in_the_vpcs_network_acls_before_any_allow(
+    app, bluegreen
+) -> None:
+    # Given a fleet in a VPC whose subnets share its default network ACL (the NAT gateway's subnet among them)
+    victim, bystander = fleet(app)[:2]
+    mine, theirs = f"{address(app, victim)}/32", f"{address(app, bystander)}/32"
+    # When one instance is quarantined
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C through the NAT gateway"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    case_id = execution.output["case"]["case_id"]
+    # Then each network ACL serving the VPC's subnets denies all traffic from and to its address, before its allows
+    shared = [a for a in acls_of(app) if a["Associations"]]
+    assert shared
+    for acl in shared:
+        found = denies(acl, mine)
+        assert len(found[False]) == 1 and found[False][0] < first_allow(acl, False)
+        assert len(found[True]) == 1 and found[True][0] < first_allow(acl, True)
+        # And the other instances are untouched: no rule names them
+        assert denies(acl, theirs) == {False: [], True: []}
+    # And the case records each entry, and that the step succeeded
+    step = case_item(app, case_id)["instances"][victim]["steps"]["network_acl"]
+    assert step["ok"] is True
+    assert {(e["network_acl_id"], e["egress"], e["cidr"]) for e in step["entries"]} == {
+        (a["NetworkAclId"], egress, mine) for a in shared for egress in (False, True)
+    }
+    # When the investigation is over and the responder releases it
+    code, _out, err = bluegreen("release-instance", victim, "--reason", "false positive")
+    assert code == 0, err
+    # Then the entries are gone, and nothing else in the ACLs changed
+    for acl in acls_of(app):
+        assert denies(acl, mine) == {False: [], True: []}
+    released = case_item(app, case_id)["instances"][victim]["release"]
+    assert released["network_acl"].count("removed") == 2 * len(shared)
+
+
+def test_a_network_acl_with_no_room_is_not_relied_on_and_the_case_says_so(app) -> None:
+    # Given the VPC's network ACL holding 20 inbound IPv4 rules already (the VPC quota, the default deny included)
+    ec2 = app.aws.client("ec2")
+    acl = next(a for a in acls_of(app) if a["Associations"])
+    used = sum(1 for e in acl["Entries"] if not e["Egress"] and "CidrBlock" in e)
+    for n in range(1, 21 - used):
+        ec2.create_network_acl_entry(
+            NetworkAclId=acl["NetworkAclId"],
+            RuleNumber=n,
+            Protocol="-1",
+            RuleAction="deny",
+            Egress=False,
+            CidrBlock=f"192.0.2.{n}/32",
+        )
+    before = ec2.describe_network_acls(NetworkAclIds=[acl["NetworkAclId"]])["NetworkAcls"][0]["Entries"]
+    victim = fleet(app)[0]
+    # When an instance is quarantined
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C"), timeout=120)
+    # Then the case does not claim the instance contained: the step failed, naming the quota, and added nothing there
+    assert execution.status == "FAILED"
+    assert execution.error == "IsolationIncompleteError"
+    assert "Rules per network ACL" in execution.cause
+    after = ec2.describe_network_acls(NetworkAclIds=[acl["NetworkAclId"]])["NetworkAcls"][0]["Entries"]
+    assert sorted(map(str, after)) == sorted(map(str, before))
+    case = ops.case(app.aws, app.name)
+    step = case["instances"][victim]["steps"]["network_acl"]
+    assert step["ok"] is False and "20 of 20 inbound IPv4 rules used" in step["result"]
+    assert not case["instances"][victim].get("contained_at")
+    # And the rest of the containment still ran: the instance is isolated by its groups, its credentials revoked
+    steps = case["instances"][victim]["steps"]
+    assert steps["isolate_network"]["ok"] and steps["revoke_credentials"]["ok"]
+
+
+@pytest.mark.parametrize("app", [{"quarantine": {"network_acl": False}}], indirect=True)
+def test_an_app_may_turn_the_network_acl_step_off_and_the_case_says_what_that_leaves_open(app) -> None:
+    victim = fleet(app)[0]
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    step = case_item(app, execution.output["case"]["case_id"])["instances"][victim]["steps"]["network_acl"]
+    assert "are NOT cut" in step["result"]
+    mine = f"{address(app, victim)}/32"
+    assert all(denies(a, mine) == {False: [], True: []} for a in acls_of(app))
