@@ -68,9 +68,12 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Watch until the release ends.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Allow an AMI whose release failed.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Release an AMI that is a backup or an image of a fleet's own host.")
+    ] = False,
 ) -> None:
     """Release an AMI to an app (also what an AMI event does)."""
-    arn = ops.start_release(state.aws, app_name, ami, dry_run=dry_run, retry_failed=retry_failed)
+    arn = ops.start_release(state.aws, app_name, ami, dry_run=dry_run, retry_failed=retry_failed, force=force)
     if dry_run:
         execution = ops.wait_for(state.aws, arn, timeout=120)
         _finish(execution, show_plan=True)

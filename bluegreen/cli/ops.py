@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import isolation, network_acl_containment, routers, sources
+from orchestrator.domain import isolation, network_acl_containment, release_eligibility, routers, sources
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -109,7 +109,12 @@ def all_configs(aws: Aws) -> list[AppConfig]:
 
 def ami_rules(aws: Aws, config: AppConfig) -> list[str]:
     """How AMIs find this app, one line per rule, and the newest AMI the owner-and-name rule matches here now."""
-    lines = [f"AMIs for {config.app}: tag bluegreen:app={config.app} (this account's own AMIs)"]
+    lines = [f"AMIs for {config.app}: tag {sources.TAG_RELEASE}={config.app} (this account's own AMIs)"]
+    if sources.legacy_tag_allowed(config.app, [config]):
+        lines.append(
+            f"AMIs for {config.app}: tag {sources.TAG_APP}={config.app} too (legacy: every fleet instance carries it;"
+            f" tag builds {sources.TAG_RELEASE}, then set ami_source.legacy_app_tag false)"
+        )
     lines += [f"AMIs for {config.app}: {rule}" for rule in sources.describe(config.ami_source)]
     source = config.ami_source
     if source and source.owners:
@@ -181,8 +186,11 @@ def execution_name(app: str, ami_id: str, now: datetime) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{app}-{ami_id}-{now:%Y%m%dT%H%M%S%f}")[:80]
 
 
-def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False) -> str:
-    """Start a release, once the app and the AMI are known to exist: bad input starts nothing."""
+def start_release(
+    aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False, force: bool = False
+) -> str:
+    """Start a release, once the app and the AMI are known to exist (and to be a build, unless `force`): bad input
+    starts nothing."""
     if INSTANCE_ID.match(app):
         raise CliError(f"APP: {app!r} is an instance id, not an app name (quarantine it: bluegreen quarantine {app})")
     check_app_name(app)
@@ -197,7 +205,12 @@ def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, ret
         found = []
     if not found:
         raise NotFound(f"--ami: {ami_id} does not exist in {ec2.meta.region_name} (AMIs are regional)")
+    not_a_build = None if force else release_eligibility.check(found[0], ec2)
+    if not_a_build:
+        raise CliError(f"--ami: {not_a_build}; release it only knowingly: add --force")
     payload = {"app": app, "ami_id": ami_id, "dry_run": dry_run, "retry_failed": retry_failed, "source": "manual"}
+    if force:
+        payload["force"] = True
     started = aws.client("stepfunctions").start_execution(
         stateMachineArn=aws.outputs["DeployStateMachineArn"],
         name=execution_name(app, ami_id, datetime.now(UTC)),

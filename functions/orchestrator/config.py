@@ -231,6 +231,9 @@ class AmiSource(_Model):
     name_pattern: str | None = Field(default=None, pattern=AMI_NAME_PATTERN)
     parameter: str | None = Field(default=None, pattern=SSM_PARAMETER_NAME, max_length=1011)
     copy_shared: StrictBool = False
+    # `bluegreen:app` on an AMI selects it too (the tag before `bluegreen:release-to`). Every fleet instance carries
+    # it, so set false once your builds are tagged bluegreen:release-to: then only that tag (and the rules above) do.
+    legacy_app_tag: StrictBool = True
 
     @field_validator("owners")
     @classmethod
@@ -269,10 +272,10 @@ class AmiSource(_Model):
                 f"{missing}: is required: owners and name_pattern go together (the accounts that build the AMIs and the"
                 " name their AMIs get): give both"
             )
-        if not self.owners and self.parameter is None:
+        if not self.owners and self.parameter is None and self.legacy_app_tag:
             raise ValueError(
-                "name owners and name_pattern, or parameter (a golden-AMI SSM parameter), or remove"
-                " ami_source to keep the bluegreen:app tag rule"
+                "name owners and name_pattern, or parameter (a golden-AMI SSM parameter), or legacy_app_tag false (only"
+                " the bluegreen:release-to tag), or remove ami_source to keep the tag rules"
             )
         if self.copy_shared and not self.owners:
             raise ValueError("copy_shared: copies AMIs shared by the owners: name owners and name_pattern")

@@ -36,6 +36,7 @@ class DeployRequest(BaseModel):
     ami_id: str
     dry_run: bool = False
     retry_failed: bool = False
+    force: bool = False  # release an AMI that looks like a backup or an image of a fleet's own host, knowingly
     emergency: bool = False
     source: Literal["manual", "queue", "quarantine"] = "manual"
     # The parent execution, as Step Functions links a nested execution (the quarantine's SwapFleet passes it): only

@@ -3,11 +3,14 @@ end to end on the twin and seen from outside: network ACL denies for what AWS al
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bluegreen.cli import ops
 from tests.e2e.conftest import run_cli
 from tests.e2e.test_quarantine import case_item, fleet
+from tests.e2e.test_quarantine_responder import one_line
 
 
 @pytest.fixture
@@ -118,3 +121,80 @@ def test_an_app_may_turn_the_network_acl_step_off_and_the_case_says_what_that_le
     assert "are NOT cut" in step["result"]
     mine = f"{address(app, victim)}/32"
     assert all(denies(a, mine) == {False: [], True: []} for a in acls_of(app))
+
+
+# --- 2. backups and images of a fleet's own hosts are never released by an event -------------------------------------
+
+
+def image_of(app, instance_id: str, name: str, tags: dict[str, str]) -> str:
+    """An image of a running instance, as DLM or a tag-copying script makes it."""
+    specs = [{"ResourceType": "image", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+    return app.aws.client("ec2").create_image(InstanceId=instance_id, Name=name, TagSpecifications=specs)["ImageId"]
+
+
+def ignored(app, ami_id: str) -> str:
+    execution = app.wait(app.execution_for(ami_id))
+    assert execution.status == "SUCCEEDED", execution.cause
+    release = execution.output["release"]
+    assert release["outcome"] == "Ignored", release
+    # nothing changed: no new group, no lock, the live AMI as it was
+    assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
+    assert all(r.get("ami_id") != ami_id for r in app.releases())
+    return release["reason"]
+
+
+def test_a_dlm_backup_of_a_fleet_instance_carrying_its_tags_is_ignored(app) -> None:
+    # Given a nightly DLM policy that images a fleet instance and copies its tags (bluegreen:app among them)
+    victim = fleet(app)[0]
+    ami = image_of(
+        app,
+        victim,
+        f"{app.name}-dlm-nightly",
+        {"bluegreen:app": app.name, "aws:dlm:lifecycle-policy-id": "policy-0a1b2c3d"},
+    )
+    # Then its event releases nothing, and says why
+    reason = ignored(app, ami)
+    assert "backup made by Data Lifecycle Manager" in reason and "never released by an event" in reason
+
+
+def test_an_image_of_a_fleet_instance_is_ignored_whatever_tag_selects_it(app) -> None:
+    # Given a script that images a fleet instance and tags the image for the app (even with the new selecting tag)
+    victim = fleet(app)[0]
+    ami = image_of(app, victim, f"{app.name}-from-host", {"bluegreen:release-to": app.name})
+    reason = ignored(app, ami)
+    assert f"was made from {victim}, an instance of a bluegreen fleet" in reason
+
+
+def test_an_analysts_image_of_a_quarantined_instance_is_ignored(app) -> None:
+    victim = fleet(app)[0]
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    ami = image_of(app, victim, f"{app.name}-forensic", {"bluegreen:release-to": app.name})
+    before = app.status()["live"]["ami_id"]
+    execution = app.wait(app.execution_for(ami))
+    release = execution.output["release"]
+    assert release["outcome"] == "Ignored" and "a quarantined instance" in release["reason"]
+    assert app.status()["live"]["ami_id"] == before
+
+
+def test_deploy_of_an_image_of_a_fleet_host_asks_for_force_and_says_why(app, bluegreen) -> None:
+    victim = fleet(app)[0]
+    ami = image_of(app, victim, f"{app.name}-by-hand", {"team": "shop"})  # no selecting tag: its event matches nothing
+    executions = len(app.executions_for(ami))
+    # When it is released by name without --force: refused in one line, nothing started
+    code, _out, err = bluegreen("deploy", app.name, "--ami", ami)
+    assert code == 2
+    line = one_line(err)
+    assert f"was made from {victim}" in line and "--force" in line
+    assert len(app.executions_for(ami)) == executions
+    # And asked for directly (not through the CLI), the pipeline refuses it too, changing nothing
+    started = app.aws.client("stepfunctions").start_execution(
+        stateMachineArn=app.aws.outputs["DeployStateMachineArn"], input=json.dumps({"app": app.name, "ami_id": ami})
+    )
+    refused = app.wait(started["executionArn"])
+    assert refused.status == "FAILED" and "force" in (refused.cause or "")
+    assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
+    # When the operator insists, knowingly: it is released
+    code, out, err = bluegreen("--output", "json", "deploy", app.name, "--ami", ami, "--force", "--wait")
+    assert code == 0, err
+    assert app.status()["live"]["ami_id"] == ami

@@ -23,7 +23,7 @@ from orchestrator.adapters import (
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import clone, gates, health, routers, shared, smoke, sources
+from orchestrator.domain import clone, gates, health, release_eligibility, routers, shared, smoke, sources
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
@@ -212,6 +212,14 @@ def prepare(
         )
     if event and image.get("State") != "available":
         return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
+    # A backup, or an image of a fleet's own host, is never released by itself (domain/release_eligibility.py); a
+    # queued release was checked when it was asked for, the quarantine's swap is onto the live build.
+    trusted = options.get("emergency") or options.get("force") or options.get("source") == "queue"
+    not_a_build = None if trusted else release_eligibility.check(image)
+    if not_a_build:
+        if event:
+            return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
+        raise AmiInvalidError(release_eligibility.refusal(not_a_build))
     account = account_of(state_machine_arn)
     if app is None:
         match = sources.match_image(image, config_store.load_all())
@@ -410,7 +418,7 @@ def _copy_shared(app: str, image: dict, region: str, matched_by: str) -> Release
         reason = f"{source_ami} was copied already as {existing['ImageId']} ({existing.get('State')})"
         return Release(outcome="Copied", app=app, ami_id=existing["ImageId"], matched_by=matched_by, reason=reason)
     name = f"{image.get('Name') or source_ami}-{source_ami}"
-    tags = {sources.TAG_APP: app, ec2.TAG_SOURCE_AMI: source_ami}
+    tags = {sources.TAG_RELEASE: app, ec2.TAG_SOURCE_AMI: source_ami}
     copy = ec2.copy_image(source_ami, region, name, tags)
     reason = f"{source_ami} (owner {image.get('OwnerId')}) copied as {copy}: the copy is released once it is available"
     return Release(outcome="Copied", app=app, ami_id=copy, matched_by=matched_by, reason=reason)
