@@ -12,7 +12,8 @@ from typing import Any
 
 from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import isolation, network_acl_containment, release_eligibility, routers, sources
+from orchestrator.domain import clone, isolation, network_acl_containment, release_eligibility, routers, sources
+from orchestrator.domain.quarantine import TriggerRules
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -85,6 +86,9 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
     (exists, forwards only to the slots' target groups; stickiness refused unless accepted). Returns what is worth
     reporting."""
     config = parse_config(document, app)
+    collision = clone.names_collide(config.app, aws.outputs.get("SecurityAlarmPrefix") or TriggerRules().alarm_prefix)
+    if collision:
+        raise CliError(f"config of {app!r} is invalid: {collision}")
     missing = missing_references(aws, config)
     if missing:
         raise CliError(f"config of {app!r} is invalid: {missing[0]}")

@@ -195,6 +195,57 @@ def test_deploy_of_an_image_of_a_fleet_host_asks_for_force_and_says_why(app, blu
     assert refused.status == "FAILED" and "force" in (refused.cause or "")
     assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
     # When the operator insists, knowingly: it is released
-    code, out, err = bluegreen("--output", "json", "deploy", app.name, "--ami", ami, "--force", "--wait")
+    code, _out, err = bluegreen("--output", "json", "deploy", app.name, "--ami", ami, "--force", "--wait")
     assert code == 0, err
     assert app.status()["live"]["ami_id"] == ami
+
+
+# --- 4. no name bluegreen makes can be taken for a security alarm ----------------------------------------------------
+
+
+def test_copies_of_scaling_alarms_have_a_prefix_of_their_own(app) -> None:
+    # Given a step scaling policy on the live group, with its alarm
+    asg, cloudwatch = app.aws.client("autoscaling"), app.aws.client("cloudwatch")
+    policy = asg.put_scaling_policy(
+        AutoScalingGroupName=app.seeded.blue_asg,
+        PolicyName="cpu-high",
+        PolicyType="StepScaling",
+        AdjustmentType="ChangeInCapacity",
+        StepAdjustments=[{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+    )["PolicyARN"]
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{app.name}-cpu-high",
+        MetricName="CPUUtilization",
+        Namespace="AWS/EC2",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=80,
+        ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[{"Name": "AutoScalingGroupName", "Value": app.seeded.blue_asg}],
+        AlarmActions=[policy],
+    )
+    # When a release clones the group
+    execution = app.release(app.publish_ami())
+    assert execution.status == "SUCCEEDED", execution.cause
+    green = execution.output["release"]["green_asg"]
+    # Then its copy is named bluegreen-scaling-<group>-<policy>: never the security prefix, whatever the app's name
+    names = [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix="bluegreen-")["MetricAlarms"]]
+    assert f"bluegreen-scaling-{green}-cpu-high" in names
+    assert not any(n.startswith("bluegreen-security-") for n in names)
+
+
+def test_app_put_refuses_an_app_name_whose_alarm_copies_the_security_prefix_would_take(
+    app, bluegreen, tmp_path
+) -> None:
+    document = ops.load_config(app.aws, app.name).model_dump(mode="json")
+    for name in ("security-shop", "security"):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({**document, "app": name}))
+        code, _out, err = bluegreen("app", "put", name, str(path))
+        assert code == 2
+        line = one_line(err)
+        assert f"app: {name!r}" in line and "SecurityAlarmPrefix" in line and "choose another app name" in line
+        # nothing stored
+        code, _out, _err = bluegreen("app", "get", name)
+        assert code == 3

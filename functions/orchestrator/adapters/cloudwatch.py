@@ -29,10 +29,14 @@ def put_alarm(params: dict, api: Any = None) -> None:
     (api or client("cloudwatch")).put_metric_alarm(**params)
 
 
-def delete_alarms_with_prefix(prefix: str, api: Any = None) -> list[str]:
-    """Delete every metric alarm whose name starts with `prefix` (at most 100 per call); their names."""
+def delete_alarms_with_prefix(prefixes: str | tuple[str, ...], api: Any = None) -> list[str]:
+    """Delete every metric alarm whose name starts with one of the prefixes (at most 100 per call); their names."""
     api = api or client("cloudwatch")
-    names = [a["AlarmName"] for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)]
+    names = [
+        a["AlarmName"]
+        for prefix in ((prefixes,) if isinstance(prefixes, str) else prefixes)
+        for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)
+    ]
     for start in range(0, len(names), 100):
         api.delete_alarms(AlarmNames=names[start : start + 100])
     return names

@@ -785,7 +785,7 @@ def delete_old_group(release: Release, now: datetime) -> Release:
     if not release.old_gone and _past(now, release.delete_by):
         raise GroupDeletionTimeoutError(f"{release.live.asg_name} still exists at {release.delete_by}")
     if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(release.live.asg_name))
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(release.live.asg_name))
     return release
 
 
@@ -885,7 +885,7 @@ def remove_failed_group(release: Release, now: datetime) -> Release:
         lock = state_table.get(release.app, "LOCK") or {}
         release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
     if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(doomed))
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(doomed))
     if release.old_gone and not release.committed and release.lt_version is not None:
         kept = ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
         if kept:  # someone made green's version the template's default: AWS keeps it, and so does the record

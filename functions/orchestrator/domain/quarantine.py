@@ -24,7 +24,7 @@ from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
 from orchestrator.config import APP_NAME, AppConfig
-from orchestrator.domain import isolation, routers
+from orchestrator.domain import clone, isolation, routers
 from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
@@ -129,6 +129,10 @@ def _from_alarm(raw: dict, rules: TriggerRules) -> Trigger:
     base = {"kind": "alarm", "alarm_name": name, "event_id": raw.get("id"), "event_time": raw.get("time")}
     if state != "ALARM":
         return Trigger(**base, ignored=f"alarm {name} went to {state}, not ALARM")
+    if name.startswith(clone.ALARM_PREFIX):
+        return Trigger(
+            **base, ignored=f"alarm {name} is a copy bluegreen made of a scaling alarm, never a security alarm"
+        )
     if not name.startswith(rules.alarm_prefix):
         return Trigger(
             **base, ignored=f"alarm {name} is not a security alarm (its name must start {rules.alarm_prefix!r})"

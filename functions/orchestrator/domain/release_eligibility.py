@@ -75,4 +75,4 @@ def check(image: dict, api: Any = None) -> str | None:
 
 def refusal(problem: str) -> str:
     """What a release by name answers without `force`."""
-    return f"ami_id: {problem}; release it only knowingly: bluegreen deploy --force (or \"force\": true)"
+    return f'ami_id: {problem}; release it only knowingly: bluegreen deploy --force (or "force": true)'
