@@ -286,8 +286,20 @@ def case_command(
     """A quarantine case's timeline: the event, each instance's steps with their time and result, the swap."""
     item = ops.case(state.aws, app_name, case_id)
     rows = ops.case_timeline(item)
+    budgets = ops.role_budgets(state.aws, item)
     title = f"case {item.get('case_id')} of {app_name}: {item.get('status')} ({item.get('reason', '')})"
-    emit({"case": item, "timeline": rows}, views.table_of(rows, ["at", "what", "detail"], title))
+    emit(
+        {"case": item, "timeline": rows, "role_budget": budgets}, views.table_of(rows, ["at", "what", "detail"], title)
+    )
+    if state.output != "json":
+        for budget in budgets:
+            console.print(
+                f"role {budget['role']}: deleted since"
+                if budget.get("gone")
+                else f"role {budget['role']}: {budget['left']} of {budget['quota']} inline-policy characters left"
+                f" ({budget['quarantine_denies']} quarantine deny(ies), {budget['quarantine_characters']} characters)",
+                highlight=False,
+            )
 
 
 @app.command("release-instance")

@@ -12,7 +12,15 @@ from typing import Any
 
 from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import clone, isolation, network_acl_containment, release_eligibility, routers, sources
+from orchestrator.domain import (
+    clone,
+    deny_policies,
+    isolation,
+    network_acl_containment,
+    release_eligibility,
+    routers,
+    sources,
+)
 from orchestrator.domain.quarantine import TriggerRules
 from orchestrator.domain.release import check_ami_id, other_slot
 
@@ -431,6 +439,25 @@ def case(aws: Aws, app: str, case_id: str | None = None) -> dict:
     return latest[0]
 
 
+def role_budgets(aws: Aws, item: dict) -> list[dict]:
+    """For each fleet role a case denied: its inline-policy characters used and left (IAM's 10,240), and how many of
+    them are quarantine denies (collected when their instances are released or long gone)."""
+    roles = sorted(
+        {
+            step["role"]
+            for record in (item.get("instances") or {}).values()
+            if (step := (record.get("steps") or {}).get("revoke_credentials") or {}).get("role")
+        }
+    )
+    budgets = []
+    for role in roles:
+        try:
+            budgets.append(deny_policies.budget(role, aws.client("iam")))
+        except aws.client("iam").exceptions.NoSuchEntityException:
+            budgets.append({"role": role, "gone": True})
+    return budgets
+
+
 def open_case(aws: Aws, app: str) -> dict | None:
     """The app's open case (its CASE pointer joined with the case), or None."""
     pointer = state_table.get(app, "CASE", table(aws))
@@ -581,26 +608,17 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
 
 
 def _allow_sessions_again(aws: Aws, role: str, policy: str, instance_id: str) -> str:
-    """Take the instance out of its case's deny on the role (the deny names every instance of that execution); the
-    deny goes when it names no instance any more."""
+    """Take the instance out of its case's deny on the role (the deny names every instance of that execution, by
+    ec2:SourceInstanceARN and aws:userId); the deny goes when it names no instance any more."""
     api = aws.client("iam")
     document = iam.role_policy(role, policy, api)
     if document is None:
         return f"{policy} already gone from role {role}"
-    for statement in document.get("Statement", []):
-        condition = statement.get("Condition", {}).get("StringEquals", {})
-        sources = condition.get("ec2:SourceInstanceARN", [])
-        sources = [sources] if isinstance(sources, str) else sources
-        kept = [s for s in sources if not s.endswith(f":instance/{instance_id}")]
-        if kept:
-            condition["ec2:SourceInstanceARN"] = kept
-        else:
-            statement["Remove"] = True
-    document["Statement"] = [s for s in document.get("Statement", []) if not s.get("Remove")]
-    if not document["Statement"]:
+    remaining = deny_policies.without(document, {instance_id})
+    if not deny_policies.instances_of(remaining):
         iam.delete_role_policy(role, policy, api)
         return f"{policy} deleted from role {role}"
-    iam.put_role_policy(role, policy, document, api)
+    iam.put_role_policy(role, policy, remaining, api)
     return f"{instance_id} taken out of {policy} on role {role} (it still denies the case's other instances)"
 
 

@@ -622,6 +622,7 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
     "states:DescribeExecution": _as_is("executionArn"),
     "states:StopExecution": _as_is("executionArn"),
     "iam:GetRolePolicy": _role,
+    "iam:ListRolePolicies": _role,
     "iam:PutRolePolicy": _role,
     "iam:DeleteRolePolicy": _role,
     "iam:GetInstanceProfile": _instance_profile,

@@ -249,3 +249,94 @@ def test_app_put_refuses_an_app_name_whose_alarm_copies_the_security_prefix_woul
         # nothing stored
         code, _out, _err = bluegreen("app", "get", name)
         assert code == 3
+
+
+# --- 6. the credential deny names the session too, and the case says when it takes effect ---------------------------
+
+
+def test_the_deny_names_the_instances_session_and_the_case_says_it_takes_minutes(app, bluegreen) -> None:
+    victim = fleet(app)[0]
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "credential exfiltration"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    case_id = execution.output["case"]["case_id"]
+    iam = app.aws.client("iam")
+    role_id = iam.get_role(RoleName=f"{app.name}-fleet")["Role"]["RoleId"]
+    step = case_item(app, case_id)["instances"][victim]["steps"]["revoke_credentials"]
+    deny = iam.get_role_policy(RoleName=f"{app.name}-fleet", PolicyName=step["policy"])["PolicyDocument"]
+    # Then the role denies every request of the instance's session, <RoleId>:<instance id>, besides its source ARN
+    conditions = [s["Condition"]["StringEquals"] for s in deny["Statement"] if s["Effect"] == "Deny"]
+    assert {"aws:userId": [f"{role_id}:{victim}"]} in conditions
+    assert any("ec2:SourceInstanceARN" in c for c in conditions)
+    # And the case records when the IAM change was made, and that it takes effect within minutes, not at once
+    assert step["iam_changed_at"] and "within minutes" in step["takes_effect"]
+    code, out, err = bluegreen("--output", "json", "case", app.name, case_id)
+    assert code == 0, err
+    shown = json.loads(out)
+    assert any("within minutes" in r["detail"] for r in shown["timeline"] if r["what"].endswith("revoke_credentials"))
+
+
+# --- 5. denies are collected: a role filled over many cases still takes a quarantine's deny -------------------------
+
+
+def stale_deny(iam, role: str, number: int, instances: int) -> None:
+    """What a case of long ago leaves on the role: a deny of instances that no longer exist."""
+    ids = [f"i-0{number:04x}{n:012x}" for n in range(instances)]
+    arns = [f"arn:aws:ec2:us-east-1:123456789012:instance/{i}" for i in ids]
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "BluegreenQuarantine",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ec2:SourceInstanceARN": arns}},
+            }
+        ],
+    }
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName=f"bluegreen-quarantine-20250101T{number:06d}-beef-0123abcd",
+        PolicyDocument=json.dumps(document, separators=(",", ":")),
+    )
+
+
+def test_a_role_filled_by_many_cases_still_takes_the_next_quarantines_deny(app, bluegreen) -> None:
+    iam, role = app.aws.client("iam"), f"{app.name}-fleet"
+    # Given an instance quarantined earlier and still under investigation (its deny must stay)
+    kept_victim = fleet(app)[0]
+    first = app.wait(ops.start_quarantine(app.aws, [kept_victim], "C&C"), timeout=120)
+    assert first.status == "SUCCEEDED", first.cause
+    kept_policy = case_item(app, first.output["case"]["case_id"])["instances"][kept_victim]["steps"][
+        "revoke_credentials"
+    ]["policy"]
+    # And the denies of many cases of long ago, of instances long gone, filling the role to its last characters
+    number = 0
+    while True:
+        left = ops.deny_policies.budget(role, iam)["left"]
+        if left < 250:
+            break
+        number += 1
+        stale_deny(iam, role, number, instances=min(12, max(1, (left - 250) // 64)))
+    assert ops.deny_policies.budget(role, iam)["left"] < 250
+    # When another instance of the (new) live fleet is quarantined
+    live = app.status()["live"]["asg_name"]
+    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live])
+    victim = sorted(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"])[0]
+    execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C again"), timeout=180)
+    # Then it is contained, credentials included
+    assert execution.status == "SUCCEEDED", execution.cause
+    case_id = execution.output["case"]["case_id"]
+    steps = case_item(app, case_id)["instances"][victim]["steps"]
+    assert steps["revoke_credentials"]["ok"], steps["revoke_credentials"]
+    # And the long-gone instances' denies are gone, the still-quarantined one's kept, the new one there
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert not [n for n in names if n.startswith("bluegreen-quarantine-20250101T")]
+    assert kept_policy in names and steps["revoke_credentials"]["policy"] in names
+    # And `bluegreen case` shows the role's budget, room again
+    code, out, err = bluegreen("--output", "json", "case", app.name, case_id)
+    assert code == 0, err
+    (budget,) = json.loads(out)["role_budget"]
+    assert budget["role"] == role and budget["quarantine_denies"] == 2 and budget["left"] > 5_000
+    code, out, err = bluegreen("case", app.name, case_id)
+    assert code == 0 and "inline-policy characters left" in out

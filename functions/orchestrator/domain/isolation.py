@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, ec2, elbv2, iam, notify, state_table
-from orchestrator.domain import network_acl_containment
-from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
+from orchestrator.domain import deny_policies, network_acl_containment
+from orchestrator.errors import DetachBlockedError, IsolationIncompleteError, RolePolicyLimitError
 from orchestrator.models import QuarantineCase
 
 QUARANTINE_TAG = "bluegreen:quarantine"
@@ -234,20 +234,32 @@ def metadata_of(instance: dict, clock: Callable[[], datetime]) -> dict:
     }
 
 
-def deny_policy(instance_arns: list[str]) -> dict:
-    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+def deny_policy(instance_arns: list[str], role_id: str | None = None) -> dict:
+    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from: by
+    `ec2:SourceInstanceARN`, and by `aws:userId` `<RoleId>:<instance id>` (the session an instance profile gets is
+    named after the instance), as AWS's own remediation of stolen instance credentials does (Knowledge Center,
+    GuardDuty `InstanceCredentialExfiltration`)."""
+    statements = [
+        {
+            "Sid": "BluegreenQuarantine",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
+        }
+    ]
+    if role_id:
+        sessions = sorted(f"{role_id}:{arn.rsplit('/', 1)[-1]}" for arn in instance_arns)
+        statements.append(
             {
-                "Sid": "BluegreenQuarantine",
+                "Sid": "BluegreenQuarantineSessions",
                 "Effect": "Deny",
                 "Action": "*",
                 "Resource": "*",
-                "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
+                "Condition": {"StringEquals": {"aws:userId": sessions}},
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def instance_arn(instance_id: str, region: str, profile_arn: str | None) -> str:
@@ -306,6 +318,7 @@ def isolate(
     _detach(case, work, clock)
     _deregister(work, registered, clock)
     _evidence(case, work, clock)
+    _collect_denies(work, clock)
 
     records = {i: w.record(case, clock) for i, w in work.items()}
     state_table.record_case_instances(case.app, case.case_id, {**records, **gone})
@@ -467,7 +480,8 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
         associations = ec2.profile_associations(ids)
         addresses = ec2.addresses_of(ids)
         originals = {i: _original_profile(case, work[i], associations.get(i)) for i in ids}
-        roles = {p: iam.role_of_profile(p) for p in sorted({p for p in originals.values() if p})}
+        role_ids = {p: iam.role_and_id_of_profile(p) for p in sorted({p for p in originals.values() if p})}
+        roles = {p: r[0] if r else None for p, r in role_ids.items()}
     except Exception as err:
         for w in work.values():
             w.step("revoke_credentials", clock, lambda err=err: _raise(err))
@@ -475,15 +489,17 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     # Sessions already issued (perhaps copied off the instance) first: one inline deny per role for this execution's
     # instances of it (a role's inline policies share 10,240 characters, so one per instance would soon fill it).
     denials: dict[str, tuple[str, Exception | None]] = {}
-    by_role: dict[str, list[str]] = {}
+    by_role: dict[tuple[str, str], list[str]] = {}
     for instance_id, profile in originals.items():
-        if profile and roles.get(profile):
-            by_role.setdefault(roles[profile] or "", []).append(instance_id)
-    for role, members in by_role.items():
+        if profile and role_ids.get(profile):
+            by_role.setdefault(role_ids[profile] or ("", ""), []).append(instance_id)
+    changed_at: dict[str, str] = {}
+    for (role, role_id), members in by_role.items():
         policy = deny_policy_name(case)
         try:
             arns = [instance_arn(i, region, case.quarantine_profile_arn) for i in sorted(members)]
-            iam.put_role_policy(role, policy, deny_policy(arns))
+            _put_deny(role, policy, deny_policy(arns, role_id), clock)
+            changed_at.update({i: clock().isoformat() for i in members})
             denials.update({i: (policy, None) for i in members})
         except Exception as err:
             denials.update({i: (policy, err) for i in members})
@@ -493,13 +509,47 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
         role = roles.get(profile) if profile else None
         policy, denied = denials.get(w.instance_id, (None, None))
         association = associations.get(w.instance_id)
-        w.step("revoke_credentials", clock, lambda: _replace_profile(case, profile, role, policy, denied, association))
+        at = changed_at.get(w.instance_id)
+        w.step(
+            "revoke_credentials", clock, lambda: _replace_profile(case, profile, role, policy, denied, association, at)
+        )
         mine = [a for a in addresses if a.get("InstanceId") == w.instance_id]
         # An earlier attempt may have taken some already: they stay on record, for release-instance.
         earlier = (w.previous.get("disassociate_addresses") or {}).get("addresses", [])
         w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier))
 
     _parallel(work, revoke_one)
+
+
+def _put_deny(role: str, policy: str, document: dict, clock: Callable[[], datetime]) -> None:
+    """The deny; if the role's inline policies are full, first the denies that protect nothing any more go."""
+    try:
+        iam.put_role_policy(role, policy, document)
+    except RolePolicyLimitError:
+        deny_policies.collect(role, {policy}, clock())
+        iam.put_role_policy(role, policy, document)
+
+
+def _collect_denies(work: dict[str, Work], clock: Callable[[], datetime]) -> None:
+    """Nothing urgent left: each role this execution denied loses the denies of released or long-gone instances, so
+    its 10,240 characters do not fill over the cases of its life. Recorded on each instance of the role; a failure
+    here changes nothing of the case (the next case, or a full role, collects again)."""
+    by_role: dict[tuple[str, str], list[Work]] = {}
+    for w in work.values():
+        step = w.steps.get("revoke_credentials") or {}
+        if step.get("ok") and step.get("role") and step.get("policy"):
+            by_role.setdefault((step["role"], step["policy"]), []).append(w)
+    for (role, policy), members in sorted(by_role.items(), key=lambda kv: kv[0]):
+        try:
+            done = deny_policies.collect(role, {policy}, clock())
+            line = (
+                f"role {role}: {len(done.deleted)} earlier deny(ies) deleted, {len(done.trimmed)} trimmed, of"
+                f" {len(done.freed)} released or long-gone instance(s); {len(done.kept)} still needed"
+            )
+        except Exception as err:
+            line = f"role {role}: earlier denies not collected ({err}); the next case collects them"
+        for w in members:
+            w.steps["collect_denies"] = {"ok": True, "at": clock().isoformat(), "result": line}
 
 
 def deny_policy_name(case: QuarantineCase) -> str:
@@ -522,6 +572,7 @@ def _replace_profile(
     policy: str | None,
     denied: Exception | None,
     association: dict | None,
+    iam_changed_at: str | None = None,
 ) -> dict:
     """No new credentials from the instance profile: the stack's deny-all one in its place, even if the deny failed."""
     if not original:
@@ -533,14 +584,26 @@ def _replace_profile(
         ec2.replace_profile(association["AssociationId"], case.quarantine_profile_arn)
     if denied is not None:
         raise denied
-    sessions = f"sessions of role {role} denied from this instance ({policy})" if role else "its profile holds no role"
+    sessions = (
+        f"sessions of role {role} denied from this instance ({policy}: ec2:SourceInstanceARN and aws:userId), written"
+        f" at {iam_changed_at}: {IAM_DELAY}"
+        if role
+        else "its profile holds no role"
+    )
     return {
         "result": f"{sessions}; instance profile {original} replaced by {case.quarantine_profile_arn}",
         "original_profile": original,
         "role": role,
         "policy": policy,
+        "iam_changed_at": iam_changed_at,
+        "takes_effect": IAM_DELAY if role else None,
         "quarantine_profile": case.quarantine_profile_arn,
     }
+
+
+# IAM User Guide, "Disabling permissions for temporary security credentials" / "Changes that I make are not always
+# immediately visible": a change takes time to reach every endpoint.
+IAM_DELAY = "IAM changes take effect within minutes, not at once (the network cut is what stops the instance meanwhile)"
 
 
 def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
