@@ -609,6 +609,7 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
     "dynamodb:TransactWriteItems": _transact_write,
     **{f"ssm:{op}": _parameter for op in ("GetParameter", "GetParametersByPath", "PutParameter")},
     **{f"cloudwatch:{op}": _alarms for op in ("DescribeAlarms", "PutMetricAlarm", "DeleteAlarms")},
+    "cloudwatch:ListTagsForResource": _as_is("ResourceARN"),
     "route53:ChangeResourceRecordSets": _record_change,
     "route53:ListResourceRecordSets": _route53("hostedzone", "HostedZoneId"),
     "route53:GetHostedZone": _route53("hostedzone", "Id"),

@@ -115,6 +115,10 @@ class Quarantine(_Model):
     network_acl: StrictBool = True
     # The account's VPC quota 'Rules per network ACL' (per direction and address family; 20 unless raised, up to 40).
     network_acl_rule_quota: StrictInt = Field(default=20, ge=20, le=40)
+    # Cases an alarm on a whole Auto Scaling group may open (or join) per window; past it the alarm is refused,
+    # recorded and notified. Single-instance findings and alarms are never limited. 0: group alarms never quarantine.
+    group_alarm_cases: StrictInt = Field(default=1, ge=0, le=20)
+    group_alarm_window_seconds: StrictInt = Field(default=86_400, ge=60, le=30 * 86_400)
 
     @field_validator("untracking_group_id")
     @classmethod

@@ -180,6 +180,7 @@ class Trigger(_Model):
     finding_id: str | None = None
     finding_type: str | None = None
     alarm_name: str | None = None
+    alarm_arn: str | None = None  # the event's resource: its tags say whether it is a security alarm
     event_id: str | None = None
     event_time: str | None = None
     ignored: str | None = None  # a well-formed event that is not for quarantine (sample, low severity, OK state)

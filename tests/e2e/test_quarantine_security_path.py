@@ -8,8 +8,9 @@ import json
 import pytest
 
 from bluegreen.cli import ops
+from bluegreen.demo.seed import security_alarm
 from tests.e2e.conftest import run_cli
-from tests.e2e.test_quarantine import case_item, fleet
+from tests.e2e.test_quarantine import case_item, fleet, quarantine_for
 from tests.e2e.test_quarantine_responder import one_line
 
 
@@ -320,9 +321,7 @@ def test_a_role_filled_by_many_cases_still_takes_the_next_quarantines_deny(app, 
         stale_deny(iam, role, number, instances=min(12, max(1, (left - 250) // 64)))
     assert ops.deny_policies.budget(role, iam)["left"] < 250
     # When another instance of the (new) live fleet is quarantined
-    live = app.status()["live"]["asg_name"]
-    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live])
-    victim = sorted(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"])[0]
+    victim = live_instances(app)[0]
     execution = app.wait(ops.start_quarantine(app.aws, [victim], "C&C again"), timeout=180)
     # Then it is contained, credentials included
     assert execution.status == "SUCCEEDED", execution.cause
@@ -340,3 +339,127 @@ def test_a_role_filled_by_many_cases_still_takes_the_next_quarantines_deny(app, 
     assert budget["role"] == role and budget["quarantine_denies"] == 2 and budget["left"] > 5_000
     code, out, err = bluegreen("case", app.name, case_id)
     assert code == 0 and "inline-policy characters left" in out
+
+
+# --- 3. a security alarm is marked by a tag; a whole-group case from an alarm is rate-limited -------------------------
+
+
+def alarm(app, name: str, state: str = "ALARM", reason: str = "egress") -> str:
+    app.aws.client("cloudwatch").set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+    return name
+
+
+def test_an_alarm_named_as_a_security_alarm_but_not_tagged_so_is_ignored(app) -> None:
+    # Given an alarm a developer made on the production group, named with the security prefix, without the tag
+    name = security_alarm(
+        app.aws, f"bluegreen-security-{app.name}-devtest", group_name=app.seeded.blue_asg, marked=False
+    )
+    # When they set it to ALARM "for testing purposes"
+    execution = app.wait(quarantine_for(app, alarm(app, name)))
+    # Then nothing is quarantined, and the case says why
+    assert execution.status == "SUCCEEDED", execution.cause
+    case = execution.output["case"]
+    assert case["outcome"] == "Ignored" and "is not tagged bluegreen:security-alarm=true" in case["reason"]
+    assert app.groups() == [app.seeded.blue_asg]
+    assert all(not instance_tags(app, i).get("bluegreen:quarantine") for i in fleet(app))
+
+
+def instance_tags(app, instance_id: str) -> dict[str, str]:
+    described = app.aws.client("ec2").describe_instances(InstanceIds=[instance_id])
+    return {t["Key"]: t["Value"] for t in described["Reservations"][0]["Instances"][0].get("Tags", [])}
+
+
+def test_whole_group_alarm_cases_are_rate_limited_per_app_and_single_instances_never(app) -> None:
+    app.subscribe()
+    # Given a tagged security alarm on the live group, that went off once and quarantined the fleet
+    first_group = app.seeded.blue_asg
+    name = security_alarm(app.aws, f"bluegreen-security-{app.name}-fleet", group_name=first_group)
+    first = app.wait(quarantine_for(app, alarm(app, name)))
+    assert first.status == "SUCCEEDED", first.cause
+    assert first.output["case"]["outcome"] == "Proceed"
+    # When a group alarm goes off again within the window (quarantine.group_alarm_cases: 1 per day by default)
+    live = app.status()["live"]["asg_name"]
+    again = security_alarm(app.aws, f"bluegreen-security-{app.name}-fleet-again", group_name=live)
+    second = app.wait(quarantine_for(app, alarm(app, again)))
+    # Then it is refused, nothing isolated, the refusal recorded and notified
+    assert second.status == "SUCCEEDED", second.cause
+    case = second.output["case"]
+    assert case["outcome"] == "Ignored" and "whole-group alarm case(s)" in case["reason"]
+    assert "quarantine.group_alarm_cases" in case["reason"]
+    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live])
+    survivors = [i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"]]
+    assert survivors and all(not instance_tags(app, i).get("bluegreen:quarantine") for i in survivors)
+    refusals = ops.state_table.history(app.name, "REFUSAL#", 5, ops.table(app.aws))
+    assert [r["alarm_name"] for r in refusals] == [again]
+    app.wait_until(
+        lambda: any("whole-group security alarm refused" in n["subject"] for n in app.notifications()),
+        what="the refusal's notification",
+    )
+    # And a single instance's alarm right after is not delayed: it quarantines at once
+    single = security_alarm(app.aws, f"bluegreen-security-{app.name}-egress-{survivors[0]}", instance_id=survivors[0])
+    third = app.wait(quarantine_for(app, alarm(app, single)))
+    assert third.status == "SUCCEEDED", third.cause
+    assert third.output["case"]["outcome"] == "Proceed"
+    assert instance_tags(app, survivors[0]).get("bluegreen:quarantine")
+
+
+# --- bad input for the new fields: refused in one line, nothing changed ----------------------------------------------
+
+BAD_FIELDS = [
+    ({"quarantine": {"network_acl": "yes"}}, "quarantine.network_acl"),
+    ({"quarantine": {"network_acl_rule_quota": 10}}, "quarantine.network_acl_rule_quota"),
+    ({"quarantine": {"network_acl_rule_quota": 41}}, "quarantine.network_acl_rule_quota"),
+    ({"quarantine": {"network_acl_rule_quota": "20"}}, "quarantine.network_acl_rule_quota"),
+    ({"quarantine": {"group_alarm_cases": -1}}, "quarantine.group_alarm_cases"),
+    ({"quarantine": {"group_alarm_cases": 1.5}}, "quarantine.group_alarm_cases"),
+    ({"quarantine": {"group_alarm_window_seconds": 10}}, "quarantine.group_alarm_window_seconds"),
+    ({"ami_source": {"legacy_app_tag": "no"}}, "ami_source.legacy_app_tag"),
+]
+
+
+def test_bad_values_of_the_new_fields_are_refused_in_one_line_and_change_nothing(app, bluegreen, tmp_path) -> None:
+    before = ops.load_config(app.aws, app.name).model_dump(mode="json")
+    for change, field in BAD_FIELDS:
+        document = json.loads(json.dumps(before))
+        for section, values in change.items():
+            document[section] = {**(document.get(section) or {}), **values}
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(document))
+        code, _out, err = bluegreen("app", "put", app.name, str(path))
+        assert code == 2, (change, err)
+        assert field in one_line(err), (change, err)
+    assert ops.load_config(app.aws, app.name).model_dump(mode="json") == before
+
+
+# --- 7. an Elastic IP taken away: the case says what that did, not more ---------------------------------------------
+
+
+def live_instances(app) -> list[str]:
+    live = app.status()["live"]["asg_name"]
+    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[live])
+    return sorted(i["InstanceId"] for i in group["AutoScalingGroups"][0]["Instances"])
+
+
+def elastic_ip_step(app, instance_id: str) -> dict:
+    """Quarantine an instance that holds an Elastic IP: its case's disassociate_addresses step."""
+    ec2 = app.aws.client("ec2")
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=allocation, InstanceId=instance_id)
+    execution = app.wait(ops.start_quarantine(app.aws, [instance_id], "C&C"), timeout=120)
+    assert execution.status == "SUCCEEDED", execution.cause
+    case = case_item(app, execution.output["case"]["case_id"])
+    return case["instances"][instance_id]["steps"]["disassociate_addresses"]
+
+
+def test_taking_an_elastic_ip_in_a_subnet_that_assigns_public_addresses_is_not_called_offline(app) -> None:
+    ec2 = app.aws.client("ec2")
+    # Given an instance with an Elastic IP, in a subnet that assigns no public address: the case says what was done
+    plain = elastic_ip_step(app, fleet(app)[0])
+    assert plain["result"] == "1 Elastic IP(s) disassociated" and plain["public_ipv4_remains"] is False
+    # When the subnets assign public IPv4 addresses, and another instance with an Elastic IP is quarantined
+    for subnet in app.seeded.subnets:
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    step = elastic_ip_step(app, live_instances(app)[0])
+    # Then the case says the Elastic IP went, and that this does not take the instance off the internet
+    assert step["result"].startswith("1 Elastic IP(s) disassociated")
+    assert "does not take the instance off the internet" in step["result"] and step["public_ipv4_remains"] is True

@@ -29,6 +29,16 @@ def put_alarm(params: dict, api: Any = None) -> None:
     (api or client("cloudwatch")).put_metric_alarm(**params)
 
 
+def alarm_tags(alarm_arn: str, api: Any = None) -> dict[str, str]:
+    """The tags of one alarm (none when it no longer exists)."""
+    api = api or client("cloudwatch")
+    try:
+        tags = api.list_tags_for_resource(ResourceARN=alarm_arn)["Tags"]
+    except api.exceptions.ResourceNotFoundException:
+        return {}
+    return {t["Key"]: t["Value"] for t in tags}
+
+
 def delete_alarms_with_prefix(prefixes: str | tuple[str, ...], api: Any = None) -> list[str]:
     """Delete every metric alarm whose name starts with one of the prefixes (at most 100 per call); their names."""
     api = api or client("cloudwatch")

@@ -256,6 +256,14 @@ def addresses_of(instance_ids: list[str], api: Any = None) -> list[dict]:
     return api.describe_addresses(Filters=filters)["Addresses"]
 
 
+def subnets_assigning_public_ipv4(subnet_ids: list[str], api: Any = None) -> set[str]:
+    """Those of these subnets that give a new interface (and one whose Elastic IP goes) a public IPv4 address."""
+    if not subnet_ids:
+        return set()
+    found = (api or client("ec2")).describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    return {s["SubnetId"] for s in found if s.get("MapPublicIpOnLaunch")}
+
+
 def address_by_ip(public_ip: str, api: Any = None) -> dict | None:
     api = api or client("ec2")
     try:

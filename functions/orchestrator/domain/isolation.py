@@ -479,6 +479,9 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     try:
         associations = ec2.profile_associations(ids)
         addresses = ec2.addresses_of(ids)
+        # Elastic IPs taken away: where a subnet assigns public IPv4 addresses, the interface gets one back.
+        subnets = {n.get("subnet_id") for w in work.values() for n in w.metadata.get("network_interfaces", [])}
+        public_subnets = ec2.subnets_assigning_public_ipv4(sorted(s for s in subnets if s)) if addresses else set()
         originals = {i: _original_profile(case, work[i], associations.get(i)) for i in ids}
         role_ids = {p: iam.role_and_id_of_profile(p) for p in sorted({p for p in originals.values() if p})}
         roles = {p: r[0] if r else None for p, r in role_ids.items()}
@@ -516,7 +519,7 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
         mine = [a for a in addresses if a.get("InstanceId") == w.instance_id]
         # An earlier attempt may have taken some already: they stay on record, for release-instance.
         earlier = (w.previous.get("disassociate_addresses") or {}).get("addresses", [])
-        w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier))
+        w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier, w, public_subnets))
 
     _parallel(work, revoke_one)
 
@@ -606,7 +609,9 @@ def _replace_profile(
 IAM_DELAY = "IAM changes take effect within minutes, not at once (the network cut is what stops the instance meanwhile)"
 
 
-def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
+def _disassociate(addresses: list[dict], earlier: list[dict], w: Work, public_subnets: set[str]) -> dict:
+    """Take its Elastic IPs, and say what that does and does not do: it is not what takes the instance off the
+    internet (the network isolation is)."""
     for address in addresses:
         ec2.disassociate_address(address["AssociationId"])
     now = {a.get("AllocationId") for a in addresses}
@@ -619,7 +624,27 @@ def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
         }
         for a in addresses
     ]
-    return {"result": f"{len(taken)} Elastic IP(s) disassociated", "addresses": taken}
+    interfaces = w.metadata.get("network_interfaces", [])
+    taken_from = {a.get("network_interface_id") for a in taken}
+    public = sorted(
+        n["id"]
+        for n in interfaces
+        if n["id"] in taken_from and n.get("subnet_id") in public_subnets and n.get("device_index") == 0
+    )
+    kept = sorted(
+        {p["public_ip"] for n in interfaces for p in n.get("public_ips", [])} - {a.get("public_ip") for a in taken}
+    )
+    said = f"{len(taken)} Elastic IP(s) disassociated"
+    if public:
+        said += (
+            f"; the interface {', '.join(public)} is in a subnet that assigns public IPv4 addresses, so EC2 may give it a"
+            " new one: this does not take the instance off the internet (its network isolation does)"
+        )
+    if kept:
+        said += (
+            f"; public IPv4 {', '.join(kept)} not an Elastic IP, still on the instance (its network isolation cuts it)"
+        )
+    return {"result": said, "addresses": taken, "public_ipv4_remains": bool(public or kept)}
 
 
 def _protect(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
