@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import ec2, iam
+from orchestrator.errors import RolePolicyLimitError
 
 PREFIX = "bluegreen-quarantine-"
 ROLE_POLICY_QUOTA = 10_240
@@ -36,6 +37,55 @@ class Collected:
     trimmed: list[str] = field(default_factory=list)  # policies rewritten without some instances
     deleted: list[str] = field(default_factory=list)
     freed: list[str] = field(default_factory=list)  # instances whose deny went
+
+
+def document(instance_arns: list[str], role_id: str | None = None) -> dict:
+    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from: by
+    `ec2:SourceInstanceARN`, and by `aws:userId` `<RoleId>:<instance id>` (the session an instance profile gets is
+    named after the instance), as AWS's own remediation of stolen instance credentials does (Knowledge Center,
+    GuardDuty `InstanceCredentialExfiltration`)."""
+    statements = [
+        {
+            "Sid": "BluegreenQuarantine",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
+        }
+    ]
+    if role_id:
+        sessions = sorted(f"{role_id}:{arn.rsplit('/', 1)[-1]}" for arn in instance_arns)
+        statements.append(
+            {
+                "Sid": "BluegreenQuarantineSessions",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:userId": sessions}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def put(role: str, policy: str, document: dict, now: datetime) -> None:
+    """The deny; if the role's inline policies are full, the denies that protect nothing any more go first."""
+    try:
+        iam.put_role_policy(role, policy, document)
+    except RolePolicyLimitError:
+        collect(role, {policy}, now)
+        iam.put_role_policy(role, policy, document)
+
+
+def collect_quietly(role: str, policy: str, now: datetime) -> str:
+    """collect, said in one line for the case; a failure only said (the next case, or a full role, collects again)."""
+    try:
+        done = collect(role, {policy}, now)
+    except Exception as err:
+        return f"role {role}: earlier denies not collected ({err}); the next case collects them"
+    return (
+        f"role {role}: {len(done.deleted)} earlier deny(ies) deleted, {len(done.trimmed)} trimmed, of"
+        f" {len(done.freed)} released or long-gone instance(s); {len(done.kept)} still needed"
+    )
 
 
 def policy_size(document: dict) -> int:

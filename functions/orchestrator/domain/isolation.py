@@ -6,12 +6,15 @@ After one DescribeInstances (and one write of what it found to the case, before 
    connections open until they time out, 5 days for idle TCP by default); then network ACL rules denying the
    instance's own addresses both ways (network_acl_containment: what AWS always tracks, e.g. through a NAT gateway);
 2. credentials: the instance role's sessions denied from that instance only (an inline deny conditioned on
-   ec2:SourceInstanceARN), its instance profile replaced with the stack's deny-all one, Elastic IPs disassociated;
+   ec2:SourceInstanceARN and on aws:userId <RoleId>:<instance id>; IAM applies it within minutes, and the case says
+   when it was written), its instance profile replaced with the stack's deny-all one, Elastic IPs disassociated (which
+   alone does not take an instance off the internet, and the case says so);
 3. protection: termination protection, volumes kept on termination, the `bluegreen:quarantine` tag;
 4. detach from the Auto Scaling group (capacity kept, so a replacement launches); an instance still launching is
    protected from scale-in and detached as soon as Auto Scaling allows (`detach_pending`);
 5. deregistration from the group's own target groups and the app's slots' (no scan of the account);
-6. evidence: crash-consistent snapshots of all its volumes at once, tagged as created.
+6. evidence: crash-consistent snapshots of all its volumes at once, tagged as created;
+7. the role's earlier quarantine denies of released or long-gone instances collected (deny_policies).
 
 Every step records its time and result in the case; a failed step does not stop the others; every step is safe to run
 again. Nothing here terminates an instance.
@@ -29,7 +32,7 @@ from typing import Any
 
 from orchestrator.adapters import autoscaling, ec2, elbv2, iam, notify, state_table
 from orchestrator.domain import deny_policies, network_acl_containment
-from orchestrator.errors import DetachBlockedError, IsolationIncompleteError, RolePolicyLimitError
+from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
 from orchestrator.models import QuarantineCase
 
 QUARANTINE_TAG = "bluegreen:quarantine"
@@ -41,7 +44,8 @@ GROUP_DESCRIPTIONS = {
     "isolation": "bluegreen quarantine, step 2: no rule at all, so every untracked flow is dropped at once",
 }
 CONFIG_FIELDS = {"untracking": "quarantine.untracking_group_id", "isolation": "quarantine.security_group_id"}
-DENY_POLICY_PREFIX = "bluegreen-quarantine-"
+DENY_POLICY_PREFIX = deny_policies.PREFIX
+deny_policy = deny_policies.document  # the inline deny (orchestrator.domain.deny_policies)
 # Parallel calls for the urgent phases (network, credentials) when a case names several instances.
 WORKERS = 10
 
@@ -234,34 +238,6 @@ def metadata_of(instance: dict, clock: Callable[[], datetime]) -> dict:
     }
 
 
-def deny_policy(instance_arns: list[str], role_id: str | None = None) -> dict:
-    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from: by
-    `ec2:SourceInstanceARN`, and by `aws:userId` `<RoleId>:<instance id>` (the session an instance profile gets is
-    named after the instance), as AWS's own remediation of stolen instance credentials does (Knowledge Center,
-    GuardDuty `InstanceCredentialExfiltration`)."""
-    statements = [
-        {
-            "Sid": "BluegreenQuarantine",
-            "Effect": "Deny",
-            "Action": "*",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
-        }
-    ]
-    if role_id:
-        sessions = sorted(f"{role_id}:{arn.rsplit('/', 1)[-1]}" for arn in instance_arns)
-        statements.append(
-            {
-                "Sid": "BluegreenQuarantineSessions",
-                "Effect": "Deny",
-                "Action": "*",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:userId": sessions}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
 def instance_arn(instance_id: str, region: str, profile_arn: str | None) -> str:
     """arn:<partition>:ec2:<region>:<account>:instance/<id>, partition and account from the stack's profile ARN."""
     parts = (profile_arn or "arn:aws:iam::000000000000:x").split(":")
@@ -432,26 +408,13 @@ def _network_acls(case: QuarantineCase, work: dict[str, Work], clock: Callable[[
             clock,
             lambda w=w: network_acl_containment.deny_instance(acls, w.instance, case.network_acl_rule_quota),
         )
-        _with_entries(acls, w.steps["network_acl"].get("entries") or [])
+        network_acl_containment.taken(acls, w.steps["network_acl"].get("entries") or [])
 
 
 NO_NETWORK_ACL = (
     "skipped (quarantine.network_acl is false): flows AWS always tracks (through a NAT gateway, a Network Load"
     " Balancer, an endpoint) are NOT cut"
 )
-
-
-def _with_entries(acls: list[dict], made: list[dict]) -> None:
-    """The ACLs as they are after this instance's entries (in place), for the next instance's numbers."""
-    for entry in made:
-        acl = next(a for a in acls if a["NetworkAclId"] == entry["network_acl_id"])
-        block = {"Ipv6CidrBlock" if ":" in entry["cidr"] else "CidrBlock": entry["cidr"]}
-        taken = {(e["RuleNumber"], e["Egress"]) for e in acl.get("Entries", [])}
-        if (entry["rule_number"], entry["egress"]) not in taken:
-            acl.setdefault("Entries", []).append(
-                {"RuleNumber": entry["rule_number"], "Egress": entry["egress"], "RuleAction": "deny", "Protocol": "-1"}
-                | block
-            )
 
 
 def _raise(err: Exception) -> None:
@@ -501,7 +464,7 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
         policy = deny_policy_name(case)
         try:
             arns = [instance_arn(i, region, case.quarantine_profile_arn) for i in sorted(members)]
-            _put_deny(role, policy, deny_policy(arns, role_id), clock)
+            deny_policies.put(role, policy, deny_policies.document(arns, role_id), clock())
             changed_at.update({i: clock().isoformat() for i in members})
             denials.update({i: (policy, None) for i in members})
         except Exception as err:
@@ -524,33 +487,16 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     _parallel(work, revoke_one)
 
 
-def _put_deny(role: str, policy: str, document: dict, clock: Callable[[], datetime]) -> None:
-    """The deny; if the role's inline policies are full, first the denies that protect nothing any more go."""
-    try:
-        iam.put_role_policy(role, policy, document)
-    except RolePolicyLimitError:
-        deny_policies.collect(role, {policy}, clock())
-        iam.put_role_policy(role, policy, document)
-
-
 def _collect_denies(work: dict[str, Work], clock: Callable[[], datetime]) -> None:
-    """Nothing urgent left: each role this execution denied loses the denies of released or long-gone instances, so
-    its 10,240 characters do not fill over the cases of its life. Recorded on each instance of the role; a failure
-    here changes nothing of the case (the next case, or a full role, collects again)."""
+    """Nothing urgent left: each role this execution denied loses its earlier denies of released or long-gone
+    instances (deny_policies.collect), recorded on each instance of the role; never a failure of the case."""
     by_role: dict[tuple[str, str], list[Work]] = {}
     for w in work.values():
         step = w.steps.get("revoke_credentials") or {}
         if step.get("ok") and step.get("role") and step.get("policy"):
             by_role.setdefault((step["role"], step["policy"]), []).append(w)
     for (role, policy), members in sorted(by_role.items(), key=lambda kv: kv[0]):
-        try:
-            done = deny_policies.collect(role, {policy}, clock())
-            line = (
-                f"role {role}: {len(done.deleted)} earlier deny(ies) deleted, {len(done.trimmed)} trimmed, of"
-                f" {len(done.freed)} released or long-gone instance(s); {len(done.kept)} still needed"
-            )
-        except Exception as err:
-            line = f"role {role}: earlier denies not collected ({err}); the next case collects them"
+        line = deny_policies.collect_quietly(role, policy, clock())
         for w in members:
             w.steps["collect_denies"] = {"ok": True, "at": clock().isoformat(), "result": line}
 

@@ -174,6 +174,19 @@ def _deny_in(acl: dict, cidrs: list[str], quota: int) -> list[Entry]:
     )
 
 
+def taken(acls: list[dict], made: list[dict]) -> None:
+    """The ACLs as they are after an instance's entries (in place), for the next instance's rule numbers."""
+    for entry in made:
+        acl = next(a for a in acls if a["NetworkAclId"] == entry["network_acl_id"])
+        block = {"Ipv6CidrBlock" if ":" in entry["cidr"] else "CidrBlock": entry["cidr"]}
+        there = {(e["RuleNumber"], e["Egress"]) for e in acl.get("Entries", [])}
+        if (entry["rule_number"], entry["egress"]) not in there:
+            acl.setdefault("Entries", []).append(
+                {"RuleNumber": entry["rule_number"], "Egress": entry["egress"], "RuleAction": "deny", "Protocol": "-1"}
+                | block
+            )
+
+
 def remove(recorded: list[dict], api: Any = None) -> list[str]:
     """Delete the entries a case recorded (release-instance), each only if it is still the deny the case made; one line
     per entry saying what happened."""
