@@ -68,9 +68,12 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; change nothing.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Watch until the release ends.")] = False,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Allow an AMI whose release failed.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Release an AMI that is a backup or an image of a fleet's own host.")
+    ] = False,
 ) -> None:
     """Release an AMI to an app (also what an AMI event does)."""
-    arn = ops.start_release(state.aws, app_name, ami, dry_run=dry_run, retry_failed=retry_failed)
+    arn = ops.start_release(state.aws, app_name, ami, dry_run=dry_run, retry_failed=retry_failed, force=force)
     if dry_run:
         execution = ops.wait_for(state.aws, arn, timeout=120)
         _finish(execution, show_plan=True)
@@ -290,8 +293,20 @@ def case_command(
     """A quarantine case's timeline: the event, each instance's steps with their time and result, the swap."""
     item = ops.case(state.aws, app_name, case_id)
     rows = ops.case_timeline(item)
+    budgets = ops.role_budgets(state.aws, item)
     title = f"case {item.get('case_id')} of {app_name}: {item.get('status')} ({item.get('reason', '')})"
-    emit({"case": item, "timeline": rows}, views.table_of(rows, ["at", "what", "detail"], title))
+    emit(
+        {"case": item, "timeline": rows, "role_budget": budgets}, views.table_of(rows, ["at", "what", "detail"], title)
+    )
+    if state.output != "json":
+        for budget in budgets:
+            console.print(
+                f"role {budget['role']}: deleted since"
+                if budget.get("gone")
+                else f"role {budget['role']}: {budget['left']} of {budget['quota']} inline-policy characters left"
+                f" ({budget['quarantine_denies']} quarantine deny(ies), {budget['quarantine_characters']} characters)",
+                highlight=False,
+            )
 
 
 @app.command("release-instance")

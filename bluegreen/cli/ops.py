@@ -12,7 +12,16 @@ from typing import Any
 
 from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
-from orchestrator.domain import isolation, routers, sources
+from orchestrator.domain import (
+    clone,
+    deny_policies,
+    isolation,
+    network_acl_containment,
+    release_eligibility,
+    routers,
+    sources,
+)
+from orchestrator.domain.quarantine import TriggerRules
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
@@ -85,6 +94,9 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
     (exists, forwards only to the slots' target groups; stickiness refused unless accepted). Returns what is worth
     reporting."""
     config = parse_config(document, app)
+    collision = clone.names_collide(config.app, aws.outputs.get("SecurityAlarmPrefix") or TriggerRules().alarm_prefix)
+    if collision:
+        raise CliError(f"config of {app!r} is invalid: {collision}")
     missing = missing_references(aws, config)
     if missing:
         raise CliError(f"config of {app!r} is invalid: {missing[0]}")
@@ -109,7 +121,12 @@ def all_configs(aws: Aws) -> list[AppConfig]:
 
 def ami_rules(aws: Aws, config: AppConfig) -> list[str]:
     """How AMIs find this app, one line per rule, and the newest AMI the owner-and-name rule matches here now."""
-    lines = [f"AMIs for {config.app}: tag bluegreen:app={config.app} (this account's own AMIs)"]
+    lines = [f"AMIs for {config.app}: tag {sources.TAG_RELEASE}={config.app} (this account's own AMIs)"]
+    if sources.legacy_tag_allowed(config.app, [config]):
+        lines.append(
+            f"AMIs for {config.app}: tag {sources.TAG_APP}={config.app} too (legacy: every fleet instance carries it;"
+            f" tag builds {sources.TAG_RELEASE}, then set ami_source.legacy_app_tag false)"
+        )
     lines += [f"AMIs for {config.app}: {rule}" for rule in sources.describe(config.ami_source)]
     source = config.ami_source
     if source and source.owners:
@@ -181,8 +198,11 @@ def execution_name(app: str, ami_id: str, now: datetime) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "-", f"{app}-{ami_id}-{now:%Y%m%dT%H%M%S%f}")[:80]
 
 
-def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False) -> str:
-    """Start a release, once the app and the AMI are known to exist: bad input starts nothing."""
+def start_release(
+    aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, retry_failed: bool = False, force: bool = False
+) -> str:
+    """Start a release, once the app and the AMI are known to exist (and to be a build, unless `force`): bad input
+    starts nothing."""
     if INSTANCE_ID.match(app):
         raise CliError(f"APP: {app!r} is an instance id, not an app name (quarantine it: bluegreen quarantine {app})")
     check_app_name(app)
@@ -197,7 +217,12 @@ def start_release(aws: Aws, app: str, ami_id: str, *, dry_run: bool = False, ret
         found = []
     if not found:
         raise NotFound(f"--ami: {ami_id} does not exist in {ec2.meta.region_name} (AMIs are regional)")
+    not_a_build = None if force else release_eligibility.check(found[0], ec2)
+    if not_a_build:
+        raise CliError(f"--ami: {not_a_build}; release it only knowingly: add --force")
     payload = {"app": app, "ami_id": ami_id, "dry_run": dry_run, "retry_failed": retry_failed, "source": "manual"}
+    if force:
+        payload["force"] = True
     started = aws.client("stepfunctions").start_execution(
         stateMachineArn=aws.outputs["DeployStateMachineArn"],
         name=execution_name(app, ami_id, datetime.now(UTC)),
@@ -428,6 +453,25 @@ def case(aws: Aws, app: str, case_id: str | None = None) -> dict:
     return latest[0]
 
 
+def role_budgets(aws: Aws, item: dict) -> list[dict]:
+    """For each fleet role a case denied: its inline-policy characters used and left (IAM's 10,240), and how many of
+    them are quarantine denies (collected when their instances are released or long gone)."""
+    roles = sorted(
+        {
+            step["role"]
+            for record in (item.get("instances") or {}).values()
+            if (step := (record.get("steps") or {}).get("revoke_credentials") or {}).get("role")
+        }
+    )
+    budgets = []
+    for role in roles:
+        try:
+            budgets.append(deny_policies.budget(role, aws.client("iam")))
+        except aws.client("iam").exceptions.NoSuchEntityException:
+            budgets.append({"role": role, "gone": True})
+    return budgets
+
+
 def open_case(aws: Aws, app: str) -> dict | None:
     """The app's open case (its CASE pointer joined with the case), or None."""
     pointer = state_table.get(app, "CASE", table(aws))
@@ -533,6 +577,10 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
         if groups:
             ec2.set_interface_groups(interface["NetworkInterfaceId"], groups, client)
     done["network"] = f"own groups back on {len(before)} interface(s)"
+    # The network ACL rules that denied its addresses: each removed if it is still the one the case made.
+    entries = (steps.get("network_acl") or {}).get("entries") or []
+    if entries:
+        done["network_acl"] = "; ".join(network_acl_containment.remove(entries, client))
     # Credentials: the role's sessions from this instance allowed again, then its own instance profile back (from
     # what the case recorded before any change).
     revoked = steps.get("revoke_credentials") or {}
@@ -574,26 +622,17 @@ def release_instance(aws: Aws, instance_id: str, reason: str) -> dict:
 
 
 def _allow_sessions_again(aws: Aws, role: str, policy: str, instance_id: str) -> str:
-    """Take the instance out of its case's deny on the role (the deny names every instance of that execution); the
-    deny goes when it names no instance any more."""
+    """Take the instance out of its case's deny on the role (the deny names every instance of that execution, by
+    ec2:SourceInstanceARN and aws:userId); the deny goes when it names no instance any more."""
     api = aws.client("iam")
     document = iam.role_policy(role, policy, api)
     if document is None:
         return f"{policy} already gone from role {role}"
-    for statement in document.get("Statement", []):
-        condition = statement.get("Condition", {}).get("StringEquals", {})
-        sources = condition.get("ec2:SourceInstanceARN", [])
-        sources = [sources] if isinstance(sources, str) else sources
-        kept = [s for s in sources if not s.endswith(f":instance/{instance_id}")]
-        if kept:
-            condition["ec2:SourceInstanceARN"] = kept
-        else:
-            statement["Remove"] = True
-    document["Statement"] = [s for s in document.get("Statement", []) if not s.get("Remove")]
-    if not document["Statement"]:
+    remaining = deny_policies.without(document, {instance_id})
+    if not deny_policies.instances_of(remaining):
         iam.delete_role_policy(role, policy, api)
         return f"{policy} deleted from role {role}"
-    iam.put_role_policy(role, policy, document, api)
+    iam.put_role_policy(role, policy, remaining, api)
     return f"{instance_id} taken out of {policy} on role {role} (it still denies the case's other instances)"
 
 

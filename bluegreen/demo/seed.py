@@ -486,7 +486,9 @@ def guardduty_event(
     return {"Source": "aws.guardduty", "DetailType": "GuardDuty Finding", "Resources": [], "Detail": json.dumps(detail)}
 
 
-def security_alarm(aws: Aws, name: str, *, instance_id: str | None = None, group_name: str | None = None) -> str:
+def security_alarm(
+    aws: Aws, name: str, *, instance_id: str | None = None, group_name: str | None = None, marked: bool = True
+) -> str:
     """A CloudWatch alarm on one instance or one group's metric; named with the security prefix, it quarantines."""
     dimension = (
         {"Name": "InstanceId", "Value": instance_id}
@@ -503,5 +505,7 @@ def security_alarm(aws: Aws, name: str, *, instance_id: str | None = None, group
         Threshold=5e9,
         ComparisonOperator="GreaterThanThreshold",
         Dimensions=[dimension],
+        # what marks it as a security alarm, besides its name (the security team's role sets it)
+        Tags=[{"Key": "bluegreen:security-alarm", "Value": "true"}] if marked else [],
     )
     return name

@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -161,6 +162,14 @@ class Quarantine(_Model):
     untracking_group_id: str | None = Field(default=None, pattern=r"^sg-[0-9a-f]{1,17}$")
     snapshot_volumes: bool = True
     revoke_credentials: StrictBool = True
+    # Network ACL entries denying the instance's own addresses: they cut what AWS always tracks (NAT gateway, NLB...).
+    network_acl: StrictBool = True
+    # The account's VPC quota 'Rules per network ACL' (per direction and address family; 20 unless raised, up to 40).
+    network_acl_rule_quota: StrictInt = Field(default=20, ge=20, le=40)
+    # Cases an alarm on a whole Auto Scaling group may open (or join) per window; past it the alarm is refused,
+    # recorded and notified. Single-instance findings and alarms are never limited. 0: group alarms never quarantine.
+    group_alarm_cases: StrictInt = Field(default=1, ge=0, le=20)
+    group_alarm_window_seconds: StrictInt = Field(default=86_400, ge=60, le=30 * 86_400)
 
     @field_validator("untracking_group_id")
     @classmethod
@@ -277,6 +286,9 @@ class AmiSource(_Model):
     name_pattern: str | None = Field(default=None, pattern=AMI_NAME_PATTERN)
     parameter: str | None = Field(default=None, pattern=SSM_PARAMETER_NAME, max_length=1011)
     copy_shared: StrictBool = False
+    # `bluegreen:app` on an AMI selects it too (the tag before `bluegreen:release-to`). Every fleet instance carries
+    # it, so set false once your builds are tagged bluegreen:release-to: then only that tag (and the rules above) do.
+    legacy_app_tag: StrictBool = True
 
     @field_validator("owners")
     @classmethod
@@ -315,10 +327,10 @@ class AmiSource(_Model):
                 f"{missing}: is required: owners and name_pattern go together (the accounts that build the AMIs and the"
                 " name their AMIs get): give both"
             )
-        if not self.owners and self.parameter is None:
+        if not self.owners and self.parameter is None and self.legacy_app_tag:
             raise ValueError(
-                "name owners and name_pattern, or parameter (a golden-AMI SSM parameter), or remove"
-                " ami_source to keep the bluegreen:app tag rule"
+                "name owners and name_pattern, or parameter (a golden-AMI SSM parameter), or legacy_app_tag false (only"
+                " the bluegreen:release-to tag), or remove ami_source to keep the tag rules"
             )
         if self.copy_shared and not self.owners:
             raise ValueError("copy_shared: copies AMIs shared by the owners: name owners and name_pattern")

@@ -36,6 +36,7 @@ class DeployRequest(BaseModel):
     ami_id: str
     dry_run: bool = False
     retry_failed: bool = False
+    force: bool = False  # release an AMI that looks like a backup or an image of a fleet's own host, knowingly
     emergency: bool = False
     source: Literal["manual", "queue", "quarantine"] = "manual"
     # The parent execution, as Step Functions links a nested execution (the quarantine's SwapFleet passes it): only
@@ -209,6 +210,7 @@ class Trigger(_Model):
     finding_id: str | None = None
     finding_type: str | None = None
     alarm_name: str | None = None
+    alarm_arn: str | None = None  # the event's resource: its tags say whether it is a security alarm
     event_id: str | None = None
     event_time: str | None = None
     ignored: str | None = None  # a well-formed event that is not for quarantine (sample, low severity, OK state)
@@ -254,6 +256,8 @@ class QuarantineCase(_Model):
     untracking_group: str | None = None  # the app's own all-traffic group; None: bluegreen's own in each VPC
     snapshot_volumes: bool = True
     revoke_credentials: bool = True
+    network_acl: bool = True  # deny the instance's addresses in the VPC's network ACLs (always-tracked flows)
+    network_acl_rule_quota: int = 20  # the account's 'Rules per network ACL', per direction and address family
     quarantine_profile_arn: str | None = None  # the stack's deny-all instance profile
     target_group_arns: list[str] = []  # the app's slots' target groups (with each group's own, deregistered from)
     notify_topic_arn: str | None = None

@@ -257,6 +257,7 @@ def test_every_volume_is_snapshotted_at_once_kept_on_termination_and_the_metadat
     assert record["metadata"]["iam_instance_profile"] == before["IamInstanceProfile"]["Arn"]
     assert list(steps) == [
         "isolate_network",
+        "network_acl",
         "revoke_credentials",
         "disassociate_addresses",
         "protect",
@@ -264,6 +265,7 @@ def test_every_volume_is_snapshotted_at_once_kept_on_termination_and_the_metadat
         "detach",
         "deregister",
         "snapshot",
+        "collect_denies",
     ]
 
 

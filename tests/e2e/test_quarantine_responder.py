@@ -62,7 +62,7 @@ def test_case_shows_a_cases_timeline_from_the_event_to_its_close(app, bluegreen)
     whats = [row["what"] for row in shown["timeline"]]
     assert whats[0] == "security event" and whats[-1] == "case closed"
     steps = [w.removeprefix(f"{victim} ") for w in whats if w.startswith(victim)]
-    assert steps[:3] == ["recorded", "isolate_network", "revoke_credentials"]
+    assert steps[:4] == ["recorded", "isolate_network", "network_acl", "revoke_credentials"]
     assert whats.index("contained") < whats.index("isolated") < whats.index("swapped")
     assert [row["at"] for row in shown["timeline"]] == sorted(
         (row["at"] for row in shown["timeline"]), key=ops._instant

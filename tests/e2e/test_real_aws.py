@@ -181,7 +181,7 @@ def test_green_carries_everything_live_carries(app) -> None:
     assert label["ResourceLabel"].endswith(
         "/targetgroup/" + app.seeded.target_groups["green"].split(":targetgroup/")[1]
     )
-    copy = cloudwatch.describe_alarms(AlarmNames=[f"bluegreen-{green_name}-cpu-high"])["MetricAlarms"][0]
+    copy = cloudwatch.describe_alarms(AlarmNames=[f"bluegreen-scaling-{green_name}-cpu-high"])["MetricAlarms"][0]
     assert copy["AlarmActions"] == [policies["cpu-high"]["PolicyARN"]]
     assert copy["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": green_name}]
     schedules = asg.describe_scheduled_actions(AutoScalingGroupName=green_name)["ScheduledUpdateGroupActions"]
@@ -201,7 +201,7 @@ def test_green_carries_everything_live_carries(app) -> None:
     assert app.wait(following).status == "SUCCEEDED"
     # Then the alarm bluegreen made for the replaced group went with it; the user's own alarm stays theirs
     names = [a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNamePrefix="bluegreen-")["MetricAlarms"]]
-    assert f"bluegreen-{green_name}-cpu-high" not in names
+    assert f"bluegreen-scaling-{green_name}-cpu-high" not in names
     assert cloudwatch.describe_alarms(AlarmNames=[f"{app.name}-cpu-high"])["MetricAlarms"]
 
 

@@ -148,7 +148,7 @@ def test_a_shared_ami_is_copied_and_the_copy_released_when_the_config_asks(app) 
     assert first.output["release"]["outcome"] == "Copied", first.output
     copy = first.output["release"]["ami_id"]
     tags = app.aws.client("ec2").describe_images(ImageIds=[copy])["Images"][0]["Tags"]
-    assert {t["Key"]: t["Value"] for t in tags} == {"bluegreen:app": app.name, "bluegreen:source-ami": image}
+    assert {t["Key"]: t["Value"] for t in tags} == {"bluegreen:release-to": app.name, "bluegreen:source-ami": image}
     execution = app.wait(app.execution_for(copy))
     assert execution.status == "SUCCEEDED", execution.cause
     assert app.status()["live"]["ami_id"] == copy

@@ -165,7 +165,7 @@ def test_request_count_tracking_is_not_copied_when_the_idle_target_group_has_no_
 def test_a_step_policys_alarm_is_cloned_onto_green_and_its_policy() -> None:
     _, _, after = plan()
     (alarm,) = after["alarms"]
-    assert alarm["AlarmName"] == "bluegreen-shop-green-r2-cpu-high"
+    assert alarm["AlarmName"] == "bluegreen-scaling-shop-green-r2-cpu-high"
     assert alarm["Dimensions"] == [{"Name": "AutoScalingGroupName", "Value": "shop-green-r2"}]
     filled = with_policy_arns(alarm, {"cpu-high": "arn:green-policy"})
     assert filled["AlarmActions"] == ["arn:green-policy", "arn:aws:sns:us-east-1:1:pager"]

@@ -85,12 +85,15 @@ def test_prepare_reads_golden_parameters_only_under_their_path() -> None:
 
 
 def test_cloned_alarms_may_act_only_on_scaling_policies() -> None:
-    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:bluegreen-shop-green-1-scale-out"
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:bluegreen-scaling-shop-green-1-scale-out"
     policy = f"arn:aws:autoscaling:us-east-1:{ACCOUNT}:scalingPolicy:1:autoScalingGroupName/g:policyName/p"
     terminate = "arn:aws:automate:us-east-1:ec2:terminate"
     name = "CreateGreenGroupFunctionRole"
     assert allowed(name, "cloudwatch:PutMetricAlarm", alarm, **{"cloudwatch:AlarmActions": [policy]})
     assert not allowed(name, "cloudwatch:PutMetricAlarm", alarm, **{"cloudwatch:AlarmActions": [policy, terminate]})
+    # and no other name: never one the security-alarm rule takes
+    security = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:bluegreen-security-shop-green-1-scale-out"
+    assert not allowed(name, "cloudwatch:PutMetricAlarm", security, **{"cloudwatch:AlarmActions": [policy]})
 
 
 def test_check_dns_change_may_not_change_records() -> None:

@@ -79,7 +79,12 @@ def test_the_quarantine_writes_inline_policies_only_on_fleet_roles() -> None:
     found = granting("iam:PutRolePolicy")
     assert [f for f, _ in found] == ["IsolateInstancesFunction"]
     assert [str(r).endswith(":role${FleetRolePath}*") for _, s in found for r in resources_of(s)] == [True]
-    assert not granting("iam:DeleteRolePolicy")  # only an operator ends a quarantine (release-instance)
+    # Deleting: only the isolation, only on fleet roles, to collect its own denies of instances released or long gone
+    # (orchestrator.domain.deny_policies deletes no policy but those named bluegreen-quarantine-*); it ends no
+    # quarantine: a quarantined instance keeps its deny until an operator releases it (release-instance).
+    deleting = granting("iam:DeleteRolePolicy")
+    assert [f for f, _ in deleting] == ["IsolateInstancesFunction"]
+    assert [str(r).endswith(":role${FleetRolePath}*") for _, s in deleting for r in resources_of(s)] == [True]
 
 
 def test_the_quarantine_profile_denies_everything() -> None:

@@ -30,10 +30,24 @@ def put_alarm(params: dict, api: Any = None) -> None:
     (api or client("cloudwatch")).put_metric_alarm(**params)
 
 
-def delete_alarms_with_prefix(prefix: str, api: Any = None) -> list[str]:
-    """Delete every metric alarm whose name starts with `prefix` (at most 100 per call); their names."""
+def alarm_tags(alarm_arn: str, api: Any = None) -> dict[str, str]:
+    """The tags of one alarm (none when it no longer exists)."""
     api = api or client("cloudwatch")
-    names = [a["AlarmName"] for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)]
+    try:
+        tags = api.list_tags_for_resource(ResourceARN=alarm_arn)["Tags"]
+    except api.exceptions.ResourceNotFoundException:
+        return {}
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+def delete_alarms_with_prefix(prefixes: str | tuple[str, ...], api: Any = None) -> list[str]:
+    """Delete every metric alarm whose name starts with one of the prefixes (at most 100 per call); their names."""
+    api = api or client("cloudwatch")
+    names = [
+        a["AlarmName"]
+        for prefix in ((prefixes,) if isinstance(prefixes, str) else prefixes)
+        for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)
+    ]
     for start in range(0, len(names), 100):
         api.delete_alarms(AlarmNames=names[start : start + 100])
     return names

@@ -256,6 +256,14 @@ def addresses_of(instance_ids: list[str], api: Any = None) -> list[dict]:
     return api.describe_addresses(Filters=filters)["Addresses"]
 
 
+def subnets_assigning_public_ipv4(subnet_ids: list[str], api: Any = None) -> set[str]:
+    """Those of these subnets that give a new interface (and one whose Elastic IP goes) a public IPv4 address."""
+    if not subnet_ids:
+        return set()
+    found = (api or client("ec2")).describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    return {s["SubnetId"] for s in found if s.get("MapPublicIpOnLaunch")}
+
+
 def address_by_ip(public_ip: str, api: Any = None) -> dict | None:
     api = api or client("ec2")
     try:
@@ -284,6 +292,48 @@ def associate_address(allocation_id: str, interface_id: str, private_ip: str | N
     if private_ip:
         params["PrivateIpAddress"] = private_ip
     (api or client("ec2")).associate_address(AllowReassociation=False, **params)
+
+
+# --- network ACL entries: what cuts the flows AWS always tracks (quarantine) ----------------------------------------
+
+
+def network_acls(vpc_ids: list[str], api: Any = None) -> list[dict]:
+    """The network ACLs of these VPCs, with their entries and subnet associations (one call for the case)."""
+    api = api or client("ec2")
+    if not vpc_ids:
+        return []
+    filters = [{"Name": "vpc-id", "Values": sorted(set(vpc_ids))}]
+    return paginate(api, "describe_network_acls", "NetworkAcls", Filters=filters)
+
+
+def network_acl(acl_id: str, api: Any = None) -> dict | None:
+    """One network ACL as it is now; None when it no longer exists."""
+    api = api or client("ec2")
+    try:
+        found = api.describe_network_acls(NetworkAclIds=[acl_id])["NetworkAcls"]
+    except ClientError as err:
+        if error_code(err) == "InvalidNetworkAclID.NotFound":
+            return None
+        raise
+    return found[0] if found else None
+
+
+def deny_acl_entry(acl_id: str, rule_number: int, egress: bool, cidr: str, api: Any = None) -> bool:
+    """A rule denying all traffic from (inbound) or to (outbound) `cidr`; False when the number is taken already."""
+    block = {"Ipv6CidrBlock": cidr} if ":" in cidr else {"CidrBlock": cidr}
+    try:
+        (api or client("ec2")).create_network_acl_entry(
+            NetworkAclId=acl_id, RuleNumber=rule_number, Protocol="-1", RuleAction="deny", Egress=egress, **block
+        )
+    except ClientError as err:
+        if error_code(err) == "NetworkAclEntryAlreadyExists":
+            return False
+        raise
+    return True
+
+
+def delete_acl_entry(acl_id: str, rule_number: int, egress: bool, api: Any = None) -> None:
+    (api or client("ec2")).delete_network_acl_entry(NetworkAclId=acl_id, RuleNumber=rule_number, Egress=egress)
 
 
 # --- protection and evidence ---------------------------------------------------------------------------------------

@@ -18,6 +18,14 @@ def profile_name(profile_arn: str) -> str:
 
 def role_of_profile(profile_arn: str, api: Any = None) -> str | None:
     """The name of the role an instance profile hands out; None when the profile holds no role."""
+    role = role_and_id_of_profile(profile_arn, api)
+    return role[0] if role else None
+
+
+def role_and_id_of_profile(profile_arn: str, api: Any = None) -> tuple[str, str] | None:
+    """(name, RoleId) of the role an instance profile hands out; None when the profile holds no role. The RoleId
+    (AROA...) is the first half of `aws:userId` of the role's sessions: `<RoleId>:<session name>`, and an instance
+    profile's session is named after the instance."""
     api = api or client("iam")
     try:
         profile = api.get_instance_profile(InstanceProfileName=profile_name(profile_arn))["InstanceProfile"]
@@ -26,7 +34,7 @@ def role_of_profile(profile_arn: str, api: Any = None) -> str | None:
             raise NotFoundError(f"instance profile {profile_arn} does not exist") from None
         raise
     roles = profile.get("Roles", [])
-    return roles[0]["RoleName"] if roles else None
+    return (roles[0]["RoleName"], roles[0]["RoleId"]) if roles else None
 
 
 def put_role_policy(role_name: str, policy_name: str, document: dict, api: Any = None) -> None:
@@ -43,6 +51,13 @@ def put_role_policy(role_name: str, policy_name: str, document: dict, api: Any =
                 " also cuts the instances that still share the role)"
             ) from None
         raise
+
+
+def role_policy_names(role_name: str, api: Any = None) -> list[str]:
+    api = api or client("iam")
+    return [
+        n for page in api.get_paginator("list_role_policies").paginate(RoleName=role_name) for n in page["PolicyNames"]
+    ]
 
 
 def role_policy(role_name: str, policy_name: str, api: Any = None) -> dict | None:

@@ -86,7 +86,11 @@ _ALARM_FIELDS = (
     "ThresholdMetricId",
 )
 MAX_GROUP_TAGS = 50  # Auto Scaling's limit of tags per group
-ALARM_PREFIX = "bluegreen-"  # every alarm bluegreen creates is named bluegreen-<group>-<policy>
+# Every alarm bluegreen creates (a copy of a step or simple scaling policy's alarm) is named
+# bluegreen-scaling-<group>-<policy>: a prefix of its own, so no app name can make it start with the security-alarm
+# prefix (bluegreen-<group> did, for an app named security-...: it quarantined itself on its first scale-out).
+ALARM_PREFIX = "bluegreen-scaling-"
+LEGACY_ALARM_PREFIX = "bluegreen-"  # before: bluegreen-<group>-<policy>; such copies are still deleted with their group
 
 
 def _pick(source: dict, fields: tuple[str, ...]) -> dict:
@@ -107,8 +111,27 @@ def release_tags(app: str, slot: str, release_id: str, ami_id: str) -> dict[str,
 
 
 def alarm_prefix(group: str) -> str:
-    """The name prefix of the alarms bluegreen made for `group` (deleted with it)."""
+    """The name prefix of the alarms bluegreen makes for `group` (deleted with it)."""
     return f"{ALARM_PREFIX}{group}-"
+
+
+def alarm_prefixes(group: str) -> tuple[str, ...]:
+    """Every name prefix bluegreen's alarms for `group` may have: today's, and the one before (a group made earlier)."""
+    return alarm_prefix(group), f"{LEGACY_ALARM_PREFIX}{group}-"
+
+
+def names_collide(app: str, security_prefix: str) -> str | None:
+    """Why an alarm bluegreen makes for this app's groups (<app>-<slot>-<release>) could start with the security-alarm
+    prefix, so be taken for a security alarm; None if none can."""
+    for made in (ALARM_PREFIX, LEGACY_ALARM_PREFIX):
+        names = f"{made}{app}-"
+        if names.startswith(security_prefix) or security_prefix.startswith(names):
+            return (
+                f"app: {app!r}: copies of its scaling alarms are named {names}<slot>-<release>-<policy>, which the"
+                f" security-alarm prefix {security_prefix!r} (SecurityAlarmPrefix) would take for security alarms:"
+                " choose another app name"
+            )
+    return None
 
 
 def pinned_version(group: dict, default_version: int, latest_version: int) -> tuple[str, int | None]:

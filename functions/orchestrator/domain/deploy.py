@@ -24,7 +24,17 @@ from orchestrator.adapters import (
 )
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
-from orchestrator.domain import canary_judge, clone, gates, health, routers, shared, smoke, sources
+from orchestrator.domain import (
+    canary_judge,
+    clone,
+    gates,
+    health,
+    release_eligibility,
+    routers,
+    shared,
+    smoke,
+    sources,
+)
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
@@ -223,6 +233,14 @@ def prepare(
         )
     if event and image.get("State") != "available":
         return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
+    # A backup, or an image of a fleet's own host, is never released by itself (domain/release_eligibility.py); a
+    # queued release was checked when it was asked for, the quarantine's swap is onto the live build.
+    trusted = options.get("emergency") or options.get("force") or options.get("source") == "queue"
+    not_a_build = None if trusted else release_eligibility.check(image)
+    if not_a_build:
+        if event:
+            return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
+        raise AmiInvalidError(release_eligibility.refusal(not_a_build))
     account = account_of(state_machine_arn)
     if app is None:
         match = sources.match_image(image, all_configs())
@@ -430,7 +448,7 @@ def _copy_shared(app: str, image: dict, region: str, matched_by: str) -> Release
         reason = f"{source_ami} was copied already as {existing['ImageId']} ({existing.get('State')})"
         return Release(outcome="Copied", app=app, ami_id=existing["ImageId"], matched_by=matched_by, reason=reason)
     name = f"{image.get('Name') or source_ami}-{source_ami}"
-    tags = {sources.TAG_APP: app, ec2.TAG_SOURCE_AMI: source_ami}
+    tags = {sources.TAG_RELEASE: app, ec2.TAG_SOURCE_AMI: source_ami}
     copy = ec2.copy_image(source_ami, region, name, tags)
     reason = f"{source_ami} (owner {image.get('OwnerId')}) copied as {copy}: the copy is released once it is available"
     return Release(outcome="Copied", app=app, ami_id=copy, matched_by=matched_by, reason=reason)
@@ -835,7 +853,7 @@ def delete_old_group(release: Release, now: datetime) -> Release:
     if not release.old_gone and _past(now, release.delete_by):
         raise GroupDeletionTimeoutError(f"{release.live.asg_name} still exists at {release.delete_by}")
     if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(release.live.asg_name))
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(release.live.asg_name))
     return release
 
 
@@ -927,7 +945,7 @@ def remove_failed_group(release: Release, now: datetime) -> Release:
         lock = state_table.get(release.app, "LOCK") or {}
         release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
     if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefix(doomed))
+        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(doomed))
     if release.old_gone and not release.committed and release.lt_version is not None:
         kept = ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
         if kept:  # someone made green's version the template's default: AWS keeps it, and so does the record

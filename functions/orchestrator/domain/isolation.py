@@ -3,14 +3,18 @@
 After one DescribeInstances (and one write of what it found to the case, before anything changes):
 1. network, on every interface: the untracking group (all traffic from and to anywhere, so every flow becomes
    untracked), then the isolation group (no rule: those flows are dropped at once; a group change alone leaves tracked
-   connections open until they time out, 5 days for idle TCP by default);
+   connections open until they time out, 5 days for idle TCP by default); then network ACL rules denying the
+   instance's own addresses both ways (network_acl_containment: what AWS always tracks, e.g. through a NAT gateway);
 2. credentials: the instance role's sessions denied from that instance only (an inline deny conditioned on
-   ec2:SourceInstanceARN), its instance profile replaced with the stack's deny-all one, Elastic IPs disassociated;
+   ec2:SourceInstanceARN and on aws:userId <RoleId>:<instance id>; IAM applies it within minutes, and the case says
+   when it was written), its instance profile replaced with the stack's deny-all one, Elastic IPs disassociated (which
+   alone does not take an instance off the internet, and the case says so);
 3. protection: termination protection, volumes kept on termination, the `bluegreen:quarantine` tag;
 4. detach from the Auto Scaling group (capacity kept, so a replacement launches); an instance still launching is
    protected from scale-in and detached as soon as Auto Scaling allows (`detach_pending`);
 5. deregistration from the group's own target groups and the app's slots' (no scan of the account);
-6. evidence: crash-consistent snapshots of all its volumes at once, tagged as created.
+6. evidence: crash-consistent snapshots of all its volumes at once, tagged as created;
+7. the role's earlier quarantine denies of released or long-gone instances collected (deny_policies).
 
 Every step records its time and result in the case; a failed step does not stop the others; every step is safe to run
 again. Nothing here terminates an instance.
@@ -27,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, ec2, elbv2, iam, notify, state_table
+from orchestrator.domain import deny_policies, network_acl_containment
 from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
 from orchestrator.models import QuarantineCase
 
@@ -39,7 +44,8 @@ GROUP_DESCRIPTIONS = {
     "isolation": "bluegreen quarantine, step 2: no rule at all, so every untracked flow is dropped at once",
 }
 CONFIG_FIELDS = {"untracking": "quarantine.untracking_group_id", "isolation": "quarantine.security_group_id"}
-DENY_POLICY_PREFIX = "bluegreen-quarantine-"
+DENY_POLICY_PREFIX = deny_policies.PREFIX
+deny_policy = deny_policies.document  # the inline deny (orchestrator.domain.deny_policies)
 # Parallel calls for the urgent phases (network, credentials) when a case names several instances.
 WORKERS = 10
 
@@ -232,22 +238,6 @@ def metadata_of(instance: dict, clock: Callable[[], datetime]) -> dict:
     }
 
 
-def deny_policy(instance_arns: list[str]) -> dict:
-    """Every request made with the role's credentials issued to these instances is denied, wherever it comes from."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "BluegreenQuarantine",
-                "Effect": "Deny",
-                "Action": "*",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"ec2:SourceInstanceARN": sorted(instance_arns)}},
-            }
-        ],
-    }
-
-
 def instance_arn(instance_id: str, region: str, profile_arn: str | None) -> str:
     """arn:<partition>:ec2:<region>:<account>:instance/<id>, partition and account from the stack's profile ARN."""
     parts = (profile_arn or "arn:aws:iam::000000000000:x").split(":")
@@ -304,6 +294,7 @@ def isolate(
     _detach(case, work, clock)
     _deregister(work, registered, clock)
     _evidence(case, work, clock)
+    _collect_denies(work, clock)
 
     records = {i: w.record(case, clock) for i, w in work.items()}
     state_table.record_case_instances(case.app, case.case_id, {**records, **gone})
@@ -395,6 +386,35 @@ def _network(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], da
             w.errors.append(f"isolate_network: {problem}")
 
     _parallel(work, isolate_one)
+    _network_acls(case, work, clock)
+
+
+def _network_acls(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:
+    """Right after the groups: deny each instance's addresses in its VPC's network ACLs (one describe for the case;
+    one instance after the other, as they share the ACLs' rule numbers)."""
+    if not case.network_acl:
+        for w in work.values():
+            w.step("network_acl", clock, lambda: NO_NETWORK_ACL)
+        return
+    try:
+        acls = ec2.network_acls(sorted({w.instance["VpcId"] for w in work.values() if w.instance.get("VpcId")}))
+    except Exception as err:
+        for w in work.values():
+            w.step("network_acl", clock, lambda err=err: _raise(err))
+        return
+    for w in work.values():
+        w.step(
+            "network_acl",
+            clock,
+            lambda w=w: network_acl_containment.deny_instance(acls, w.instance, case.network_acl_rule_quota),
+        )
+        network_acl_containment.taken(acls, w.steps["network_acl"].get("entries") or [])
+
+
+NO_NETWORK_ACL = (
+    "skipped (quarantine.network_acl is false): flows AWS always tracks (through a NAT gateway, a Network Load"
+    " Balancer, an endpoint) are NOT cut"
+)
 
 
 def _raise(err: Exception) -> None:
@@ -422,8 +442,12 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     try:
         associations = ec2.profile_associations(ids)
         addresses = ec2.addresses_of(ids)
+        # Elastic IPs taken away: where a subnet assigns public IPv4 addresses, the interface gets one back.
+        subnets = {n.get("subnet_id") for w in work.values() for n in w.metadata.get("network_interfaces", [])}
+        public_subnets = ec2.subnets_assigning_public_ipv4(sorted(s for s in subnets if s)) if addresses else set()
         originals = {i: _original_profile(case, work[i], associations.get(i)) for i in ids}
-        roles = {p: iam.role_of_profile(p) for p in sorted({p for p in originals.values() if p})}
+        role_ids = {p: iam.role_and_id_of_profile(p) for p in sorted({p for p in originals.values() if p})}
+        roles = {p: r[0] if r else None for p, r in role_ids.items()}
     except Exception as err:
         for w in work.values():
             w.step("revoke_credentials", clock, lambda err=err: _raise(err))
@@ -431,15 +455,17 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
     # Sessions already issued (perhaps copied off the instance) first: one inline deny per role for this execution's
     # instances of it (a role's inline policies share 10,240 characters, so one per instance would soon fill it).
     denials: dict[str, tuple[str, Exception | None]] = {}
-    by_role: dict[str, list[str]] = {}
+    by_role: dict[tuple[str, str], list[str]] = {}
     for instance_id, profile in originals.items():
-        if profile and roles.get(profile):
-            by_role.setdefault(roles[profile] or "", []).append(instance_id)
-    for role, members in by_role.items():
+        if profile and role_ids.get(profile):
+            by_role.setdefault(role_ids[profile] or ("", ""), []).append(instance_id)
+    changed_at: dict[str, str] = {}
+    for (role, role_id), members in by_role.items():
         policy = deny_policy_name(case)
         try:
             arns = [instance_arn(i, region, case.quarantine_profile_arn) for i in sorted(members)]
-            iam.put_role_policy(role, policy, deny_policy(arns))
+            deny_policies.put(role, policy, deny_policies.document(arns, role_id), clock())
+            changed_at.update({i: clock().isoformat() for i in members})
             denials.update({i: (policy, None) for i in members})
         except Exception as err:
             denials.update({i: (policy, err) for i in members})
@@ -449,13 +475,30 @@ def _credentials(case: QuarantineCase, work: dict[str, Work], clock: Callable[[]
         role = roles.get(profile) if profile else None
         policy, denied = denials.get(w.instance_id, (None, None))
         association = associations.get(w.instance_id)
-        w.step("revoke_credentials", clock, lambda: _replace_profile(case, profile, role, policy, denied, association))
+        at = changed_at.get(w.instance_id)
+        w.step(
+            "revoke_credentials", clock, lambda: _replace_profile(case, profile, role, policy, denied, association, at)
+        )
         mine = [a for a in addresses if a.get("InstanceId") == w.instance_id]
         # An earlier attempt may have taken some already: they stay on record, for release-instance.
         earlier = (w.previous.get("disassociate_addresses") or {}).get("addresses", [])
-        w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier))
+        w.step("disassociate_addresses", clock, lambda: _disassociate(mine, earlier, w, public_subnets))
 
     _parallel(work, revoke_one)
+
+
+def _collect_denies(work: dict[str, Work], clock: Callable[[], datetime]) -> None:
+    """Nothing urgent left: each role this execution denied loses its earlier denies of released or long-gone
+    instances (deny_policies.collect), recorded on each instance of the role; never a failure of the case."""
+    by_role: dict[tuple[str, str], list[Work]] = {}
+    for w in work.values():
+        step = w.steps.get("revoke_credentials") or {}
+        if step.get("ok") and step.get("role") and step.get("policy"):
+            by_role.setdefault((step["role"], step["policy"]), []).append(w)
+    for (role, policy), members in sorted(by_role.items(), key=lambda kv: kv[0]):
+        line = deny_policies.collect_quietly(role, policy, clock())
+        for w in members:
+            w.steps["collect_denies"] = {"ok": True, "at": clock().isoformat(), "result": line}
 
 
 def deny_policy_name(case: QuarantineCase) -> str:
@@ -478,6 +521,7 @@ def _replace_profile(
     policy: str | None,
     denied: Exception | None,
     association: dict | None,
+    iam_changed_at: str | None = None,
 ) -> dict:
     """No new credentials from the instance profile: the stack's deny-all one in its place, even if the deny failed."""
     if not original:
@@ -489,17 +533,31 @@ def _replace_profile(
         ec2.replace_profile(association["AssociationId"], case.quarantine_profile_arn)
     if denied is not None:
         raise denied
-    sessions = f"sessions of role {role} denied from this instance ({policy})" if role else "its profile holds no role"
+    sessions = (
+        f"sessions of role {role} denied from this instance ({policy}: ec2:SourceInstanceARN and aws:userId), written"
+        f" at {iam_changed_at}: {IAM_DELAY}"
+        if role
+        else "its profile holds no role"
+    )
     return {
         "result": f"{sessions}; instance profile {original} replaced by {case.quarantine_profile_arn}",
         "original_profile": original,
         "role": role,
         "policy": policy,
+        "iam_changed_at": iam_changed_at,
+        "takes_effect": IAM_DELAY if role else None,
         "quarantine_profile": case.quarantine_profile_arn,
     }
 
 
-def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
+# IAM User Guide, "Disabling permissions for temporary security credentials" / "Changes that I make are not always
+# immediately visible": a change takes time to reach every endpoint.
+IAM_DELAY = "IAM changes take effect within minutes, not at once (the network cut is what stops the instance meanwhile)"
+
+
+def _disassociate(addresses: list[dict], earlier: list[dict], w: Work, public_subnets: set[str]) -> dict:
+    """Take its Elastic IPs, and say what that does and does not do: it is not what takes the instance off the
+    internet (the network isolation is)."""
     for address in addresses:
         ec2.disassociate_address(address["AssociationId"])
     now = {a.get("AllocationId") for a in addresses}
@@ -512,7 +570,27 @@ def _disassociate(addresses: list[dict], earlier: list[dict]) -> dict:
         }
         for a in addresses
     ]
-    return {"result": f"{len(taken)} Elastic IP(s) disassociated", "addresses": taken}
+    interfaces = w.metadata.get("network_interfaces", [])
+    taken_from = {a.get("network_interface_id") for a in taken}
+    public = sorted(
+        n["id"]
+        for n in interfaces
+        if n["id"] in taken_from and n.get("subnet_id") in public_subnets and n.get("device_index") == 0
+    )
+    kept = sorted(
+        {p["public_ip"] for n in interfaces for p in n.get("public_ips", [])} - {a.get("public_ip") for a in taken}
+    )
+    said = f"{len(taken)} Elastic IP(s) disassociated"
+    if public:
+        said += (
+            f"; the interface {', '.join(public)} is in a subnet that assigns public IPv4 addresses, so EC2 may give it a"
+            " new one: this does not take the instance off the internet (its network isolation does)"
+        )
+    if kept:
+        said += (
+            f"; public IPv4 {', '.join(kept)} not an Elastic IP, still on the instance (its network isolation cuts it)"
+        )
+    return {"result": said, "addresses": taken, "public_ipv4_remains": bool(public or kept)}
 
 
 def _protect(case: QuarantineCase, work: dict[str, Work], clock: Callable[[], datetime]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
 from orchestrator.config import APP_NAME, AppConfig
-from orchestrator.domain import isolation, routers
+from orchestrator.domain import clone, isolation, routers, security_alarms
 from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
@@ -126,9 +126,21 @@ def _from_alarm(raw: dict, rules: TriggerRules) -> Trigger:
     state = (detail.get("state") or {}).get("value")
     if not isinstance(name, str) or not name or not isinstance(state, str):
         raise TriggerInvalidError("detail: an alarm state change needs alarmName and state.value")
-    base = {"kind": "alarm", "alarm_name": name, "event_id": raw.get("id"), "event_time": raw.get("time")}
+    resources = raw.get("resources") if isinstance(raw.get("resources"), list) else []
+    arn = next((r for r in resources if isinstance(r, str) and ":alarm:" in r), None)
+    base = {
+        "kind": "alarm",
+        "alarm_name": name,
+        "alarm_arn": arn,
+        "event_id": raw.get("id"),
+        "event_time": raw.get("time"),
+    }
     if state != "ALARM":
         return Trigger(**base, ignored=f"alarm {name} went to {state}, not ALARM")
+    if name.startswith(clone.ALARM_PREFIX):
+        return Trigger(
+            **base, ignored=f"alarm {name} is a copy bluegreen made of a scaling alarm, never a security alarm"
+        )
     if not name.startswith(rules.alarm_prefix):
         return Trigger(
             **base, ignored=f"alarm {name} is not a security alarm (its name must start {rules.alarm_prefix!r})"
@@ -205,21 +217,31 @@ def resolve(
     trigger = normalise(raw, rules, region)
     received = now.isoformat()
     trigger.event_time = trigger.event_time or received  # a request by hand happens when it is received
+    if trigger.kind == "alarm" and not trigger.ignored:
+        trigger.ignored = security_alarms.unmarked(trigger)  # the name alone is not enough: its tag
     if trigger.ignored:
         return QuarantineCase(outcome="Ignored", reason=trigger.ignored, trigger=trigger, received_at=received)
     context = {"execution_arn": execution_arn, "state_machine_arn": state_machine_arn, "now": now, "scale": scale}
     if trigger.swap_only:
         return reopen_for_swap(trigger, quarantine_profile_arn, **context)
     by_app, configs, skipped = find_suspects(trigger)
+    refusals: list[str] = []
+    if security_alarms.whole_group(trigger):  # a whole fleet at once: at most so many cases per app and window
+        for name in sorted(by_app):
+            refused = security_alarms.group_case_refusal(name, configs[name], now)
+            if refused:
+                security_alarms.refuse(name, trigger, refused, now, [topic, configs[name].notify_topic_arn])
+                skipped += [Skipped(resource=i, reason=refused) for i in by_app.pop(name)]
+                refusals.append(refused)
     if not by_app:
         case = QuarantineCase(
             outcome="Ignored",
-            reason="no instance of a known app to quarantine",
+            reason="; ".join(refusals) or "no instance of a known app to quarantine",
             trigger=trigger,
             skipped=skipped,
             received_at=received,
         )
-        if skipped:  # a security event on something bluegreen does not manage: say so, touch nothing
+        if skipped and not refusals:  # a security event on something bluegreen does not manage: say so, touch nothing
             notify.publish([topic], "bluegreen: security event on unmanaged instances", case.model_dump(mode="json"))
         return case
     app = trigger.app if trigger.app in by_app else sorted(by_app)[0]
@@ -349,6 +371,8 @@ def open_or_join(
         untracking_group=config.quarantine.untracking_group_id,
         snapshot_volumes=config.quarantine.snapshot_volumes,
         revoke_credentials=config.quarantine.revoke_credentials,
+        network_acl=config.quarantine.network_acl,
+        network_acl_rule_quota=config.quarantine.network_acl_rule_quota,
         target_group_arns=[arn for slot in config.slots.values() for arn in slot.target_group_arns],
         notify_topic_arn=config.notify_topic_arn,
         received_at=received,

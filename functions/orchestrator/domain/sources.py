@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from orchestrator.config import AmiSource, AppConfig
 from orchestrator.errors import AmiSourceConflictError
 
+# The tag that selects an AMI for an app. Not `bluegreen:app`: every fleet instance carries that one (propagated at
+# launch), so backups and scripted images of those instances would carry it too. `bluegreen:app` on an AMI still
+# selects it while the app allows it (ami_source.legacy_app_tag, default true: the migration path), never for an
+# image that release_eligibility finds is not a build.
+TAG_RELEASE = "bluegreen:release-to"
 TAG_APP = "bluegreen:app"
 
 
@@ -60,8 +65,14 @@ def describe(source: AmiSource | None) -> list[str]:
     return rules
 
 
-def _tag(image: dict) -> str | None:
-    return next((t["Value"] for t in image.get("Tags", []) if t["Key"] == TAG_APP), None)
+def _tag(image: dict, key: str) -> str | None:
+    return next((t["Value"] for t in image.get("Tags", []) if t["Key"] == key), None)
+
+
+def legacy_tag_allowed(app: str, configs: list[AppConfig]) -> bool:
+    """Whether `bluegreen:app` on an AMI still selects it for this app (an app with no config: as before)."""
+    config = next((c for c in configs if c.app == app), None)
+    return config is None or config.ami_source is None or config.ami_source.legacy_app_tag
 
 
 def image_rule(config: AppConfig, image: dict) -> str | None:
@@ -77,9 +88,11 @@ def image_rule(config: AppConfig, image: dict) -> str | None:
 def match_image(image: dict, configs: list[AppConfig]) -> Match | None:
     """The one app this AMI is for; None when no rule matches; AmiSourceConflictError when two apps claim it."""
     found: dict[str, str] = {}
-    tagged = _tag(image)
+    tagged, legacy = _tag(image, TAG_RELEASE), _tag(image, TAG_APP)
     if tagged:
-        found[tagged] = f"tag {TAG_APP}={tagged}"
+        found[tagged] = f"tag {TAG_RELEASE}={tagged}"
+    if legacy and legacy not in found and legacy_tag_allowed(legacy, configs):
+        found[legacy] = f"tag {TAG_APP}={legacy}"
     for config in configs:
         rule = image_rule(config, image)
         if rule and config.app not in found:
