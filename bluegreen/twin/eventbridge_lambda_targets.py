@@ -18,6 +18,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.utilities.arns import parse_arn
 
+from bluegreen.twin import api_calls
 from bluegreen.twin import eventbridge_cross_account_buses as buses_module
 from bluegreen.twin import eventbridge_stepfunctions_targets as targets_module
 from bluegreen.twin.patching import Patches
@@ -48,8 +49,11 @@ def _policy(fn: Any) -> dict[str, Any]:
     return {"Statement": list(fn.policy.statements) if fn.policy else []}
 
 
-def _invoke(fn: Any, payload: str, rule_arn: str) -> None:
+def _invoke(fn: Any, payload: str, rule_arn: str, twin: int) -> None:
     for attempt in range(1, ASYNC_ATTEMPTS + 1):
+        if api_calls.account() != twin:  # the twin that delivered the event is gone: its functions with it
+            log.info("rule %s: %s not invoked, its twin was replaced", rule_arn, fn.function_name)
+            return
         headers: dict[str, Any] = {}
         try:
             fn.invoke(payload, {}, headers)
@@ -75,7 +79,10 @@ def _deliver(rule: Any, targets: list[dict], event: dict[str, Any], transform: b
             log.warning("rule %s may not invoke %s (its resource policy does not allow it)", rule.arn, fn.function_name)
             continue
         payload = targets_module._target_input(target, delivered)
-        threading.Thread(target=_invoke, args=(fn, payload, rule.arn), daemon=True, name="eventbridge-lambda").start()
+        twin = api_calls.account()
+        threading.Thread(
+            target=_invoke, args=(fn, payload, rule.arn, twin), daemon=True, name="eventbridge-lambda"
+        ).start()
     rest = [t for t in targets if t not in functions]
     if rest:
         _original_deliver(rule, rest, event, transform)

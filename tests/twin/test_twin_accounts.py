@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from bluegreen.twin import api_calls, iam_authorization, server
+from bluegreen.twin import api_calls, iam_authorization, lambda_invoke_in_process, server
 from bluegreen.twin.deploy import deploy_stack
 from tests.twin.conftest import STACK_DIR
 
@@ -66,8 +66,10 @@ def test_a_handler_still_running_from_an_earlier_twin_is_not_recorded_against_th
     assert server.api_calls(later.endpoint_url) == {"PrepareReleaseFunction": ["sqs:ListQueues"]}
 
 
-def test_a_twins_running_executions_end_with_it(start_twin: Any) -> None:
-    # Given a twin with the test stack, and an execution still waiting on a slow worker
+def test_a_twins_running_executions_end_with_it(start_twin: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a twin with the test stack, and an execution still waiting on a slow worker (slow enough that the twin
+    # stops before it returns, even on a machine busy with other tests)
+    monkeypatch.setattr(lambda_invoke_in_process, "SLOW_SECONDS", 5.0)
     twin = start_twin()
     outputs = deploy_stack(twin.endpoint_url, STACK_DIR / "template.yaml", stack_name="twin-test")
     server.inject_fault(twin.endpoint_url, outputs["WorkerName"], "slow")
@@ -87,7 +89,7 @@ def test_a_twins_running_executions_end_with_it(start_twin: Any) -> None:
         for e in backend._get_executions()
         if e.exec_arn == arn
     ]
-    deadline = time.monotonic() + 10  # a stop takes effect between states: after the slow invocation returns
+    deadline = time.monotonic() + 15  # a stop takes effect between states: after the slow invocation returns
     while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert execution.exec_status.value == "ABORTED"
