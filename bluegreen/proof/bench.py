@@ -212,10 +212,10 @@ def _contain(stack: local.LocalStack, app: str, suspects: int) -> tuple[float, i
     if done.status != "SUCCEEDED":
         raise RuntimeError(f"bench case of {app} ended {done.status}: {done.error} {done.cause}")
     calls = len(server.api_call_log(stack.twin.endpoint_url, "IsolateInstances"))
-    iam = aws.client("iam")
-    for name in iam.list_role_policies(RoleName=f"{app}-fleet")["PolicyNames"]:
-        if name.startswith("bluegreen-quarantine-"):
-            iam.delete_role_policy(RoleName=f"{app}-fleet", PolicyName=name)
+    # The investigation is over: as an operator would, release each instance (its network ACL rules, which a VPC has
+    # only 20 of per direction by default, and its role's deny go with it), so the next run starts from the same state.
+    for instance in instances:
+        ops.release_instance(aws, instance, "bench run over")
     return took, calls
 
 
@@ -323,7 +323,7 @@ def main() -> int:
         stack.stop()
     canary = canary_bench.measure()  # in-process moto with the twin's target group metrics: no stack needed
     timing = bench_costs.imports()
-    costs_section = bench_costs.report(costs, timing, reconciliations)
+    costs_section = bench_costs.report(costs, timing, reconciliations, bench_costs.baseline_imports())
     write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained)
     canary_bench.write_section(canary)
     print((REPO / "docs" / "benchmarks.md").read_text())

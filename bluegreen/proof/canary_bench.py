@@ -27,6 +27,7 @@ from orchestrator.domain.release import plan_waits
 from orchestrator.errors import CanaryAnalysisFailedError
 from orchestrator.models import Release, TrafficProgress
 
+from bluegreen.proof import bench_costs
 from bluegreen.twin import cloudwatch_target_group_metrics as metrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -211,13 +212,8 @@ def passes(m: Measured) -> bool:
 
 
 def write_section(m: Measured, path: Path = REPO / "docs" / "benchmarks.md") -> None:
-    """Put the section in docs/benchmarks.md, replacing an earlier one (the rest of the file is left as it is)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        following = rest.find("\n## ")
-        text = head + (rest[following + 1 :] if following >= 0 else "")
-    path.write_text(text.rstrip("\n") + "\n\n" + "\n".join(section(m)))
+    """Put the section in docs/benchmarks.md, in place of an earlier one (the rest of the file is left as it is)."""
+    bench_costs.replace_section(section(m), path)
 
 
 def main() -> int:
