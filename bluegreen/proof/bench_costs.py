@@ -53,8 +53,9 @@ BASELINE = {
 WHY = {
     ("PrepareRelease", "ec2:DescribeImages"): "the AMI (state, architecture, owner, snapshots' keys); the live AMI's"
     " build date when the LIVE pointer does not hold it",
-    ("PrepareRelease", "ssm:GetParametersByPath"): "every app's config, once, fresh: the trigger's match and the app's"
-    " own config",
+    ("PrepareRelease", "ssm:GetParametersByPath"): "an event: every app's config (a page per 10 apps), to match it",
+    ("PrepareRelease", "ssm:GetParameter"): "a release by name: the app's own config, fresh",
+    ("PrepareRelease", "ec2:DescribeInstances"): "the AMI's SourceInstanceId: never release an image of a fleet's host",
     ("PrepareRelease", "dynamodb:BatchGetItem"): "lock, live pointer and the AMI's claim in one consistent read",
     ("PrepareRelease", "route53:ListResourceRecordSets"): "the weights: which slot is live",
     ("PrepareRelease", "elasticloadbalancing:DescribeListeners"): "the weights of the ALB router's listeners",
@@ -102,8 +103,8 @@ WHY = {
     ("CheckAlarms", "cloudwatch:GetMetricData"): "the canary judge's look: both slots' target groups, one request",
     ("CheckAlarms", "elasticloadbalancing:DescribeTargetGroups"): "the canary judge: the slots' load balancers, once",
     ("HoldKeepWindow", "dynamodb:UpdateItem"): "gate per poll of the keep window",
-    ("CommitRelease", "dynamodb:UpdateItem"): "gate before the point of no return; the AMI's claim marked live",
-    ("CommitRelease", "dynamodb:PutItem"): "the live pointer",
+    ("CommitRelease", "dynamodb:UpdateItem"): "gate before the point of no return",
+    ("CommitRelease", "dynamodb:TransactWriteItems"): "the live pointer, and the AMI's claim marked live",
     ("CommitRelease", "route53:ChangeResourceRecordSets"): "the TXT pointer `_bluegreen.<record>`",
     ("CommitRelease", "ssm:PutParameter"): "ALB: the live parameter /bluegreen/live/<app>",
     ("CommitRelease", "autoscaling:UpdateAutoScalingGroup"): "green's minimum unpinned; the old group to zero",
@@ -115,7 +116,8 @@ WHY = {
         "autoscaling:DescribeAutoScalingGroups",
     ): "quarantined instances to detach first; then gone yet?",
     ("DeleteOldGroup", "autoscaling:DeleteAutoScalingGroup"): "the old group",
-    ("DeleteOldGroup", "cloudwatch:DescribeAlarms"): "the old group's cloned alarms, to delete",
+    ("DeleteOldGroup", "cloudwatch:DescribeAlarms"): "the old group's cloned alarms, to delete (today's prefix and the"
+    " one before issue 15)",
     ("CompleteRelease", "dynamodb:UpdateItem"): "the history record (read back: notified already?); then notified",
     ("CompleteRelease", "dynamodb:TransactWriteItems"): "lock freed (if still ours) and execution pointer removed",
     ("CompleteRelease", "dynamodb:DeleteItem"): "the queue: the next AMI to start, if any",
@@ -277,7 +279,7 @@ def report(releases: list[ReleaseCalls], timing: Imports, reconciliations: int, 
         "| --- | ---: | ---: | ---: | --- |",
         f"| AWS calls, Route 53, worst of first/next | {BASELINE['calls']['route53']} | {worst} | {CALL_GOAL} "
         f"| {'yes' if worst <= CALL_GOAL else 'no'} |",
-        f"| AWS calls, ALB, worst of first/next | {BASELINE['calls']['alb']} | {alb_worst} | {worst} + 2 "
+        f"| AWS calls, ALB, worst of first/next | {BASELINE['calls']['alb']} | {alb_worst} | {CALL_GOAL + 2} "
         f"| {'yes' if alb_worst <= min(worst, CALL_GOAL) + 2 else 'no'} |",
         f"| `import boto3` | {_ms(before.boto3_ms if before else None)} | {timing.boto3_ms:.0f} ms | | |",
         *[

@@ -201,8 +201,15 @@ def prepare(
     settled = previous.get("outcome") == "Settling"  # back from a wait: this pass looks at everything again
     event = options["source"] == "event"
     matched_by = ""
-    # Every app's configuration, read once (fresh) when this pass needs it: to match the trigger, and as the app's own.
+    # Every app's configuration, read once (fresh) when a trigger must be matched against them; an app's own comes from
+    # there when they were read, else alone (one read however many apps there are: a release by name).
     all_configs = functools.cache(config_store.load_all)
+
+    @functools.cache
+    def own_config(name: str) -> AppConfig:
+        read = all_configs() if all_configs.cache_info().currsize else []
+        return next((c for c in read if c.app == name), None) or config_store.load(name, max_age=0)
+
     if options.get("parameter"):
         name = options["parameter"]
         match = sources.match_parameter(name, all_configs())
@@ -248,7 +255,7 @@ def prepare(
             return _settle(ami_id, previous.get("settle_until"), now, scale, "no bluegreen:app tag or ami_source")
         app, matched_by = match.app, match.rule
     elif not matched_by:
-        matched_by = _rule_of_named(app, image, all_configs())
+        matched_by = _rule_of_named(app, image, own_config(app))
     # What the state table holds for this app and AMI, in one read: the lock, the live pointer, the AMI's claim.
     seen = state_table.read_many(app, ["LOCK", "LIVE", f"AMI#{ami_id}"])
     if not options.get("emergency"):
@@ -265,7 +272,7 @@ def prepare(
     # Fresh: a release started right after `bluegreen app put` must use the configuration just stored.
     try:
         # One that load_all left out (missing, or no longer valid) is read alone, for the error that says why.
-        config = next((c for c in all_configs() if c.app == app), None) or config_store.load(app, max_age=0)
+        config = own_config(app)
     except AppNotFoundError as missing:
         if not event:  # asked for by name: an error the caller must see
             raise
@@ -426,16 +433,14 @@ def _settle(
     )
 
 
-def _rule_of_named(app: str, image: dict, configs: list[AppConfig]) -> str:
-    """What a release by name says of the AMI's rules (informational: the operator named the app)."""
+def _rule_of_named(app: str, image: dict, config: AppConfig) -> str:
+    """What a release by name says of the AMI against the app's own rules (informational: the operator named it)."""
     try:
-        match = sources.match_image(image, configs)
+        match = sources.match_image(image, [config])
     except AmiSourceConflictError as err:
         return f"named by hand; {err}"
     if match is None:
         return f"named by hand (no rule of {app} matches {image['ImageId']})"
-    if match.app != app:
-        return f"named by hand; its rules say app {match.app} ({match.rule})"
     return f"named by hand; matches {match.rule}"
 
 
