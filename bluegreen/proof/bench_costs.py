@@ -211,18 +211,22 @@ def reconciliations_after_a_rollback(stack: local.LocalStack) -> int:
         settled(aws, ami)
         execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
         time.sleep(2)  # the status event, delivered and handled
-        sfn = aws.client("stepfunctions")
-        started = 0
-        for summary in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]:
-            given = json.loads(sfn.describe_execution(executionArn=summary["executionArn"])["input"])
-            named = (given.get("detail") or {}).get("executionArn") or (given.get("reconcile") or {}).get(
-                "execution_arn"
-            )
-            started += named == execution.arn
-        return started
+        return len(reconciliations_of(aws, execution.arn))
     finally:
         for slot_server in servers.values():
             slot_server.stop()
+
+
+def reconciliations_of(aws: Aws, dead: str) -> list[str]:
+    """Executions of the deploy machine that reconcile `dead` (started by its status event or by the sweep)."""
+    sfn = aws.client("stepfunctions")
+    found = []
+    for summary in sfn.list_executions(stateMachineArn=aws.outputs["DeployStateMachineArn"])["executions"]:
+        given = json.loads(sfn.describe_execution(executionArn=summary["executionArn"])["input"])
+        named = (given.get("detail") or {}).get("executionArn") or (given.get("reconcile") or {}).get("execution_arn")
+        if named == dead:
+            found.append(summary["executionArn"])
+    return found
 
 
 def import_ms(statement: str, functions: Path = REPO / "functions", repeats: int = 7) -> float:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bluegreen.cli import ops
+from bluegreen.proof import bench_costs
 from bluegreen.twin import server
 from tests.e2e.test_alb_router import everywhere
 
@@ -20,14 +21,7 @@ LONG_BAKE = {"traffic": {"steps": [50, 100], "bake_seconds": 600}}
 
 def reconciliations(app, dead: str) -> list[str]:
     """Executions of the deploy machine that reconcile `dead` (started by its status event or by the sweep)."""
-    sfn = app.aws.client("stepfunctions")
-    found = []
-    for summary in sfn.list_executions(stateMachineArn=app.stack.outputs["DeployStateMachineArn"])["executions"]:
-        given = json.loads(sfn.describe_execution(executionArn=summary["executionArn"])["input"])
-        named = (given.get("detail") or {}).get("executionArn") or (given.get("reconcile") or {}).get("execution_arn")
-        if named == dead:
-            found.append(summary["executionArn"])
-    return found
+    return bench_costs.reconciliations_of(app.aws, dead)
 
 
 def reconciled(app, dead: str, timeout: float = 60) -> ops.Execution:

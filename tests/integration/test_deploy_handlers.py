@@ -242,3 +242,20 @@ def test_a_launch_template_version_aws_keeps_is_reported_not_ignored(world) -> N
     # Then green is gone, and the version DeleteLaunchTemplateVersions refused (in its body) is said to be kept
     assert release["old_gone"] is True
     assert f"launch template version {release['lt_version']} kept: launchTemplateVersionIsDefault" in release["reason"]
+
+
+def test_a_traffic_step_passes_its_own_gate_unless_a_passing_alarm_check_gated_just_before(world) -> None:
+    # Given a release that shifted its first step and passed the alarm check after it
+    ami = register_ami(world.aws, "shop-v2", app="shop")
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": ami}))
+    release = step("check_alarms", step("check_dns_change", step("shift_traffic", release)))
+    assert release["traffic"]["verdict"] == "ok" and release["step_index"] == 1
+    # When an abort arrives at once: the next step is fenced by that check's gate, and reads nothing more
+    state_table.flag_lock("shop", "abort_requested", "operator said so")
+    shifted = step("shift_traffic", release)
+    assert shifted["step_index"] == 2
+    # Then a step that a human approved (the canary judge asked) passes its own gate, and the abort stops it
+    approved = {**release, "traffic": {**release["traffic"], "verdict": "approve"}}
+    with pytest.raises(Exception) as raised:
+        step("shift_traffic", approved)
+    assert type(raised.value).__name__ == "ReleaseAbortedError"

@@ -184,7 +184,7 @@ def test_preempt_aborts_the_release_in_flight_and_holds_back_the_queue(world) ->
     victim = fleet(world)[0]
     case = step("isolate_instances", resolve(finding(victim)))
     # Given a release in flight and another queued
-    state_table.acquire_lock("shop", "r-1", {"phase": "Bake", "execution_arn": "x"}, now=10**10, lease_seconds=600)
+    state_table.put("shop", "LOCK", {"release_id": "r-1", "phase": "Bake", "execution_arn": "x", "expires_at": 10**10})
     state_table.put("shop", "QUEUE", {"ami_id": "ami-12345678", "queued_at": 1, "source": "event"})
     # When the quarantine preempts
     case = step("preempt_release", case)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -93,11 +94,14 @@ def read_many(app: str, sks: list[str], tbl: Any = None) -> dict[str, dict]:
     tbl = tbl or table()
     request = {tbl.name: {"Keys": [{"pk": _pk(app), "sk": sk} for sk in dict.fromkeys(sks)], "ConsistentRead": True}}
     found: dict[str, dict] = {}
-    while request:
+    for attempt in range(8):
         response = tbl.meta.client.batch_get_item(RequestItems=request)
         found.update({i["sk"]: _plain(i) for i in response.get("Responses", {}).get(tbl.name, [])})
         request = response.get("UnprocessedKeys") or {}
-    return found
+        if not request:
+            return found
+        time.sleep(min(0.05 * 2**attempt, 2))  # what DynamoDB asks of a retry of unprocessed keys: back off
+    raise LockHeldError(f"the state of {app!r} could not be read (DynamoDB kept keys unprocessed): try again")
 
 
 def _transact(tbl: Any, items: list[dict]) -> list[str]:
@@ -114,16 +118,6 @@ def _transact(tbl: Any, items: list[dict]) -> list[str]:
 
 
 # --- the lock: one release in flight per app -------------------------------------------------------------------
-
-
-def acquire_lock(app: str, release_id: str, fields: dict, now: int, lease_seconds: int, tbl: Any = None) -> bool:
-    """Conditional write: free, expired, or already ours (this release, or this execution retrying its Prepare)."""
-    item = {"pk": _pk(app), "sk": "LOCK", "release_id": release_id, "expires_at": now + lease_seconds}
-    item.update(_dynamo(fields))
-    condition = Attr("pk").not_exists() | Attr("expires_at").lt(now) | Attr("release_id").eq(release_id)
-    if fields.get("execution_arn"):
-        condition = condition | Attr("execution_arn").eq(fields["execution_arn"])
-    return _conditional((tbl or table()).put_item, Item=item, ConditionExpression=condition)
 
 
 def begin_release(
