@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 from moto.events.models import events_backends
@@ -116,12 +117,22 @@ def stop_running(error: str = "TwinStopped", cause: str = "the twin that ran thi
         for backend in account.values():
             for execution in backend._get_executions():
                 if execution.exec_worker is not None and execution.exec_status.value == "RUNNING":
+                    _await_environment(execution.exec_worker)
                     try:
                         execution.stop(datetime.now(UTC), error, cause)
                         stopped += 1
                     except Exception:  # already ending on its own
                         log.debug("could not stop %s", execution.exec_arn, exc_info=True)
     return stopped
+
+
+def _await_environment(worker: Any, seconds: float = 10.0) -> None:
+    """moto's worker builds its program environment on its own thread, after parsing the ASL: a stop that comes first
+    has nothing to stop (it raised, and the execution then ran to its end on whatever twin answered next). Wait for it,
+    boundedly: on a busy machine the thread may not have been scheduled yet."""
+    deadline = time.monotonic() + seconds
+    while worker.env is None and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def time_out(execution_arn: str) -> None:

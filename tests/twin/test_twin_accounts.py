@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
 from bluegreen.twin import api_calls, iam_authorization, lambda_invoke_in_process, server
@@ -90,6 +91,38 @@ def test_a_twins_running_executions_end_with_it(start_twin: Any, monkeypatch: py
         if e.exec_arn == arn
     ]
     deadline = time.monotonic() + 15  # a stop takes effect between states: after the slow invocation returns
+    while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert execution.exec_status.value == "ABORTED"
+
+
+def test_an_execution_whose_worker_has_not_begun_ends_with_its_twin(
+    start_twin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an execution whose worker thread has not yet built its program (as on a machine busy with other tests:
+    # moto builds it on the worker's thread, after parsing the ASL, and a stop before that had nothing to stop)
+    twin = start_twin()
+    outputs = deploy_stack(twin.endpoint_url, STACK_DIR / "template.yaml", stack_name="twin-test")
+    parse = ExecutionWorker._get_evaluation_entrypoint
+    monkeypatch.setattr(
+        ExecutionWorker, "_get_evaluation_entrypoint", lambda worker: (time.sleep(0.5), parse(worker))[1]
+    )
+    arn = client(twin, "stepfunctions").start_execution(stateMachineArn=outputs["ViaIntegrationArn"], input="{}")[
+        "executionArn"
+    ]
+
+    # When the twin stops at once
+    twin.stop()
+
+    # Then the execution ends ABORTED, and does not run on to its end
+    (execution,) = [
+        e
+        for account in stepfunctions_parser_backends.values()
+        for backend in account.values()
+        for e in backend._get_executions()
+        if e.exec_arn == arn
+    ]
+    deadline = time.monotonic() + 15
     while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert execution.exec_status.value == "ABORTED"
