@@ -24,6 +24,11 @@ for _key, _value in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# moto's catalogue of public images, cut to its stock ones before moto.ec2 is imported: 0.4 s less per fresh account.
+from bluegreen.twin import stock_images  # noqa: E402
+
+stock_images.use()
+
 
 class NonLoopbackRequestError(AssertionError):
     """A test tried to reach something other than this machine."""
