@@ -316,3 +316,17 @@ def test_a_marginal_step_bakes_again_on_fresh_minutes() -> None:
     assert answers[4] == "wait" and r.canary and r.canary.marginal_rebakes == 1
     fifth = (NOW + timedelta(minutes=4)).replace(second=0)
     assert cloudwatch.reads[5][1:] == (fifth, fifth + timedelta(minutes=1))
+
+
+def test_slow_requests_are_counted_after_the_bounds_minute_a_missing_point_as_none() -> None:
+    # Given three minutes of 400 requests; the first set the bound; the count of slow ones has a point in the third only
+    t0 = NOW.replace(second=0)
+    points = {
+        "req_green_0": minutes(t0, 3, 400.0),
+        "slow_green_0": [(t0, 9.0), (t0 + timedelta(minutes=2), 6.0)],
+    }
+    # Then the bound's minute is left out, and the second minute counts its 400 requests with no slow one
+    figures = canary_judge.figures(points, "green", 1, after=t0)
+    assert (figures.requests, figures.slow, figures.slow_requests) == (1_200, 6, 800)
+    # And before the step has a bound nothing is counted
+    assert canary_judge.figures(points, "green", 1).slow_requests == 0

@@ -176,9 +176,9 @@ def figures(
         out.client_errors += round(sum(v for _, v in points.get(f"cli_{slot}_{index}", [])))
         for minute, count in requests.items():
             per_minute_requests[minute] = per_minute_requests.get(minute, 0.0) + count
-        slow = {m: v for m, v in points.get(f"{SLOW}_{slot}_{index}", []) if after is not None and m > after}
-        out.slow += round(sum(slow.values()))
-        out.slow_requests += round(sum(requests.get(m, 0.0) for m in slow))
+        if after is not None:  # a minute with requests but no count point had no slow request
+            out.slow += round(sum(v for m, v in points.get(f"{SLOW}_{slot}_{index}", []) if m > after))
+            out.slow_requests += round(sum(v for m, v in requests.items() if m > after))
         for minute, value in points.get(f"lat_{slot}_{index}", []):
             weight = requests.get(minute, 0.0)
             if weight > 0:
