@@ -15,13 +15,18 @@ from a model per target group (`set_traffic`, or `POST /_twin/traffic`): request
 server errors, client errors and connection errors, the latency's median and p99 (log-normal), unhealthy and
 anomalous hosts. Each minute's figures are drawn from the model with a seed of (model, group, minute), so two reads
 agree: requests Poisson, errors binomial, a latency percentile as a sample quantile of that minute's requests
-(its asymptotic normal law, in log space), `Average` as a sample mean. Injected regressions are models: a green
+(its asymptotic normal law, in log space), `Average` as a sample mean, a trimmed count `TC(low:high)` with absolute
+bounds in seconds (CloudWatch User Guide, "Statistics definitions": "Trimmed count (TC) is the number of data points
+in the chosen range for a trimmed mean statistic"; a range excludes its lower bound and includes its upper one) as a
+binomial count of that minute's requests in the range. Each statistic of a minute is drawn on its own (a real
+minute's p99 and its count above a bound come from the same requests, so they move together). Injected regressions are models: a green
 group with twice the errors, or 30 % more p99. Minutes in the future have no data; every past minute of the query has
 (the traffic is modelled as having flowed), so a twin with scaled-down waits can read whole minutes at once.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import threading
@@ -121,6 +126,26 @@ def _latency(rng: random.Random, model: Traffic, stat: str, n: int) -> float:
     return math.exp(mu + sigma * z + rng.gauss(0, spread))
 
 
+def _trimmed_count(rng: random.Random, model: Traffic, stat: str, n: int) -> float | None:
+    """`TC(low:high)` with absolute bounds (seconds, either may be empty): that minute's requests in (low, high];
+    None for a form the twin does not model (percentage bounds)."""
+    low, _, high = stat[3:-1].partition(":")
+    if "%" in stat or not stat.endswith(")"):
+        return None
+    mu = math.log(model.latency_median_ms / 1000)
+    sigma = (math.log(model.latency_p99_ms / 1000) - mu) / Z99
+
+    def below(bound: str, default: float) -> float:  # P(latency <= bound) under the log-normal model
+        value = float(bound) if bound.strip() else None
+        if value is None:
+            return default
+        return 0.0 if value <= 0 else 0.5 * math.erfc(-(math.log(value) - mu) / (sigma * math.sqrt(2)))
+
+    share = max(0.0, below(high, 1.0) - below(low, 0.0))
+    return float(_binomial(rng, n, share))
+
+
+@functools.lru_cache(maxsize=256)
 def _normal_quantile(q: float) -> float:
     """Inverse standard normal CDF by bisection on erfc (accurate to 1e-12; the twin calls it rarely)."""
     low, high = -40.0, 40.0
@@ -139,7 +164,12 @@ def _epoch(at: datetime) -> int:
 
 def minute(model: Traffic, group: str, at: datetime) -> dict[str, float]:
     """Every metric of one group for the minute starting `at`; a metric absent is not reported that minute."""
-    rng = random.Random(zlib.crc32(f"{model.seed}|{group}|{_epoch(at)}".encode()))
+    return dict(_minute(model, group, _epoch(at)))
+
+
+@functools.lru_cache(maxsize=8192)  # a look reads each minute's figures once per metric: draw them once
+def _minute(model: Traffic, group: str, epoch: int) -> tuple[tuple[str, float], ...]:
+    rng = random.Random(zlib.crc32(f"{model.seed}|{group}|{epoch}".encode()))
     n = _poisson(rng, model.requests_per_minute)
     figures: dict[str, float] = {
         "UnHealthyHostCount": float(model.unhealthy_hosts),
@@ -154,7 +184,7 @@ def minute(model: Traffic, group: str, at: datetime) -> dict[str, float]:
     figures.update({k: float(v) for k, v in counts.items() if v > 0})
     if n > 0:
         figures["TargetResponseTime"] = float(n)  # its SampleCount; the statistic is drawn per query
-    return figures
+    return tuple(figures.items())
 
 
 def _datapoint(model: Traffic, group: str, metric: str, stat: str, at: datetime) -> float | None:
@@ -167,6 +197,8 @@ def _datapoint(model: Traffic, group: str, metric: str, stat: str, at: datetime)
     if stat == "SampleCount":
         return float(n)
     rng = random.Random(zlib.crc32(f"{model.seed}|{group}|{_epoch(at)}|{stat}".encode()))
+    if stat.startswith("TC("):
+        return _trimmed_count(rng, model, stat, n)
     return _latency(rng, model, stat, n)
 
 

@@ -103,14 +103,16 @@ class Analysis(_Model):
     error_ratio: float = Field(default=1.25, ge=1.0, le=100.0)
     error_difference: float = Field(default=0.001, ge=0.0, lt=1.0)  # green's rate minus blue's, a fraction
     client_errors: StrictBool = False  # 4XX are the clients' as often as the app's: judged only when asked
-    # Latency: the per-minute TargetResponseTime statistic of each slot, by rank; and a ratio of their medians.
+    # Latency: the per-minute TargetResponseTime statistic of each slot, the ratio of their means; tested on the counts
+    # of requests slower than blue's statistic in the step's first minute (TC).
     latency_statistic: Literal["p50", "p90", "p95", "p99", "Average"] = "p99"
-    latency_alpha: Fraction = 0.025
+    latency_alpha: Fraction = 0.01
     latency_ratio: float = Field(default=1.15, ge=1.0, le=100.0)
     # An effect as large as the thresholds whose p-value is under this (but not under alpha) is Marginal.
     marginal_alpha: Fraction = 0.05
-    # (The defaults hold A/A false alarms under 2 % and catch doubled errors and +30 % p99 at the minimum sample:
-    # docs/benchmarks.md.)
+    # Each alpha is what a step's looks and bakes may spend together (canary_alpha), so a healthy green fails a step
+    # in at most error_alpha + latency_alpha of steps, by the tests alone; the practical gates make it rarer. The
+    # defaults catch doubled errors and +30 % p99 at the minimum sample: docs/benchmarks.md.
     # Hard gates: green with unhealthy or anomalous hosts this many minutes in a row fails at once.
     unhealthy_minutes: int = Field(default=2, ge=1, le=60)
 

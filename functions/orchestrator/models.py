@@ -128,6 +128,10 @@ class CanaryProgress(_Model):
     looks: int = 0
     rebakes: int = 0  # bakes again on Nodata
     marginal_rebakes: int = 0  # bakes again on Marginal
+    # The step's latency bound: blue's latency statistic in the step's first minute with data; the latency test counts
+    # each slot's requests slower than it in the minutes after that one.
+    latency_bound: float | None = None
+    bound_minute: str | None = None
     outcome: str = ""  # the step's latest verdict: Pass, Marginal, Fail or Nodata
     summary: str = ""
 

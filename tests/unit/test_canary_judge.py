@@ -10,6 +10,7 @@ import pytest
 from orchestrator.config import Analysis, parse_config
 from orchestrator.domain import canary_judge
 from orchestrator.domain.canary_judge import SlotFigures, judge
+from orchestrator.domain.canary_stats import binomial_sf
 from orchestrator.domain.release import plan_waits
 from orchestrator.errors import CanaryAnalysisFailedError, ConfigInvalidError
 from orchestrator.models import Release, TrafficProgress
@@ -31,10 +32,13 @@ def slot(
         latency=latency,
         unhealthy_run=unhealthy,
         anomalous_run=kw.get("anomalous", 0),
+        slow=kw.get("slow", 0),
+        slow_requests=kw.get("slow_requests", 0),
     )
 
 
-BLUE = slot(18_000, 180, [0.40, 0.41, 0.39, 0.42, 0.405])
+# Blue: 1 % of its requests slower than the step's bound in the four minutes after the bound's
+BLUE = slot(18_000, 180, [0.40, 0.41, 0.39, 0.42, 0.405], slow=144, slow_requests=14_400)
 
 
 def test_a_green_like_blue_passes() -> None:
@@ -68,12 +72,26 @@ def test_a_large_effect_without_enough_evidence_is_marginal() -> None:
     assert judge(BLUE, green, DEFAULTS, final=True).outcome == "Marginal"
 
 
-def test_a_slower_green_fails_on_the_rank_test_and_the_ratio() -> None:
-    green = slot(2_000, 20, [0.52, 0.53, 0.50, 0.55, 0.51])
-    verdict = judge(BLUE, green, DEFAULTS, final=True)
+def test_a_slower_green_fails_on_its_share_of_the_slow_requests_and_the_ratio() -> None:
+    # Given green's p99 near 1.3 x blue's, and 2.5 % of its requests slower than the bound against blue's 1 %
+    green = slot(2_000, 20, [0.52, 0.53, 0.50, 0.55, 0.51], slow=40, slow_requests=1_600)
+    verdict = judge(BLUE, green, DEFAULTS, final=True, bound=0.4)
     check = next(c for c in verdict.checks if c.name == "latency_p99")
     assert verdict.outcome == "Fail" and check.outcome == "Fail"
-    assert check.statistic == 25.0 and check.p_value == pytest.approx(1 / 252, rel=1e-4)
+    # Then the test is the exact one of green's share (1 600 of 16 000 requests) of the 184 slow ones
+    assert check.statistic == 40.0 and check.p_value == pytest.approx(binomial_sf(40, 184, 0.1), abs=1e-6)  # 2.06e-6
+    assert check.ratio is not None and check.ratio > 1.25 and check.thresholds["bound_seconds"] == 0.4
+    assert check.difference == pytest.approx(0.015)
+
+
+def test_a_noisier_green_series_with_no_more_slow_requests_passes() -> None:
+    # Given green's per-minute p99, a figure of 400 requests, swinging wider than blue's (of 3 600) and above it on
+    # average, while its share of slow requests is blue's: the spread of a small sample, not a regression
+    green = slot(2_000, 20, [0.55, 0.38, 0.52, 0.47, 0.45], slow=16, slow_requests=1_600)
+    verdict = judge(BLUE, green, DEFAULTS, final=True, bound=0.4)
+    check = next(c for c in verdict.checks if c.name == "latency_p99")
+    assert check.ratio is not None and check.ratio > DEFAULTS.latency_ratio
+    assert (verdict.outcome, check.outcome) == ("Pass", "Pass"), verdict.summary()
 
 
 def test_too_few_green_requests_or_minutes_is_nodata_never_pass() -> None:
@@ -84,15 +102,15 @@ def test_too_few_green_requests_or_minutes_is_nodata_never_pass() -> None:
 @pytest.mark.parametrize("gate", ["unhealthy", "anomalous"])
 def test_unhealthy_or_anomalous_green_hosts_fail_at_once_even_during_the_bake(gate: str) -> None:
     green = slot(100, 0, [0.4], minutes=2, **{gate: 2})
-    verdict = judge(BLUE, green, DEFAULTS, final=False, looks=5)
+    verdict = judge(BLUE, green, DEFAULTS, final=False, share=0.0025)
     assert verdict.outcome == "Fail" and f"{gate}_hosts" in verdict.summary()
 
 
 def test_a_look_during_the_bake_fails_only_a_clear_failure() -> None:
-    # Given two minutes in: green's errors 1.6 x blue's is not clear; 5 x is
-    blue = slot(7_200, 72, [0.4, 0.41], minutes=2)
-    assert judge(blue, slot(800, 13, [0.4, 0.4], minutes=2), DEFAULTS, final=False, looks=5).outcome == "Pass"
-    assert judge(blue, slot(800, 40, [0.4, 0.4], minutes=2), DEFAULTS, final=False, looks=5).outcome == "Fail"
+    # Given two minutes in, a look that may spend 2.2 % of each alpha: green's errors 1.6 x blue's is not clear; 5 x is
+    blue, share = slot(7_200, 72, [0.4, 0.41], minutes=2), 0.022
+    assert judge(blue, slot(800, 13, [0.4, 0.4], minutes=2), DEFAULTS, final=False, share=share).outcome == "Pass"
+    assert judge(blue, slot(800, 40, [0.4, 0.4], minutes=2), DEFAULTS, final=False, share=share).outcome == "Fail"
 
 
 def test_at_100_percent_only_the_hard_gates_apply() -> None:
@@ -129,19 +147,27 @@ def minutes(start: datetime, n: int, value: float) -> list[tuple[datetime, float
 class FakeCloudWatch:
     """GetMetricData as CloudWatch answers: a point per minute with data (no 5XX point when there were none)."""
 
-    def __init__(self, green_errors_per_minute: float, green_requests: float = 400.0) -> None:
+    def __init__(
+        self, green_errors_per_minute: float, green_requests: float = 400.0, green_slow: float = 4.0, green_p99=0.4
+    ) -> None:
         self.green_errors, self.green_requests = green_errors_per_minute, green_requests
+        self.green_slow, self.green_p99 = green_slow, green_p99
         self.reads: list[tuple[int, datetime, datetime]] = []
+        self.stats: list[set[str]] = []
 
     def __call__(self, queries: list[dict], start: datetime, end: datetime) -> dict:
         self.reads.append((len(queries), start, end))
+        self.stats.append({q["MetricStat"]["Stat"] for q in queries})
         n = int((end - start).total_seconds() // 60)
-        per_slot = {"blue": (3_600.0, 36.0, 0.4), "green": (self.green_requests, self.green_errors, 0.4)}
+        per_slot = {
+            "blue": (3_600.0, 36.0, 0.4, 36.0),
+            "green": (self.green_requests, self.green_errors, self.green_p99, self.green_slow),
+        }
         out = {}
         for q in queries:
             key, slot_name, _ = q["Id"].split("_")
-            requests, errors, latency = per_slot[slot_name]
-            value = {"req": requests, "err": errors, "lat": latency, "unh": 0.0, "ano": 0.0}.get(key)
+            requests, errors, latency, slow = per_slot[slot_name]
+            value = {"req": requests, "err": errors, "lat": latency, "unh": 0.0, "ano": 0.0, "slow": slow}.get(key)
             out[q["Id"]] = minutes(start, n, value) if value else []
         return out
 
@@ -155,9 +181,11 @@ def test_one_read_per_look_and_the_bakes_end_decides(monkeypatch: pytest.MonkeyP
     record = lambda app, release_id, verdict: recorded.append(verdict)  # noqa: E731
     # When the judge looks five times, a minute apart
     answers = [canary_judge.look(r, NOW + timedelta(minutes=i), cloudwatch, labels, record) for i in range(5)]
-    # Then the four looks during the bake wait, the fifth passes; each look made one read of 2 x 7 metrics
+    # Then the four looks during the bake wait, the fifth passes; each look made one read of 2 x 7 metrics, and 2 x 8
+    # once the first look had set the step's latency bound (blue's p99 in its first minute): the slow requests' count
     assert answers == ["wait"] * 4 + ["ok"]
-    assert [n for n, _, _ in cloudwatch.reads] == [14] * 5
+    assert [n for n, _, _ in cloudwatch.reads] == [14] + [16] * 4
+    assert r.canary and r.canary.latency_bound == 0.4 and "TC(0.400000:4000)" in cloudwatch.stats[1]
     # And the window grew from the bake's start; only the bake's end was recorded, with both slots' figures
     assert cloudwatch.reads[-1][1] == (NOW - timedelta(seconds=60)).replace(second=0)
     assert len(recorded) == 1 and recorded[0]["outcome"] == "Pass" and recorded[0]["final"]
@@ -201,7 +229,7 @@ def test_the_alb_router_needs_no_call_to_name_the_load_balancer() -> None:
     assert set(canary_judge._balancers(config, lambda arns: asked.append(arns) or {}).values()) == {ALB_LB}
     assert asked == []
     metrics, usd = canary_judge.cost_per_look(config)
-    assert metrics == 14 and usd == pytest.approx(0.00014)
+    assert metrics == 16 and usd == pytest.approx(0.00016)
 
 
 BAD = [
@@ -260,3 +288,45 @@ def test_without_a_judge_a_bake_is_one_wait_as_before() -> None:
     from orchestrator.models import Waits
 
     assert Waits.model_validate({"bake_seconds": 42}).bake_check_seconds == 42
+
+
+def test_a_slower_green_fails_during_the_bake_on_its_slow_requests() -> None:
+    # Given green with a p99 1.3 x blue's, 2.5 % of its requests slower than the bound (10 of 400 a minute) against 1 %
+    r = release()
+    cloudwatch = FakeCloudWatch(4.0, green_slow=10.0, green_p99=0.52)
+    answers = []
+    with pytest.raises(CanaryAnalysisFailedError, match="latency_p99"):
+        for i in range(5):
+            answers.append(canary_judge.look(r, NOW + timedelta(minutes=i), cloudwatch, lambda a: {}, lambda *v: None))
+    # Then it fails during the bake, a clear failure: the first look has no bound yet, the next two too few slow requests
+    # for their small share of alpha; the fourth (30 slow of 1 200 against 108 of 10 800: p 3.6e-5) fails. The
+    # minute that set the bound is not counted
+    assert answers == ["wait"] * 3
+    assert r.canary and r.canary.bound_minute == (NOW - timedelta(seconds=60)).replace(second=0).isoformat()
+
+
+def test_a_marginal_step_bakes_again_on_fresh_minutes() -> None:
+    # Given green's errors 1.6 x blue's (32 of 2 000 against 1 %): large, not yet clear
+    r = release()
+    cloudwatch = FakeCloudWatch(6.4)
+    answers = [
+        canary_judge.look(r, NOW + timedelta(minutes=i), cloudwatch, lambda a: {}, lambda *v: None) for i in range(6)
+    ]
+    # Then the bake's end is Marginal and bakes again, and the next look reads only the minute after it
+    assert answers[4] == "wait" and r.canary and r.canary.marginal_rebakes == 1
+    fifth = (NOW + timedelta(minutes=4)).replace(second=0)
+    assert cloudwatch.reads[5][1:] == (fifth, fifth + timedelta(minutes=1))
+
+
+def test_slow_requests_are_counted_after_the_bounds_minute_a_missing_point_as_none() -> None:
+    # Given three minutes of 400 requests; the first set the bound; the count of slow ones has a point in the third only
+    t0 = NOW.replace(second=0)
+    points = {
+        "req_green_0": minutes(t0, 3, 400.0),
+        "slow_green_0": [(t0, 9.0), (t0 + timedelta(minutes=2), 6.0)],
+    }
+    # Then the bound's minute is left out, and the second minute counts its 400 requests with no slow one
+    figures = canary_judge.figures(points, "green", 1, after=t0)
+    assert (figures.requests, figures.slow, figures.slow_requests) == (1_200, 6, 800)
+    # And before the step has a bound nothing is counted
+    assert canary_judge.figures(points, "green", 1).slow_requests == 0

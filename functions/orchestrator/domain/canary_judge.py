@@ -3,12 +3,17 @@
 Each look is ONE GetMetricData request for both slots' target groups over the step's window. It compares rates,
 never counts (green takes only its share of the traffic). A verdict is:
 - Fail: a hard gate (green unhealthy or anomalous hosts for `unhealthy_minutes` in a row), or an error rate or the
-  latency worse both significantly (p < alpha) and practically (ratio, and for errors an absolute difference);
+  latency worse both significantly (p < alpha) and practically (ratio, and for errors an absolute difference). The
+  latency is compared like with like: each slot's requests slower than one bound (blue's latency statistic in the
+  step's first minute), counted by CloudWatch (its trimmed count `TC`) and tested as the errors are, on pooled counts, so
+  green's smaller sample weighs as it should (its per-minute p99 is a much noisier figure than blue's);
 - Marginal: as large an effect, but p only under `marginal_alpha`: bake again;
 - Nodata: too few green requests or minutes (or blue ones): never promotes, bakes again;
 - Pass.
-Looks during the bake (`Waits.bake_checks` per bake) fail only on a clear failure (alpha shared between the looks);
-the look at the bake's end decides. At 100 % blue serves nothing: only the hard gates apply.
+Looks during the bake (`Waits.bake_checks` per bake) fail only on a clear failure; the look at the bake's end decides.
+Every look spends a share of each alpha (`canary_alpha`), so a step's looks and bakes together spend at most the
+configured alpha. A Marginal step bakes again on fresh minutes (the ones that made it Marginal are not judged again);
+a Nodata one adds minutes to its window. At 100 % blue serves nothing: only the hard gates apply.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Literal
 
 from orchestrator.adapters import cloudwatch, elbv2, state_table
 from orchestrator.config import SLOTS, Analysis, AppConfig, load_balancer_of
-from orchestrator.domain import canary_stats
+from orchestrator.domain import canary_alpha, canary_stats
 from orchestrator.errors import CanaryAnalysisFailedError
 from orchestrator.models import CanaryProgress, Release
 
@@ -37,6 +42,8 @@ COUNTS = {
 }
 GAUGES = {"unh": "UnHealthyHostCount", "ano": "AnomalousHostCount"}
 LATENCY = ("lat", "TargetResponseTime")
+SLOW = "slow"  # query id prefix of the count of requests slower than the step's latency bound
+MAX_RESPONSE_SECONDS = 4_000  # no target answers later: an ALB's idle timeout is at most 4 000 s
 GET_METRIC_DATA_PRICE = 0.01 / 1_000  # USD per metric requested (CloudWatch pricing, us-east-1)
 
 
@@ -47,6 +54,9 @@ class SlotFigures:
     client_errors: int = 0
     minutes: int = 0  # minutes with requests
     latency: list[float] = field(default_factory=list)  # the latency statistic per minute (seconds)
+    latency_minutes: list[datetime] = field(default_factory=list)  # the minute of each of those
+    slow: int = 0  # requests slower than the step's latency bound, in the minutes after the bound's
+    slow_requests: int = 0  # all requests of those minutes
     unhealthy_run: int = 0  # the longest run of minutes with an unhealthy host
     anomalous_run: int = 0
 
@@ -113,12 +123,15 @@ def dimensions(config: AppConfig, balancers: dict[str, str]) -> dict[str, list[t
     }
 
 
-def queries(dims: dict[str, list[tuple[str, str]]], latency_statistic: str) -> list[dict]:
-    """The MetricDataQueries of a look: every metric of every target group of both slots (at most 2 x 5 x 7 = 70 of
-    GetMetricData's 500)."""
+def queries(dims: dict[str, list[tuple[str, str]]], latency_statistic: str, bound: float | None = None) -> list[dict]:
+    """The MetricDataQueries of a look: every metric of every target group of both slots, and once the step has its
+    latency bound, each group's count of slower requests (at most 2 x 5 x 8 = 80 of GetMetricData's 500)."""
     wanted = [(k, m, "Sum") for k, m in COUNTS.items()]
     wanted += [(k, m, "Maximum") for k, m in GAUGES.items()]
     wanted.append((*LATENCY, latency_statistic))
+    if bound is not None:
+        # CloudWatch's trimmed count: the requests in (bound, MAX_RESPONSE_SECONDS], i.e. slower than the bound
+        wanted.append((SLOW, LATENCY[1], f"TC({bound:.6f}:{MAX_RESPONSE_SECONDS})"))
     made = []
     for slot, groups in dims.items():
         for index, (group, balancer) in enumerate(groups):
@@ -144,9 +157,12 @@ def queries(dims: dict[str, list[tuple[str, str]]], latency_statistic: str) -> l
     return made
 
 
-def figures(points: dict[str, list[tuple[datetime, float]]], slot: str, groups: int) -> SlotFigures:
+def figures(
+    points: dict[str, list[tuple[datetime, float]]], slot: str, groups: int, after: datetime | None = None
+) -> SlotFigures:
     """A slot's figures from the points of its target groups. A count's missing minute is zero (CloudWatch reports
-    those metrics only when non-zero); latency per minute is the request-weighted mean of its groups'."""
+    those metrics only when non-zero); latency per minute is the request-weighted mean of its groups'; the slow
+    requests and their minutes' requests are counted after the minute `after` (the latency bound's)."""
     out = SlotFigures()
     per_minute_requests: dict[datetime, float] = {}
     weighted: dict[datetime, list[float]] = {}
@@ -160,6 +176,9 @@ def figures(points: dict[str, list[tuple[datetime, float]]], slot: str, groups: 
         out.client_errors += round(sum(v for _, v in points.get(f"cli_{slot}_{index}", [])))
         for minute, count in requests.items():
             per_minute_requests[minute] = per_minute_requests.get(minute, 0.0) + count
+        if after is not None:  # a minute with requests but no count point had no slow request
+            out.slow += round(sum(v for m, v in points.get(f"{SLOW}_{slot}_{index}", []) if m > after))
+            out.slow_requests += round(sum(v for m, v in requests.items() if m > after))
         for minute, value in points.get(f"lat_{slot}_{index}", []):
             weight = requests.get(minute, 0.0)
             if weight > 0:
@@ -169,7 +188,9 @@ def figures(points: dict[str, list[tuple[datetime, float]]], slot: str, groups: 
         unhealthy |= {m for m, v in points.get(f"unh_{slot}_{index}", []) if v > 0}
         anomalous |= {m for m, v in points.get(f"ano_{slot}_{index}", []) if v > 0}
     out.minutes = sum(1 for v in per_minute_requests.values() if v > 0)
-    out.latency = [total / weight for _, (total, weight) in sorted(weighted.items())]
+    ordered = sorted(weighted.items())
+    out.latency = [total / weight for _, (total, weight) in ordered]
+    out.latency_minutes = [minute for minute, _ in ordered]
     out.unhealthy_run, out.anomalous_run = _longest_run(unhealthy), _longest_run(anomalous)
     return out
 
@@ -187,20 +208,26 @@ def _longest_run(minutes: set[datetime]) -> int:
 
 
 def judge(
-    blue: SlotFigures, green: SlotFigures, settings: Analysis, *, final: bool, looks: int = 1, baseline: bool = True
+    blue: SlotFigures,
+    green: SlotFigures,
+    settings: Analysis,
+    *,
+    final: bool,
+    share: float = 1.0,
+    baseline: bool = True,
+    bound: float | None = None,
 ) -> Verdict:
-    """The verdict of one look. During the bake (`final` False) each alpha is shared by the bake's `looks` and only a
-    Fail counts; without a baseline (blue serves nothing) only the hard gates apply."""
+    """The verdict of one look, which may spend `share` of each alpha (`canary_alpha.look_share`), with the step's
+    latency `bound` (None until the step has one). During the bake (`final` False) only a Fail counts; without a
+    baseline (blue serves nothing) only the hard gates apply."""
     checks = _hard_gates(green, settings)
     if baseline:
-        # Looks during the bake spend half of each alpha between them (Bonferroni): a clear failure, not a hunch.
-        share = 1 if final else 2 * looks
         checks.append(_rates("server_errors", green.server_errors, blue.server_errors, blue, green, settings, share))
         if settings.client_errors:
             checks.append(
                 _rates("client_errors", green.client_errors, blue.client_errors, blue, green, settings, share)
             )
-        checks.append(_latency(blue, green, settings, share))
+        checks.append(_latency(blue, green, settings, share, bound))
         if final:
             checks.append(_enough(blue, green, settings))
     outcomes = {c.outcome for c in checks}
@@ -226,12 +253,12 @@ def _hard_gates(green: SlotFigures, settings: Analysis) -> list[Check]:
 
 
 def _rates(
-    name: str, green_errors: int, blue_errors: int, blue: SlotFigures, green: SlotFigures, s: Analysis, share: int
+    name: str, green_errors: int, blue_errors: int, blue: SlotFigures, green: SlotFigures, s: Analysis, share: float
 ) -> Check:
     g, b = green.rate(green_errors), blue.rate(blue_errors)
     ratio = g / b if b > 0 else (math.inf if g > 0 else 1.0)
     p = canary_stats.rate_test(green_errors, green.requests, blue_errors, blue.requests)
-    alpha = s.error_alpha / share
+    alpha = s.error_alpha * share
     large = ratio >= s.error_ratio and g - b >= s.error_difference
     outcome: Outcome = "Fail" if large and p < alpha else "Marginal" if large and p < s.marginal_alpha else "Pass"
     return Check(
@@ -247,25 +274,36 @@ def _rates(
     )
 
 
-def _latency(blue: SlotFigures, green: SlotFigures, s: Analysis, share: int) -> Check:
-    # The ratio of the series' means: steadier than of their medians on a few minutes' data.
+def _latency(blue: SlotFigures, green: SlotFigures, s: Analysis, share: float, bound: float | None) -> Check:
+    """Practically worse: the ratio of the per-minute series' means (steadier than of their medians on a few minutes'
+    data). Significantly worse: green's share of the requests slower than the step's bound, against blue's, by the
+    exact test on pooled counts (a per-minute p99 of green's few requests is far noisier than blue's, which a test on
+    the two series would read as a regression)."""
     g, b = _mean(green.latency), _mean(blue.latency)
     ratio = g / b if b > 0 else math.nan
-    u, p = canary_stats.rank_test(green.latency, blue.latency)
-    alpha = s.latency_alpha / share
+    p = canary_stats.rate_test(green.slow, green.slow_requests, blue.slow, blue.slow_requests)
+    alpha = s.latency_alpha * share
     large = math.isfinite(ratio) and ratio >= s.latency_ratio
     outcome: Outcome = "Fail" if large and p < alpha else "Marginal" if large and p < s.marginal_alpha else "Pass"
+    thresholds = {"alpha": alpha, "ratio": s.latency_ratio}
+    if bound is not None:
+        thresholds["bound_seconds"] = round(bound, 6)
     return Check(
         f"latency_{s.latency_statistic}",
         outcome,
-        "Mann-Whitney U on the per-minute series (one-sided)",
+        "exact binomial test of green's share of the pooled requests slower than the bound (one-sided)",
         green=_finite(g),
         blue=_finite(b),
         ratio=_finite(ratio),
-        statistic=_finite(u),
+        difference=_finite(_share(green.slow, green.slow_requests) - _share(blue.slow, blue.slow_requests)),
+        statistic=float(green.slow),
         p_value=_finite(p),
-        thresholds={"alpha": alpha, "ratio": s.latency_ratio},
+        thresholds=thresholds,
     )
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else math.nan
 
 
 def _mean(values: list[float]) -> float:
@@ -296,6 +334,8 @@ def evidence(
             "client_errors": f.client_errors,
             "minutes": f.minutes,
             "latency_per_minute": [_finite(v) for v in f.latency],
+            "slow_requests": f.slow,  # slower than the step's latency bound, in the minutes after the bound's
+            "requests_in_those_minutes": f.slow_requests,
             "unhealthy_minutes_in_a_row": f.unhealthy_run,
             "anomalous_minutes_in_a_row": f.anomalous_run,
         }
@@ -337,27 +377,49 @@ def look(
     percent = release.traffic.percent
     if canary.percent != percent:  # the step's first look: its window opened when its bake began
         canary = canary.model_copy(
-            update={"percent": percent, "looks": 0, "rebakes": 0, "marginal_rebakes": 0, "outcome": "", "summary": ""}
+            update={
+                "percent": percent,
+                "looks": 0,
+                "rebakes": 0,
+                "marginal_rebakes": 0,
+                "outcome": "",
+                "summary": "",
+                "latency_bound": None,
+                "bound_minute": None,
+            }
         )
         canary.since = (now - timedelta(seconds=release.waits.bake_check_seconds)).isoformat()
     canary.looks += 1
     release.canary = canary
-    final = canary.looks % max(1, release.waits.bake_checks) == 0
+    per_bake = max(1, release.waits.bake_checks)
+    final = canary.looks % per_bake == 0
+    share = canary_alpha.look_share(
+        (canary.looks - 1) % per_bake + 1,
+        per_bake,
+        min(canary.rebakes + canary.marginal_rebakes, 2 * settings.max_rebakes),
+        1 + 2 * settings.max_rebakes,
+    )
     # The window in AWS's time: the twin runs its waits scaled down, its metrics are CloudWatch's minutes.
     span = (now - datetime.fromisoformat(canary.since or now.isoformat())).total_seconds() / (release.waits.scale or 1)
     end = now.replace(second=0, microsecond=0)
     start = min(end - timedelta(seconds=PERIOD), (now - timedelta(seconds=span)).replace(second=0, microsecond=0))
     dims = dimensions(release.config, canary.balancers)
-    points = read(queries(dims, settings.latency_statistic), start, end)
+    bound = canary.latency_bound
+    after = datetime.fromisoformat(canary.bound_minute) if canary.bound_minute else None
+    points = read(queries(dims, settings.latency_statistic, bound), start, end)
     green_slot = release.idle_slot or "green"
     blue_slot = next(s for s in SLOTS if s != green_slot)
+    blue = figures(points, blue_slot, len(dims[blue_slot]), after)
+    if bound is None and blue.latency:  # the step's latency bound: blue's statistic in its first minute with data
+        canary.latency_bound, canary.bound_minute = blue.latency[0], blue.latency_minutes[0].isoformat()
     verdict = judge(
-        figures(points, blue_slot, len(dims[blue_slot])),
-        figures(points, green_slot, len(dims[green_slot])),
+        blue,
+        figures(points, green_slot, len(dims[green_slot]), after),
         settings,
         final=final,
-        looks=release.waits.bake_checks,
+        share=share,
         baseline=percent < 100,
+        bound=bound,
     )
     canary.outcome, canary.summary = verdict.outcome, verdict.summary()
     if final or verdict.outcome == "Fail":
@@ -372,6 +434,7 @@ def look(
     # Marginal and Nodata each have their own rebakes: too little data is no sign that green is worse.
     if verdict.outcome == "Marginal" and canary.marginal_rebakes < settings.max_rebakes:
         canary.marginal_rebakes += 1
+        canary.since = now.isoformat()  # fresh minutes: those that made it Marginal are not judged again
         return "wait"
     if verdict.outcome == "Nodata" and canary.rebakes < settings.max_rebakes:
         canary.rebakes += 1
@@ -392,6 +455,7 @@ def _balancers(config: AppConfig, labels: Callable[[list[str]], dict[str, str]])
 
 
 def cost_per_look(config: AppConfig) -> tuple[int, float]:
-    """(metrics requested, USD) of one look: GetMetricData is priced per metric requested."""
-    metrics = len(queries(dimensions(config, {}), "p99"))
+    """(metrics requested, USD) of a look once its step has a latency bound (the first look asks one metric less per
+    target group): GetMetricData is priced per metric requested."""
+    metrics = len(queries(dimensions(config, {}), "p99", bound=0.0))
     return metrics, metrics * GET_METRIC_DATA_PRICE

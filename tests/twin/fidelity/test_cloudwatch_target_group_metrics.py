@@ -96,3 +96,24 @@ def test_a_regressed_model_reports_its_regression_and_no_minute_from_the_future(
     blue_p99, green_p99 = read(blue_group, "TargetResponseTime", "p99"), read(GROUP, "TargetResponseTime", "p99")
     assert len(blue_p99) == len(green_p99) and 30 <= len(green_p99) <= 31  # the past half hour, not the next
     assert 1.15 <= (sum(green_p99) / len(green_p99)) / (sum(blue_p99) / len(blue_p99)) <= 1.45
+
+
+def test_a_trimmed_count_is_the_minutes_requests_in_its_range(twin_moto) -> None:
+    # Given a group serving 5 000 requests a minute, median 80 ms, p99 400 ms
+    metrics.set_traffic(GROUP, requests_per_minute=5_000, latency_median_ms=80, latency_p99_ms=400)
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    wanted = [
+        query("req", "RequestCount", "Sum"),
+        query("above_p99", "TargetResponseTime", "TC(0.4:4000)"),
+        query("below_median", "TargetResponseTime", "TC(:0.08)"),
+    ]
+    # When its requests and trimmed counts are read over 20 minutes
+    answer = twin_moto("cloudwatch").get_metric_data(
+        MetricDataQueries=wanted, StartTime=end - timedelta(minutes=20), EndTime=end
+    )
+    results = {r["Id"]: r["Values"] for r in answer["MetricDataResults"]}
+    requests = sum(results["req"])
+    # Then each minute has a count (a whole number), about 1 % of the requests above the p99, half under the median
+    assert len(results["above_p99"]) == 20 and all(v == int(v) for v in results["above_p99"])
+    assert 0.007 <= sum(results["above_p99"]) / requests <= 0.013
+    assert 0.47 <= sum(results["below_median"]) / requests <= 0.53
