@@ -25,6 +25,7 @@ from orchestrator.adapters import (
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
 from orchestrator.domain import (
+    build_accounts,
     canary_judge,
     clone,
     gates,
@@ -34,6 +35,7 @@ from orchestrator.domain import (
     shared,
     smoke,
     sources,
+    trigger_filter,
 )
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
@@ -229,14 +231,25 @@ def prepare(
     assert ami_id is not None
     if options.get("emergency"):  # only the stack's quarantine machine, for its own case: refused before any change
         check_emergency(app, ami_id, options.get("started_by"), state_machine_arn)
+    account = account_of(state_machine_arn)
     try:
         image = ec2.describe_image(ami_id)
     except AmiInvalidError:
         if not event:
             raise
-        # A builder's temporary AMI (Packer's encrypt_boot) can vanish between its event and this look.
-        return Release(
-            outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} was deregistered before its release began"
+        # This account's AMI is gone (Packer's encrypt_boot deregisters its temporary AMI); a build account's may not
+        # be shared here yet (Packer's ami_users shares it after `available`): looked at again, for a bounded time.
+        sender = options.get("event_account") or account
+        if sender == account:
+            reason = f"AMI {ami_id} was deregistered before its release began"
+            return Release(outcome="Ignored", ami_id=ami_id, reason=reason)
+        return _settle(
+            ami_id,
+            previous.get("settle_until"),
+            now,
+            scale,
+            f"is not visible in account {account} yet (its owner {sender} shares it after its event?)",
+            gave_up=build_accounts.not_visible(ami_id, sender, account),
         )
     if event and image.get("State") != "available":
         return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
@@ -248,11 +261,14 @@ def prepare(
         if event:
             return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
         raise AmiInvalidError(release_eligibility.refusal(not_a_build))
-    account = account_of(state_machine_arn)
     if app is None:
         match = sources.match_image(image, all_configs())
         if match is None:
-            return _settle(ami_id, previous.get("settle_until"), now, scale, "no bluegreen:app tag or ami_source")
+            # Waited for only while an app could still take it by a late tag (domain/trigger_filter.py).
+            if not trigger_filter.could_be_tagged_late(image, account, all_configs()):
+                reason = f"AMI {ami_id} ({image.get('Name')!r}, owner {image.get('OwnerId')}) matches no app's rule"
+                return Release(outcome="Ignored", ami_id=ami_id, reason=reason)
+            return _settle(ami_id, previous.get("settle_until"), now, scale, "has no bluegreen:app tag or ami_source")
         app, matched_by = match.app, match.rule
     elif not matched_by:
         matched_by = _rule_of_named(app, image, own_config(app))
@@ -296,6 +312,9 @@ def prepare(
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn, seen=seen)
         if waiting:
             return waiting.model_copy(update={"matched_by": matched_by})
+    build_approval = build_accounts.build_account_approval(config, image, account, options["source"])
+    if build_approval:
+        ami_notes.append(build_approval)
     router = routers.of(config)
     weights = router.weights()
     live, live_group = find_live_group(config, weights, seen)
@@ -317,7 +336,7 @@ def prepare(
         steps=steps_for(config, emergency),
         weights=weights,
         convert_dns=convert_dns,
-        approval_required=config.approval.before_traffic and not emergency,
+        approval_required=(config.approval.before_traffic or bool(build_approval)) and not emergency,
         matched_by=matched_by,
         ami_notes=ami_notes,
     )
@@ -406,19 +425,21 @@ def _settle(
     missing: str,
     app: str | None = None,
     matched_by: str = "",
+    gave_up: str | None = None,
 ) -> Release:
     """Look at an event's AMI again after a wait, until the deadline, and only then release it.
 
     `missing` says what the AMI lacks (no rule matches it yet: Packer's amazon-ebs builder tags an AMI only after it is
-    available); past the deadline it is ignored. Without `missing`, the AMI matched: the next look re-checks that it
+    available; not shared here yet: Packer's ami_users shares it after that); past the deadline it is ignored, saying
+    `gave_up` (or `missing`). Without `missing`, the AMI matched: the next look re-checks that it
     still exists, is available and matches, before anything changes.
     """
     deadline = settle_until or _after(now, max(1, scaled(budget.SETTLE_SECONDS, scale)))
     if missing and _past(now, deadline):
-        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has {missing}")
+        return Release(outcome="Ignored", ami_id=ami_id, reason=gave_up or f"AMI {ami_id} {missing}")
     poll = max(1, scaled(budget.paced(budget.SETTLE_SECONDS, 0, "settle"), scale))
     reason = (
-        f"AMI {ami_id} has {missing} yet: looking again until {deadline}"
+        f"AMI {ami_id} {missing}: looking again until {deadline}"
         if missing
         else f"AMI {ami_id} matched {app} ({matched_by}): looking again in {poll}s before anything starts"
     )
