@@ -4,11 +4,16 @@ released, one never shared is ignored saying so; a build account's AMI can wait 
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from bluegreen.cli import ops
+from bluegreen.demo import build_account as walkthrough
 from bluegreen.twin import server
 from tests.e2e.screening import dropped
 from tests.e2e.test_triggers import (  # noqa: F401  (stack: the build bus for BUILD_ACCOUNT, grants checked at the end)
@@ -148,3 +153,45 @@ def test_the_same_ami_released_by_name_needs_no_approval(app) -> None:
     execution = app.release(image)
     assert execution.status == "SUCCEEDED", execution.cause
     assert not any("build_account_approval" in n for n in execution.output["release"]["ami_notes"])
+
+
+# --- 7. the README's walk-through of trigger 2 on the twin -------------------------------------------------------------
+
+
+def test_the_readme_build_account_walkthrough_releases_an_ami_shared_after_its_event(stack) -> None:  # noqa: F811
+    out = io.StringIO()
+    execution = walkthrough.run(stack.aws, "walkthrough", share_after=1.5, console=Console(file=out, width=200))
+    assert execution.status == "SUCCEEDED", (execution.cause, out.getvalue())
+    release = execution.output["release"]
+    assert release["matched_by"].startswith(f"ami_source: owner {BUILD_ACCOUNT}")
+    assert ops.status(stack.aws, "walkthrough")["live"]["ami_id"] == release["ami_id"]
+    printed = out.getvalue()
+    assert "aws events put-targets --rule bluegreen-forward-amis" in printed
+    assert "aws ec2 modify-image-attribute" in printed and "waiting for the share" in printed
+    # And the README's hand-sent sample, put by the build account on its own bus, is forwarded with its account
+    entries = json.loads((Path(__file__).parents[2] / "events" / "ami-available-forwarded.entries.json").read_text())
+    ami = json.loads(entries[0]["Detail"])["ImageId"]
+    build_account(_harness(stack))("events").put_events(Entries=entries)
+    arn = wait_for_execution(_harness(stack), ami)
+    given = json.loads(stack.aws.client("stepfunctions").describe_execution(executionArn=arn)["input"])
+    assert given["account"] == BUILD_ACCOUNT
+    ended = ops.wait_for(stack.aws, arn, timeout=60, poll=0.2)
+    assert (
+        ended.output["release"]["outcome"] == "Ignored"
+        and "is not visible in account" in ended.output["release"]["reason"]
+    )
+
+
+class _harness:
+    """What the build-account helpers of test_triggers need of an app: the stack's clients and endpoint."""
+
+    def __init__(self, running) -> None:
+        self.aws, self.endpoint, self.stack = running.aws, running.twin.endpoint_url, running
+
+    def wait_until(self, predicate, timeout: float = 30, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := predicate():
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"waited {timeout}s for {what}")
