@@ -129,6 +129,7 @@ def test_parameters_outside_the_golden_path_invoke_nothing_and_unnamed_ones_star
 
 
 def test_a_build_accounts_ami_waits_for_approval_when_the_config_asks(app) -> None:
+    app.subscribe()
     set_source(app, {"owners": [BUILD_ACCOUNT], "name_pattern": f"{app.name}-*", "build_account_approval": True})
     image = bake_in(build_account(app)("ec2"), f"{app.name}-needs-a-human")
     share(app, image)
@@ -137,6 +138,8 @@ def test_a_build_accounts_ami_waits_for_approval_when_the_config_asks(app) -> No
     # Then the release stops before any traffic, waiting for a human, and says why
     app.wait_for_phase("AwaitingApproval", timeout=60)
     assert app.weights() == {"blue": 100, "green": 0}
+    asked = app.wait_until(lambda: [n for n in app.notifications() if "approve" in n], what="the approval request")
+    assert f"made by build account {BUILD_ACCOUNT}" in asked[-1]["why"]
     # When approved, it goes on and is released
     app.approve()
     execution = app.wait(arn)

@@ -19,6 +19,8 @@ from __future__ import annotations
 from orchestrator.adapters import ec2
 from orchestrator.config import AppConfig
 
+APPROVAL_NOTE = "approval:"  # the plan's note that this release waits for a human because a build account made it
+
 
 def not_visible(ami_id: str, owner: str, account: str) -> str:
     """Why a forwarded AMI is ignored once the wait for its share is over, and what to do."""
@@ -42,4 +44,6 @@ def build_account_approval(config: AppConfig, image: dict, account: str, source:
         made = f"this account's copy of {copied_from}, made by a build account"
     else:
         return None
-    return f"approval: {image['ImageId']} is {made}; ami_source.build_account_approval asks a human before traffic"
+    return (
+        f"{APPROVAL_NOTE} {image['ImageId']} is {made}; ami_source.build_account_approval asks a human before traffic"
+    )

@@ -736,6 +736,7 @@ def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.
 def request_approval(release: Release, task_token: str, now: datetime, topic: str | None) -> dict:
     gate(release, now, "AwaitingApproval", task_token=task_token)
     assert release.config
+    why = next((n for n in release.ami_notes if n.startswith(build_accounts.APPROVAL_NOTE)), None)
     notify.publish(
         [topic, release.config.notify_topic_arn],
         f"bluegreen: {release.app} release {release.release_id} awaits approval",
@@ -746,6 +747,7 @@ def request_approval(release: Release, task_token: str, now: datetime, topic: st
             "approve": f"bluegreen approve {release.app}",
             "reject": f"bluegreen reject {release.app}",
             **({"canary": release.canary.summary} if release.canary else {}),  # asked because the judge had no data
+            **({"why": why} if why else {}),  # asked because a build account made the AMI
         },
     )
     return {"requested": True}

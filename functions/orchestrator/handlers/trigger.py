@@ -26,8 +26,9 @@ def filter_trigger(event: TriggerEvent, context: Any) -> dict:
     machine = os.environ["DEPLOY_STATE_MACHINE_ARN"]
     raw = event.model_dump()
     account = machine.split(":")[4]  # the machine's ARN: this account
+    # Every AMI of the account passes here: its verdict is logged at LogLevel DEBUG only (and returned).
     verdict = trigger_filter.screen(raw, account, os.environ["AWS_REGION"])
-    logger.info("trigger screened", extra={"start": verdict.start, "reason": verdict.reason, "event_id": event.id})
+    logger.debug("trigger screened", extra={"start": verdict.start, "reason": verdict.reason, "event_id": event.id})
     if not verdict.start:
         return {"started": None, "reason": verdict.reason}
     # Named after the event: EventBridge and Lambda deliver at least once, and a second delivery starts nothing new.
