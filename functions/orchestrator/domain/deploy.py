@@ -256,12 +256,9 @@ def prepare(
     # A backup, or an image of a fleet's own host, is never released by itself (domain/release_eligibility.py); a
     # queued release was checked when it was asked for, the quarantine's swap is onto the live build.
     trusted = options.get("emergency") or options.get("force") or options.get("source") == "queue"
-    not_a_build = None if trusted else release_eligibility.check(image)
-    if not_a_build:
-        if event:
-            return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
-        raise AmiInvalidError(release_eligibility.refusal(not_a_build))
-    if app is None:
+    by_tags = None if trusted else release_eligibility.image_problem(image, None)
+    if app is None and not by_tags:
+        # Matched before its source instance is described: an AMI that no app takes costs no DescribeInstances.
         match = sources.match_image(image, all_configs())
         if match is None:
             # Waited for only while an app could still take it by a late tag (domain/trigger_filter.py).
@@ -270,7 +267,13 @@ def prepare(
                 return Release(outcome="Ignored", ami_id=ami_id, reason=reason)
             return _settle(ami_id, previous.get("settle_until"), now, scale, "has no bluegreen:app tag or ami_source")
         app, matched_by = match.app, match.rule
-    elif not matched_by:
+    not_a_build = by_tags or (None if trusted else release_eligibility.check(image))
+    if not_a_build:
+        if event:
+            return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
+        raise AmiInvalidError(release_eligibility.refusal(not_a_build))
+    assert app is not None
+    if not matched_by:
         matched_by = _rule_of_named(app, image, own_config(app))
     # What the state table holds for this app and AMI, in one read: the lock, the live pointer, the AMI's claim.
     seen = state_table.read_many(app, ["LOCK", "LIVE", f"AMI#{ami_id}"])
