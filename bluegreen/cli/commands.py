@@ -363,11 +363,17 @@ def app_list() -> None:
 def local_up(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
     wait_scale: Annotated[float, typer.Option(help="Multiplier of every wait.")] = 0.02,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(help="A template parameter, Key=Value (repeatable), e.g. BuildAccountIds=111122223333."),
+    ] = None,
 ) -> None:
     """Start the twin, deploy template.yaml into it, print the endpoint and outputs; runs until Ctrl-C."""
+    from bluegreen.cli import template_parameters
     from bluegreen.twin import local
 
-    local.up(port=port, wait_scale=wait_scale, console=console)
+    parameters = template_parameters.parse(parameter or [], local.TEMPLATE)  # refused before anything starts
+    local.up(port=port, wait_scale=wait_scale, console=console, parameters=parameters)
 
 
 @local.command("demo")

@@ -4,7 +4,8 @@ Counts per release: state transitions and Lambda invocations (from the execution
 the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, both traffic
 routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, (bluegreen.proof.bench_costs)
 the calls of a 4-step release per task and service, handler import time against a bare `import boto3`, and the
-executions a self-rolled-back release starts, and the canary judge (`canary_bench`).
+executions a self-rolled-back release starts, the canary judge (`canary_bench`), and what events that no app could
+match cost (`bench_triggers`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
-from bluegreen.proof import bench_costs, canary_bench
+from bluegreen.proof import bench_costs, bench_triggers, canary_bench
 from bluegreen.proof.invariants import traffic_splits
 from bluegreen.twin import local, server
 
@@ -321,10 +322,17 @@ def main() -> int:
         contained = containment(stack)
     finally:
         stack.stop()
+    # Events that no app could match (issue 16): a twin of its own, whose account holds one app.
+    stack = local.start(port=0, wait_scale=WAIT_SCALE, retry_scale=0.02)
+    try:
+        unrelated = bench_triggers.measure(stack)
+    finally:
+        stack.stop()
     canary = canary_bench.measure()  # in-process moto with the twin's target group metrics: no stack needed
     timing = bench_costs.imports()
     costs_section = bench_costs.report(costs, timing, reconciliations, bench_costs.baseline_imports())
     write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained)
+    bench_costs.replace_section(bench_triggers.report(unrelated))
     canary_bench.write_section(canary)
     print((REPO / "docs" / "benchmarks.md").read_text())
     ok = all(r.status == "SUCCEEDED" for r in runs[:4]) and runs[4].status == "FAILED"
@@ -333,6 +341,7 @@ def main() -> int:
     ok = ok and all(q.status == "SUCCEEDED" for q in isolations)
     ok = ok and containment_ratio(contained) <= 1.2 and canary_bench.passes(canary)
     ok = ok and all(c.status == "SUCCEEDED" for c in costs) and not bench_costs.unexplained(costs)
+    ok = ok and bench_triggers.passes(unrelated)
     return 0 if ok and all(s == "SUCCEEDED" for s in parallel) else 1
 
 

@@ -12,7 +12,7 @@ property of `AWS::Events::EventBus`.
 moto re-sends the event through the receiving account's PutEvents (account, resources, time and id are lost: the event
 looks as if the receiving account had made it), checks no policy, and its CloudFormation drops the bus's `Policy`.
 moto's events have no `account` field at all; a forwarded one gets the sender's. Conditions in a bus policy (e.g.
-`aws:PrincipalOrgID`) are not evaluated here.
+`aws:PrincipalOrgID`) are evaluated by `eventbridge_bus_policy_conditions`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def _principals(statement: dict[str, Any]) -> set[str]:
 
 
 def allows(policy: str | None, account: str) -> bool:
-    """Whether the bus policy lets `account` put events on the bus (Allow statements only; conditions not evaluated)."""
+    """Whether the bus policy lets `account` put events on the bus (Allow statements only; their conditions:
+    eventbridge_bus_policy_conditions)."""
     for statement in json.loads(policy or "{}").get("Statement", []):
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions

@@ -53,9 +53,11 @@ def start(
     return LocalStack(twin=twin, aws=Aws(region=REGION, endpoint_url=twin.endpoint_url), outputs=outputs)
 
 
-def up(port: int, wait_scale: float, console: Console) -> None:
-    stack = start(port=port, wait_scale=wait_scale)
+def up(port: int, wait_scale: float, console: Console, parameters: dict[str, str] | None = None) -> None:
+    stack = start(port=port, wait_scale=wait_scale, parameters=parameters)
     console.print(f"[bold green]twin up[/bold green] at {stack.twin.endpoint_url} (stack {DEFAULT_STACK!r})")
+    for key, value in sorted((parameters or {}).items()):
+        console.print(f"  parameter {key:<14} {value}")
     for key, value in sorted(stack.outputs.items()):
         console.print(f"  {key:<24} {value}")
     console.print(

@@ -46,6 +46,11 @@ SMOKE_BUDGET_SECONDS = SMOKE_FUNCTION_TIMEOUT_SECONDS - 60
 SMOKE_RETRY_SECONDS = 2.0
 
 
+def approval_possible(config: AppConfig) -> bool:
+    """Whether a release of this app may wait for approval before traffic: always, or for a build account's AMI."""
+    return config.approval.before_traffic or bool(config.ami_source and config.ami_source.build_account_approval)
+
+
 def paced(window: float, poll: float, loop: str) -> int:
     """The poll interval of a loop: the configured one, stretched so the window takes at most MAX_POLLS polls."""
     return max(1, math.ceil(poll), math.ceil(window / MAX_POLLS[loop]))
@@ -116,7 +121,7 @@ def worst_case(config: AppConfig) -> Budget:
     )
     budget.seconds["health.timeout_seconds"] = config.health.timeout_seconds
     budget.seconds["smoke_tests"] = smoke_suite_seconds(config)
-    if config.approval.before_traffic:
+    if approval_possible(config):
         budget.seconds["approval.timeout_seconds"] = config.approval.timeout_seconds
     # An ALB's weights are in effect when ModifyListener/ModifyRule returns: no change to wait for.
     sync = DNS_SYNC_SECONDS if config.router == "route53" else 0

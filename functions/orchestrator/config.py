@@ -291,6 +291,10 @@ class AmiSource(_Model):
     # `bluegreen:app` on an AMI selects it too (the tag before `bluegreen:release-to`). Every fleet instance carries
     # it, so set false once your builds are tagged bluegreen:release-to: then only that tag (and the rules above) do.
     legacy_app_tag: StrictBool = True
+    # A release of an AMI a build account made (one of `owners`, or this account's copy of one), started by its event,
+    # waits for a human's approval before any traffic, whatever approval.before_traffic says: anyone there who can
+    # build and share an AMI whose name matches name_pattern could otherwise release it.
+    build_account_approval: StrictBool = False
 
     @field_validator("owners")
     @classmethod
@@ -336,6 +340,11 @@ class AmiSource(_Model):
             )
         if self.copy_shared and not self.owners:
             raise ValueError("copy_shared: copies AMIs shared by the owners: name owners and name_pattern")
+        if self.build_account_approval and not self.owners:
+            raise ValueError(
+                "build_account_approval: applies to AMIs of the build accounts in owners: name owners and name_pattern,"
+                " or use approval.before_traffic for every release"
+            )
         return self
 
 

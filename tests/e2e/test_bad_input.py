@@ -415,6 +415,8 @@ CONFIGS = [
     ("ami-parameter-not-a-name", {"ami_source": {"parameter": "no spaces"}}, "ami_source.parameter: 'no spaces' is not an SSM parameter name"),
     ("ami-copy-as-a-word", {"ami_source": {"parameter": "/g/shop", "copy_shared": "yes"}}, "ami_source.copy_shared: Input should be a valid boolean"),
     ("ami-source-empty", {"ami_source": {}}, "ami_source: name owners and name_pattern, or parameter"),
+    ("ami-build-approval-without-owners", {"ami_source": {"parameter": "/golden-ami/shop", "build_account_approval": True}}, "ami_source: build_account_approval: applies to AMIs of the build accounts in owners"),
+    ("ami-build-approval-as-a-word", {"ami_source": {"owners": ["111122223333"], "name_pattern": "shop-*", "build_account_approval": "yes"}}, "ami_source.build_account_approval: Input should be a valid boolean"),
     ("ami-parameter-outside-prefix", {"ami_source": {"parameter": "/prod/shop-ami"}}, "ami_source.parameter: /prod/shop-ami is not under the stack's GoldenAmiParameterPrefix /golden-ami/"),
 ]  # fmt: skip
 

@@ -17,6 +17,22 @@ def start(state_machine_arn: str, payload: dict, api: Any = None) -> str:
     return started["executionArn"]
 
 
+def start_once(state_machine_arn: str, payload: dict, name: str | None, api: Any = None) -> str | None:
+    """Start an execution named `name` (random if None); None when that name was used already (an event delivered
+    twice): "StartExecution is idempotent for STANDARD workflows" with the same name and input while it runs, and
+    refuses the name with ExecutionAlreadyExists once it has ended (Step Functions API Reference, "StartExecution")."""
+    named = {"name": name} if name else {}
+    try:
+        started = (api or client("stepfunctions")).start_execution(
+            stateMachineArn=state_machine_arn, input=json.dumps(payload), **named
+        )
+    except ClientError as err:
+        if error_code(err) == "ExecutionAlreadyExists":
+            return None
+        raise
+    return started["executionArn"]
+
+
 def fail_task(task_token: str, error: str, cause: str, api: Any = None) -> bool:
     """Fail a task waiting for its token; False when the token is no longer waiting (answered or timed out)."""
     try:

@@ -25,6 +25,7 @@ from orchestrator.adapters import (
 from orchestrator.adapters.aws import client
 from orchestrator.config import APP_NAME, AppConfig, describe_validation_error
 from orchestrator.domain import (
+    build_accounts,
     canary_judge,
     clone,
     gates,
@@ -34,6 +35,7 @@ from orchestrator.domain import (
     shared,
     smoke,
     sources,
+    trigger_filter,
 )
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
@@ -229,32 +231,49 @@ def prepare(
     assert ami_id is not None
     if options.get("emergency"):  # only the stack's quarantine machine, for its own case: refused before any change
         check_emergency(app, ami_id, options.get("started_by"), state_machine_arn)
+    account = account_of(state_machine_arn)
     try:
         image = ec2.describe_image(ami_id)
     except AmiInvalidError:
         if not event:
             raise
-        # A builder's temporary AMI (Packer's encrypt_boot) can vanish between its event and this look.
-        return Release(
-            outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} was deregistered before its release began"
+        # This account's AMI is gone (Packer's encrypt_boot deregisters its temporary AMI); a build account's may not
+        # be shared here yet (Packer's ami_users shares it after `available`): looked at again, for a bounded time.
+        sender = options.get("event_account") or account
+        if sender == account:
+            reason = f"AMI {ami_id} was deregistered before its release began"
+            return Release(outcome="Ignored", ami_id=ami_id, reason=reason)
+        return _settle(
+            ami_id,
+            previous.get("settle_until"),
+            now,
+            scale,
+            f"is not visible in account {account} yet (its owner {sender} shares it after its event?)",
+            gave_up=build_accounts.not_visible(ami_id, sender, account),
         )
     if event and image.get("State") != "available":
         return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} is {image.get('State')}, not available")
     # A backup, or an image of a fleet's own host, is never released by itself (domain/release_eligibility.py); a
     # queued release was checked when it was asked for, the quarantine's swap is onto the live build.
     trusted = options.get("emergency") or options.get("force") or options.get("source") == "queue"
-    not_a_build = None if trusted else release_eligibility.check(image)
+    by_tags = None if trusted else release_eligibility.image_problem(image, None)
+    if app is None and not by_tags:
+        # Matched before its source instance is described: an AMI that no app takes costs no DescribeInstances.
+        match = sources.match_image(image, all_configs())
+        if match is None:
+            # Waited for only while an app could still take it by a late tag (domain/trigger_filter.py).
+            if not trigger_filter.could_be_tagged_late(image, account, all_configs()):
+                reason = f"AMI {ami_id} ({image.get('Name')!r}, owner {image.get('OwnerId')}) matches no app's rule"
+                return Release(outcome="Ignored", ami_id=ami_id, reason=reason)
+            return _settle(ami_id, previous.get("settle_until"), now, scale, "has no bluegreen:app tag or ami_source")
+        app, matched_by = match.app, match.rule
+    not_a_build = by_tags or (None if trusted else release_eligibility.check(image))
     if not_a_build:
         if event:
             return Release(outcome="Ignored", ami_id=ami_id, reason=f"{not_a_build}: never released by an event")
         raise AmiInvalidError(release_eligibility.refusal(not_a_build))
-    account = account_of(state_machine_arn)
-    if app is None:
-        match = sources.match_image(image, all_configs())
-        if match is None:
-            return _settle(ami_id, previous.get("settle_until"), now, scale, "no bluegreen:app tag or ami_source")
-        app, matched_by = match.app, match.rule
-    elif not matched_by:
+    assert app is not None
+    if not matched_by:
         matched_by = _rule_of_named(app, image, own_config(app))
     # What the state table holds for this app and AMI, in one read: the lock, the live pointer, the AMI's claim.
     seen = state_table.read_many(app, ["LOCK", "LIVE", f"AMI#{ami_id}"])
@@ -296,6 +315,9 @@ def prepare(
         waiting = _queue_if_busy(app, ami_id, options["source"], epoch, built, execution_arn, seen=seen)
         if waiting:
             return waiting.model_copy(update={"matched_by": matched_by})
+    build_approval = build_accounts.build_account_approval(config, image, account, options["source"])
+    if build_approval:
+        ami_notes.append(build_approval)
     router = routers.of(config)
     weights = router.weights()
     live, live_group = find_live_group(config, weights, seen)
@@ -317,7 +339,7 @@ def prepare(
         steps=steps_for(config, emergency),
         weights=weights,
         convert_dns=convert_dns,
-        approval_required=config.approval.before_traffic and not emergency,
+        approval_required=(config.approval.before_traffic or bool(build_approval)) and not emergency,
         matched_by=matched_by,
         ami_notes=ami_notes,
     )
@@ -406,19 +428,21 @@ def _settle(
     missing: str,
     app: str | None = None,
     matched_by: str = "",
+    gave_up: str | None = None,
 ) -> Release:
     """Look at an event's AMI again after a wait, until the deadline, and only then release it.
 
     `missing` says what the AMI lacks (no rule matches it yet: Packer's amazon-ebs builder tags an AMI only after it is
-    available); past the deadline it is ignored. Without `missing`, the AMI matched: the next look re-checks that it
+    available; not shared here yet: Packer's ami_users shares it after that); past the deadline it is ignored, saying
+    `gave_up` (or `missing`). Without `missing`, the AMI matched: the next look re-checks that it
     still exists, is available and matches, before anything changes.
     """
     deadline = settle_until or _after(now, max(1, scaled(budget.SETTLE_SECONDS, scale)))
     if missing and _past(now, deadline):
-        return Release(outcome="Ignored", ami_id=ami_id, reason=f"AMI {ami_id} has {missing}")
+        return Release(outcome="Ignored", ami_id=ami_id, reason=gave_up or f"AMI {ami_id} {missing}")
     poll = max(1, scaled(budget.paced(budget.SETTLE_SECONDS, 0, "settle"), scale))
     reason = (
-        f"AMI {ami_id} has {missing} yet: looking again until {deadline}"
+        f"AMI {ami_id} {missing}: looking again until {deadline}"
         if missing
         else f"AMI {ami_id} matched {app} ({matched_by}): looking again in {poll}s before anything starts"
     )
@@ -715,6 +739,7 @@ def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.
 def request_approval(release: Release, task_token: str, now: datetime, topic: str | None) -> dict:
     gate(release, now, "AwaitingApproval", task_token=task_token)
     assert release.config
+    why = next((n for n in release.ami_notes if n.startswith(build_accounts.APPROVAL_NOTE)), None)
     notify.publish(
         [topic, release.config.notify_topic_arn],
         f"bluegreen: {release.app} release {release.release_id} awaits approval",
@@ -725,6 +750,7 @@ def request_approval(release: Release, task_token: str, now: datetime, topic: st
             "approve": f"bluegreen approve {release.app}",
             "reject": f"bluegreen reject {release.app}",
             **({"canary": release.canary.summary} if release.canary else {}),  # asked because the judge had no data
+            **({"why": why} if why else {}),  # asked because a build account made the AMI
         },
     )
     return {"requested": True}

@@ -60,7 +60,7 @@ def plan_waits(config: AppConfig, *, scale: float, deregistration_delay: int, em
     # execution's lock is freed by the reconciler, the lease is only the last resort. Approval counts only when
     # this release waits for it.
     analysis = config.traffic.analysis
-    asks = config.approval.before_traffic or (analysis is not None and analysis.nodata == "approve")
+    asks = budget.approval_possible(config) or (analysis is not None and analysis.nodata == "approve")
     approval = config.approval.timeout_seconds if asks and not emergency else 0
     longest = max(
         bake,

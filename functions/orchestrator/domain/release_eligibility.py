@@ -67,10 +67,13 @@ def image_problem(image: dict, source_instance: dict | None) -> str | None:
 
 
 def check(image: dict, api: Any = None) -> str | None:
-    """image_problem, describing the image's source instance if it names one (one DescribeInstances at most)."""
+    """image_problem, describing the image's source instance if it names one and its own tags say nothing (one
+    DescribeInstances at most: none for a backup, which its tags tell apart)."""
     source_id = image.get("SourceInstanceId")
-    source = ec2.describe_instances([source_id], api).get(source_id) if source_id else None
-    return image_problem(image, source)
+    problem = image_problem(image, None)
+    if problem or not source_id:
+        return problem
+    return image_problem(image, ec2.describe_instances([source_id], api).get(source_id))
 
 
 def refusal(problem: str) -> str:
