@@ -28,6 +28,7 @@ from orchestrator.domain import (
     canary_judge,
     clone,
     gates,
+    green_launch,
     health,
     release_eligibility,
     routers,
@@ -679,6 +680,8 @@ def check_green_health(release: Release, now: datetime) -> Release:
     report = fleet_health(release.green_asg, release.config.slots[release.idle_slot].target_group_arns)
     # One write per poll: the gate renews the lease, reads abort/rollback flags and records the health counts.
     gate(release, now, "WaitHealthy", health=f"{report.healthy_targets}/{report.desired}")
+    if not report.healthy:  # a launch Auto Scaling could not make ends the release now, saying why
+        green_launch.check(release.green_asg, autoscaling.scaling_activities(release.green_asg))
     if not report.healthy and release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
         raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
     release.health = report
