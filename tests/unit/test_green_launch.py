@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from orchestrator.domain import green_launch
 from orchestrator.errors import GreenLaunchFailedError
 

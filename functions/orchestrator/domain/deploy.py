@@ -33,6 +33,7 @@ from orchestrator.domain import (
     release_eligibility,
     routers,
     shared,
+    shared_ami_access,
     smoke,
     sources,
 )
@@ -282,10 +283,13 @@ def prepare(
     refused_ami, ami_notes = shared.check(image, account)
     emergency = bool(options.get("emergency"))
     dry_run = bool(options.get("dry_run"))
+    source = config.ami_source
+    copying = shared.is_shared(image, account) and source and source.copy_shared and not emergency
+    if copying:  # a copy reads the AMI's storage, which a launch does not
+        refused_ami += shared_ami_access.copy_refusals(image, account)
     if refused_ami and not dry_run:
         raise AmiInvalidError(f"ami_id: {refused_ami[0].detail}")
-    source = config.ami_source
-    if shared.is_shared(image, account) and source and source.copy_shared and not emergency:
+    if copying:
         if dry_run:
             ami_notes.append(f"copy_shared: {ami_id} would be copied into this account and the copy released")
         else:
