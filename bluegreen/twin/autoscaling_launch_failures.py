@@ -10,14 +10,19 @@ failures"): when an instance cannot be launched, the activity's status is `Faile
 "Value (...) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name. Launching EC2
 instance failed." and "There are not enough free addresses in subnet '...' to satisfy the requested number of
 instances. Launching EC2 instance failed."; Auto Scaling keeps trying later, and the group stays short of its desired
-capacity meanwhile.
+capacity meanwhile. An instance whose encrypted volumes use a customer managed key the group's service-linked role may
+not use "failed to launch" (Knowledge Center, "kms-launch-ec2-instance"): the activity says "Instance became unhealthy
+while waiting for instance to be in InService state. Termination Reason: Client.InternalError: Client error on
+launch". For another account's key the role needs a grant (Auto Scaling User Guide, "Required AWS KMS key policy for
+use with encrypted volumes", example 2).
 
 moto launches the instances with a profile that does not exist, or into a subnet with no address left, and its
 DescribeScalingActivities always answers an empty list. Here a launch whose template names an instance profile that
 does not exist in the account, or whose subnet (the one moto launches into: the first of the group's
-VPCZoneIdentifier) has fewer free addresses than instances to launch, launches nothing and records a `Failed`
-activity with AWS's message; every launch that succeeds records a `Successful` one. DescribeScalingActivities answers
-the group's activities, newest first. Other causes (capacity, quotas, KMS) are not modelled.
+VPCZoneIdentifier) has fewer free addresses than instances to launch, or whose AMI's snapshot is encrypted with another
+account's key on which the account's AWSServiceRoleForAutoScaling holds no grant for Decrypt, GenerateDataKeyWithoutPlaintext and
+CreateGrant (kms_cross_account_keys), launches nothing and records a `Failed` activity with AWS's message; every launch that succeeds records a `Successful` one. DescribeScalingActivities answers
+the group's activities, newest first. Other causes (capacity, quotas, a key of its own account) are not modelled.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
 from moto.iam.models import iam_backends
 
+from bluegreen.twin import ec2_encrypted_images, kms_cross_account_keys
 from bluegreen.twin.patching import Patches
 
 _original_replace = FakeAutoScalingGroup.replace_autoscaling_group_instances
@@ -105,9 +111,31 @@ def _subnet_problem(group: FakeAutoScalingGroup, count: int) -> str | None:
     )
 
 
+# What EBS does with the key when Auto Scaling launches from an encrypted snapshot, through the role's grant.
+GRANT_OPERATIONS = {"Decrypt", "GenerateDataKeyWithoutPlaintext", "CreateGrant"}
+CLIENT_ERROR = (
+    "Instance became unhealthy while waiting for instance to be in InService state. Termination Reason:"
+    " Client.InternalError: Client error on launch"
+)
+
+
+def _key_problem(group: FakeAutoScalingGroup) -> str | None:
+    account = group.autoscaling_backend.account_id
+    try:
+        image = group.autoscaling_backend.ec2_backend.describe_images(ami_ids=[group.image_id])[0]
+    except Exception:  # no such image: moto's own launch answers that
+        return None
+    key = ec2_encrypted_images.key_of(image)
+    parts = kms_cross_account_keys.split_arn(key or "")
+    if parts is None or parts[1] == account:  # not encrypted, an AWS managed key, or the account's own key
+        return None
+    role = kms_cross_account_keys.autoscaling_role(account)
+    return None if kms_cross_account_keys.grantee_may_use(key or "", role, GRANT_OPERATIONS) else CLIENT_ERROR
+
+
 def launch_problem(group: FakeAutoScalingGroup, count: int) -> str | None:
     """Why Auto Scaling could not launch `count` instances for the group now, as its activity says; None if it can."""
-    return _profile_problem(group) or _subnet_problem(group, count)
+    return _profile_problem(group) or _subnet_problem(group, count) or _key_problem(group)
 
 
 def _replace(self: FakeAutoScalingGroup, count_needed: int, propagated_tags: dict[str, str]) -> None:

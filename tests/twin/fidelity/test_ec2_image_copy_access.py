@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.twin import ec2_shared_snapshots
+from bluegreen.twin import ec2_image_copy_access
 from tests.twin.fidelity.test_trigger_behaviours import THIS_ACCOUNT, build_account, shared_ami
 
 
@@ -13,7 +13,7 @@ def snapshot_of(ec2, image: str) -> str:
     return ec2.describe_images(ImageIds=[image])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
 
 
-@pytest.mark.behaviour(ec2_shared_snapshots)
+@pytest.mark.behaviour(ec2_image_copy_access)
 def test_a_shared_ami_whose_snapshot_is_not_shared_cannot_be_copied_or_its_snapshot_seen(aws) -> None:
     # Given an AMI the build account shares with this account, but not its snapshot
     build = build_account(aws)

@@ -17,6 +17,17 @@ and its DescribeSnapshots finds only the caller's own snapshots. Here a snapshot
 that is shared with the caller is found by id (lists without ids stay the caller's own), and CopyImage of another
 account's AMI needs every snapshot behind it shared with the caller (or public), else `InvalidRequest` with AWS's
 message.
+
+A copy of an encrypted AMI re-encrypts its snapshots, so the copier must be able to use the source key: "the key
+policy for the KMS key must give the external account [...] permission to use the KMS key" (KMS Developer Guide,
+"Allowing users in other accounts to use a KMS key"), for `kms:Decrypt`, `kms:ReEncrypt*`, `kms:CreateGrant` and
+`kms:DescribeKey` (EC2 User Guide, "Copy an AMI": "[...] you must have permissions to use the KMS key"); the copy is
+encrypted with a key the copier owns, its AWS managed key for EBS unless it names one. CopyImage returns at once and
+the copy is `pending`; a copy that cannot use the key ends `failed` (its `EC2 AMI State Change` event says `failed`,
+with the error), which is what the copier sees. Here a copy of another account's AMI encrypted with a key whose policy
+does not allow the copier's account those actions (kms_cross_account_keys) is made and left `failed`, the reason in its
+`failed` event (ec2_image_states sends it); the caller's own IAM policy for that key use is authorized with CopyImage
+(iam_requests).
 """
 
 from __future__ import annotations
@@ -28,11 +39,17 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.amis import AmiBackend
 from moto.ec2.models.elastic_block_store import EBSBackend, Snapshot
 
+from bluegreen.twin import ec2_encrypted_images, kms_cross_account_keys
 from bluegreen.twin.ec2_shared_images import other_accounts
 from bluegreen.twin.patching import Patches
 
 _original_describe = EBSBackend.describe_snapshots
 _original_copy = AmiBackend.copy_image
+
+
+# What a copy does with the source key (kms_cross_account_keys checks the owner's key policy for each).
+KEY_ACTIONS = ["kms:Decrypt", "kms:ReEncryptFrom", "kms:CreateGrant", "kms:DescribeKey"]
+COPY_FAILED = "Copy failed: the KMS key of the source snapshots cannot be used"
 
 
 class StorageNotReadableError(EC2ClientError):
@@ -89,7 +106,17 @@ def _copy(
     account = self.account_id  # type: ignore[attr-defined]
     if source.owner_id != account and not all(readable_by(s, account) for s in snapshots_of(source)):
         raise StorageNotReadableError()
-    return _original_copy(self, source_image_id, source_region, name, description)
+    copy = _original_copy(self, source_image_id, source_region, name, description)
+    key = ec2_encrypted_images.key_of(source)
+    if key is None:
+        return copy
+    # Re-encrypted with a key of the copier's: its own source key, else its AWS managed key for EBS.
+    ec2_encrypted_images.encrypt(copy, key if source.owner_id == account else None)
+    problem = kms_cross_account_keys.may_use(key, account, KEY_ACTIONS) if key.split(":")[4:5] != [account] else None
+    if problem:
+        copy.state = "failed"
+        copy.failure = f"{COPY_FAILED}: {problem}"
+    return copy
 
 
 patches = Patches(
