@@ -3,6 +3,9 @@ account, and the plan says so before anything changes."""
 
 from __future__ import annotations
 
+import json
+
+from tests.build_keys import SERVICE_ROLE, build_key
 from tests.e2e.conftest import run_cli
 from tests.e2e.test_triggers import (  # noqa: F401 (stack: the module's twin, with a build bus for the build account)
     BUILD_ACCOUNT,
@@ -73,3 +76,72 @@ def test_launching_a_shared_ami_needs_no_snapshot_shared(app) -> None:
     execution = app.release(image)
     assert execution.status == "SUCCEEDED", execution.cause
     assert app.status()["live"]["ami_id"] == image
+
+
+def encrypted_build(app, name: str, key: str) -> tuple[str, str]:
+    """Packer's encrypt_boot in the build account: the baked AMI copied encrypted with `key`, shared with this account
+    together with its snapshot. (AMI id, snapshot id)."""
+    build = build_account(app)
+    ec2 = build("ec2")
+    plain = bake_in(ec2, f"{name}-plain")
+    image = ec2.copy_image(SourceImageId=plain, SourceRegion="us-east-1", Name=name, Encrypted=True, KmsKeyId=key)
+    ec2.modify_image_attribute(ImageId=image["ImageId"], LaunchPermission={"Add": [{"UserId": THIS_ACCOUNT}]})
+    share_snapshots(build, image["ImageId"])
+    snapshot = ec2.describe_images(ImageIds=[image["ImageId"]])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]
+    return image["ImageId"], snapshot["SnapshotId"]
+
+
+def grantees(app, key: str) -> list[str]:
+    return [g["GranteePrincipal"] for g in build_account(app)("kms").list_grants(KeyId=key)["Grants"]]
+
+
+def test_a_shared_encrypted_ami_is_launched_once_bluegreen_grants_auto_scaling_its_key_else_refused_in_the_plan(
+    app,
+) -> None:
+    set_source(app, {"owners": [BUILD_ACCOUNT], "name_pattern": f"{app.name}-*"})
+    # Given a key policy that lets this account use the key but not grant it
+    key = build_key(build_account(app), THIS_ACCOUNT, grants=False)
+    image, snapshot = encrypted_build(app, f"{app.name}-2026.06.03", key)
+    versions = app.launch_template_versions()
+    # When it is released, Then it is refused in the plan, naming the key and the command, and nothing changed
+    refused = app.release(image)
+    assert (refused.status, refused.error) == ("FAILED", "AmiInvalidError"), refused.cause
+    assert f"aws kms create-grant --key-id {key} --grantee-principal {SERVICE_ROLE}" in refused.cause
+    assert snapshot in refused.cause and "\n" not in refused.cause
+    assert grantees(app, key) == []
+    assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
+    assert app.launch_template_versions() == versions
+    assert app.weights() == {"blue": 100, "green": 0}
+
+    # When the key policy lets this account create grants (the README's build-account statement)
+    build_key_policy = json.loads(build_account(app)("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    build_key_policy["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{THIS_ACCOUNT}:root"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+        }
+    )
+    build_account(app)("kms").put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(build_key_policy))
+    # Then bluegreen grants Auto Scaling's role the key, green launches, and the AMI goes live
+    execution = app.release(image, retry_failed=True)
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert app.status()["live"]["ami_id"] == image
+    assert grantees(app, key) == [SERVICE_ROLE]
+    assert any("AWSServiceRoleForAutoScaling may use KMS key" in n for n in execution.output["release"]["ami_notes"])
+
+
+def test_an_encrypted_shared_ami_is_copied_with_the_build_accounts_key_and_the_copy_released(app) -> None:
+    set_source(app, {"owners": [BUILD_ACCOUNT], "name_pattern": f"{app.name}-*", "copy_shared": True})
+    key = build_key(build_account(app), THIS_ACCOUNT)
+    image, _ = encrypted_build(app, f"{app.name}-2026.06.04", key)
+    # When it is released, Then it is copied (re-encrypted with this account's key) and the copy goes live, with no
+    # grant needed: the copy's key is this account's own
+    first = app.release(image)
+    assert first.output["release"]["outcome"] == "Copied", first.output
+    copy = first.output["release"]["ami_id"]
+    execution = app.wait(app.execution_for(copy))
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert app.status()["live"]["ami_id"] == copy
+    assert grantees(app, key) == []

@@ -294,6 +294,11 @@ def prepare(
             ami_notes.append(f"copy_shared: {ami_id} would be copied into this account and the copy released")
         else:
             return _copy_shared(app, image, region, matched_by)
+    elif shared.is_shared(image, account) and not refused_ami:  # launched as it is: Auto Scaling uses the owner's key
+        refused_grant, grant_notes = shared_ami_access.launch_grants(image, account, dry_run)
+        refused_ami, ami_notes = refused_ami + refused_grant, ami_notes + grant_notes
+        if refused_ami and not dry_run:
+            raise AmiInvalidError(f"ami_id: {refused_ami[0].detail}")
     epoch = int(now.timestamp())
     if not emergency and not dry_run:
         # A release in flight may have traffic split between the slots: queue behind it before reading the weights.

@@ -12,7 +12,7 @@ each snapshot and the owner's command that shares it.
 
 from __future__ import annotations
 
-from orchestrator.adapters import ec2
+from orchestrator.adapters import ec2, kms
 from orchestrator.models import PlanItem
 
 
@@ -48,3 +48,79 @@ def copy_refusals(image: dict, account: str) -> list[PlanItem]:
         )
         for device, snapshot_id in unreadable_snapshots(image)
     ]
+
+
+# Launching from another account's encrypted AMI: Auto Scaling's service-linked role needs a grant on the key, created
+# from this account (Auto Scaling User Guide, "Required AWS KMS key policy for use with encrypted volumes", example 2;
+# Knowledge Center, "kms-launch-ec2-instance": "You must create AWS KMS grants from the account that owns the Amazon
+# EC2 Auto Scaling group, not the AWS KMS account").
+AUTOSCALING_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+GRANT_NAME = "bluegreen-autoscaling"
+GRANT_OPERATIONS = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "CreateGrant",
+]
+
+
+def autoscaling_role(account: str) -> str:
+    return f"arn:aws:iam::{account}:{AUTOSCALING_ROLE}"
+
+
+def grant_command(key_arn: str, account: str) -> str:
+    """What someone allowed kms:CreateGrant on the key runs in this account, once the key's owner allows it."""
+    return (
+        f"aws kms create-grant --key-id {key_arn} --grantee-principal {autoscaling_role(account)}"
+        f" --operations {' '.join(GRANT_OPERATIONS)} --name {GRANT_NAME}"
+    )
+
+
+def key_account(key_arn: str) -> str:
+    parts = key_arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def foreign_keys(image: dict, account: str) -> list[tuple[str, str]]:
+    """(snapshot id, key ARN) of each encrypted snapshot behind the AMI whose key another account owns (and that this
+    account can see: a snapshot not shared here hides its key)."""
+    found = []
+    for mapping in image.get("BlockDeviceMappings", []):
+        ebs = mapping.get("Ebs") or {}
+        if not ebs.get("Encrypted") or not ebs.get("SnapshotId"):
+            continue
+        key = (ec2.describe_snapshot(ebs["SnapshotId"]) or {}).get("KmsKeyId") or ""
+        if key_account(key) not in ("", account):
+            found.append((ebs["SnapshotId"], key))
+    return found
+
+
+def launch_grants(image: dict, account: str, dry_run: bool) -> tuple[list[PlanItem], list[str]]:
+    """(what refuses the release, what the plan says) for launching another account's encrypted AMI: bluegreen grants
+    the group's service-linked role use of each key (not in a dry run), or refuses naming the command that would."""
+    refused: list[PlanItem] = []
+    notes: list[str] = []
+    for snapshot_id, key in dict.fromkeys(foreign_keys(image, account)):
+        if dry_run:
+            notes.append(f"snapshot {snapshot_id}: AWSServiceRoleForAutoScaling would be granted use of KMS key {key}")
+            continue
+        problem = kms.create_grant(key, autoscaling_role(account), GRANT_OPERATIONS, GRANT_NAME)
+        if problem is None:
+            notes.append(f"snapshot {snapshot_id}: AWSServiceRoleForAutoScaling may use KMS key {key} (grant)")
+            continue
+        refused.append(
+            PlanItem(
+                what="AMI",
+                detail=(
+                    f"{image['ImageId']}: Auto Scaling cannot launch it: snapshot {snapshot_id} is encrypted with KMS"
+                    f" key {key} of account {key_account(key)}, and bluegreen could not grant this account's"
+                    f" AWSServiceRoleForAutoScaling use of it ({problem}): the key's policy must allow account"
+                    f" {account} kms:CreateGrant; then bluegreen grants it, or run `{grant_command(key, account)}`"
+                ),
+            )
+        )
+    return refused, notes
