@@ -145,3 +145,37 @@ def test_an_encrypted_shared_ami_is_copied_with_the_build_accounts_key_and_the_c
     assert execution.status == "SUCCEEDED", execution.cause
     assert app.status()["live"]["ami_id"] == copy
     assert grantees(app, key) == []
+
+
+def test_a_copy_the_build_accounts_key_does_not_allow_ends_failed_and_is_recorded_and_told(
+    app, capsys, monkeypatch
+) -> None:
+    set_source(app, {"owners": [BUILD_ACCOUNT], "name_pattern": f"{app.name}-*", "copy_shared": True})
+    # Given a key whose policy lets this account describe it, but not decrypt or re-encrypt with it
+    build = build_account(app)
+    key = build_key(build, None)
+    policy = json.loads(build("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    policy["Statement"].append(
+        {"Effect": "Allow", "Principal": {"AWS": THIS_ACCOUNT}, "Action": "kms:DescribeKey", "Resource": "*"}
+    )
+    build("kms").put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+    image, _ = encrypted_build(app, f"{app.name}-2026.06.05", key)
+    app.subscribe()
+    # When it is released, Then the copy is made, ends failed, and that is recorded in the app's history and told
+    first = app.release(image)
+    assert first.output["release"]["outcome"] == "Copied", first.output
+    copy = first.output["release"]["ami_id"]
+    told = app.wait_until(
+        lambda: [n for n in app.notifications() if n.get("status") == "copy_failed"], what="the copy-failed notice"
+    )
+    assert [(n["ami_id"], n["source_ami"]) for n in told] == [(copy, image)]
+    assert "cannot be used" in told[0]["reason"] and "kms:Decrypt" in told[0]["reason"], told
+    code, out, _ = run_cli(app.endpoint, capsys, monkeypatch, "history", app.name, "--output", "json")
+    assert code == 0, out
+    rows = [r for r in json.loads(out) if r["kind"] == "copy_failed"]
+    assert [(r["ami_id"], r["source_ami"]) for r in rows] == [(copy, image)], out
+    assert "kms:Decrypt" in rows[0]["reason"]
+    # And nothing else changed: no release of the copy, the app's fleet as it was
+    assert app.aws.client("ec2").describe_images(ImageIds=[copy])["Images"][0]["State"] == "failed"
+    assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
+    assert app.weights() == {"blue": 100, "green": 0}
