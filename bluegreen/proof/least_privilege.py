@@ -100,20 +100,9 @@ def function_policies(template_path: Path = TEMPLATE) -> dict[str, list[Statemen
         role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) else None
         policies = resources.get(role_id, {}).get("Properties", {}).get("Policies", [])
         found[logical_id] = [
-            _statement(raw)
-            for policy in policies
-            for listed in _listed(policy["PolicyDocument"]["Statement"])
-            for raw in _branch(listed)
+            _statement(raw) for policy in policies for raw in _listed(policy["PolicyDocument"]["Statement"])
         ]
     return found
-
-
-def _branch(raw: Any) -> list:
-    """A statement, or the one a `Fn::If` holds when its condition is true (a stack with that feature on)."""
-    if isinstance(raw, dict) and "Fn::If" in raw:
-        chosen = raw["Fn::If"][1]
-        return [] if chosen == {"Ref": "AWS::NoValue"} else [chosen]
-    return [raw]
 
 
 def _listed(value: Any) -> list:

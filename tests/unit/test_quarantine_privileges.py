@@ -21,16 +21,8 @@ def statements() -> list[tuple[str, dict]]:
             continue
         for policy in resource["Properties"].get("Policies", []):
             if isinstance(policy, dict) and "Statement" in policy:
-                found += [(name, s) for s in map(_when_on, policy["Statement"]) if s]
+                found += [(name, s) for s in policy["Statement"]]
     return found
-
-
-def _when_on(statement: dict) -> dict | None:
-    """The statement, or the one a `Fn::If` holds with its condition true (a stack with that feature on)."""
-    if "Fn::If" not in statement:
-        return statement
-    chosen = statement["Fn::If"][1]
-    return None if chosen == {"Ref": "AWS::NoValue"} else chosen
 
 
 def granting(action: str) -> list[tuple[str, dict]]:
