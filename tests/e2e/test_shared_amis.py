@@ -7,6 +7,7 @@ import json
 
 from tests.build_keys import SERVICE_ROLE, build_key
 from tests.e2e.conftest import run_cli
+from tests.e2e.expect import rolled_back
 from tests.e2e.test_triggers import (  # noqa: F401 (stack: the module's twin, with a build bus for the build account)
     BUILD_ACCOUNT,
     THIS_ACCOUNT,
@@ -179,3 +180,24 @@ def test_a_copy_the_build_accounts_key_does_not_allow_ends_failed_and_is_recorde
     assert app.aws.client("ec2").describe_images(ImageIds=[copy])["Images"][0]["State"] == "failed"
     assert app.groups() == [app.seeded.blue_asg] and app.lock() is None
     assert app.weights() == {"blue": 100, "green": 0}
+
+
+def test_an_encrypted_ami_whose_key_the_plan_cannot_see_fails_its_launch_at_once_pointing_at_the_key(app) -> None:
+    set_source(app, {"owners": [BUILD_ACCOUNT], "name_pattern": f"{app.name}-*"})
+    # Given an encrypted AMI shared without its snapshot: the plan cannot see which key encrypts it, so it grants none
+    build = build_account(app)
+    key = build_key(build, THIS_ACCOUNT)
+    plain = bake_in(build("ec2"), f"{app.name}-2026.06.06-plain")
+    image = build("ec2").copy_image(
+        SourceImageId=plain, SourceRegion="us-east-1", Name=f"{app.name}-2026.06.06", Encrypted=True, KmsKeyId=key
+    )["ImageId"]
+    build("ec2").modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"UserId": THIS_ACCOUNT}]})
+    app.subscribe()
+    versions = app.launch_template_versions()
+    # When it is released, Then green cannot launch (no grant for Auto Scaling's role), and the release ends at once
+    # with Auto Scaling's reason and a pointer at the key, and rolls back
+    execution = app.release(image)
+    rolled_back(app, execution, "GreenLaunchFailedError", image, versions)
+    assert "Client.InternalError: Client error on launch" in execution.cause
+    assert "AWSServiceRoleForAutoScaling may not use" in execution.cause
+    assert grantees(app, key) == []
