@@ -149,7 +149,11 @@ def _describe(self: KmsResponse) -> str:
 def _create_grant(self: KmsResponse) -> str:
     key = _foreign_key(self, "kms:CreateGrant")
     if key is None:
-        key = self.kms_backend.describe_key(str(self._get_param("KeyId")))
+        key_id = str(self._get_param("KeyId") or "")
+        try:
+            key = self.kms_backend.describe_key(key_id)
+        except KeyError:
+            raise NotFoundException(f"Key '{key_id}' does not exist") from None
     name, grantee = self._get_param("Name"), self._get_param("GranteePrincipal")
     operations = sorted(self._get_param("Operations") or [])
     same = next(
