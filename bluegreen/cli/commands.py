@@ -242,7 +242,8 @@ def history(
             "id": r.get("release_id") or r.get("case_id"),
             "kind": r.get("kind", "release"),
             "ami": r.get("ami_id", ""),
-            "status": r.get("status") or ("superseded" if r.get("kind") == "superseded" else ""),
+            "status": r.get("status")
+            or {"superseded": "superseded", "copy_failed": "failed"}.get(r.get("kind", ""), ""),
             "started": r.get("started_at") or r.get("opened_at") or r.get("at", ""),
             "error": r.get("error", ""),
             "detail": ops.history_detail(r),

@@ -284,13 +284,13 @@ def status(aws: Aws, app: str) -> dict:
 
 
 def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
-    """Releases, quarantine cases and superseded AMIs, newest first."""
+    """Releases, quarantine cases, superseded AMIs and failed copies of shared AMIs, newest first."""
     check_app_name(app)
     tbl = table(aws)
     # The table's keys are no field of a release, case or superseded build: the documented fields only.
     items = [
         {k: v for k, v in item.items() if k not in ("pk", "sk")}
-        for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#")
+        for prefix in ("RELEASE#", "CASE#", "SUPERSEDED#", "COPYFAILED#")
         for item in state_table.history(app, prefix, limit, tbl)
     ]
     return sorted(items, key=lambda i: i.get("started_at") or i.get("opened_at") or i.get("at") or "", reverse=True)[
@@ -665,6 +665,8 @@ def check_quarantine_groups(aws: Aws, config: AppConfig) -> None:
 def history_detail(item: dict) -> str:
     """One line on a history row: a case's instances and trigger, a release's source, what replaced a superseded
     build and when."""
+    if item.get("kind") == "copy_failed":
+        return f"copy of {item.get('source_ami') or '?'} failed at {item.get('at', '?')}: {item.get('reason', '')}"
     if item.get("kind") == "superseded":
         return f"superseded by {item.get('superseded_by') or '?'} at {item.get('at', '?')}: {item.get('reason', '')}"
     if item.get("kind") != "case":

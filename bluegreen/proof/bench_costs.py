@@ -88,6 +88,8 @@ WHY = {
     ("CreateGreenGroup", "elasticloadbalancing:ModifyListener"): "ALB test listener pointed at the idle slot",
     ("CheckGreenHealth", "autoscaling:DescribeAutoScalingGroups"): "green's instances (one call for any fleet size)",
     ("CheckGreenHealth", "elasticloadbalancing:DescribeTargetHealth"): "green's targets (one call per target group)",
+    ("CheckGreenHealth", "autoscaling:DescribeScalingActivities"): "only while green is not healthy: a launch that"
+    " failed ends the release at once (GreenLaunchFailedError)",
     ("CheckGreenHealth", "dynamodb:UpdateItem"): "gate per poll: lease, abort, health counts for `watch`",
     ("RunSmokeTests", "dynamodb:UpdateItem"): "gate: lease, abort, phase",
     ("RunSmokeTests", "elasticloadbalancing:DescribeListeners"): "ALB: the test route re-read before any request",

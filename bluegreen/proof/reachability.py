@@ -61,6 +61,20 @@ DEPENDENT_ACTIONS: dict[str, Needs] = {
     "autoscaling:PutLifecycleHook": Needs(frozenset({"iam:PassRole"}), ("RoleARN",)),
     # EC2 User Guide, "Grant permission to tag Amazon EC2 resources during creation": TagSpecifications need CreateTags.
     "ec2:CopyImage": Needs(frozenset({"ec2:CreateTags"}), ("TagSpecifications",)),
+    # KMS Developer Guide, "How Amazon EBS uses AWS KMS": a copy of an encrypted AMI uses the source key as the caller
+    # (through EC2: kms:ViaService), and EC2 creates a grant on it for the copy's snapshots.
+    "ec2:CopyImage#kms": Needs(
+        frozenset(
+            {
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+            }
+        )
+    ),
     "ec2:CreateSnapshots": Needs(frozenset({"ec2:CreateTags"}), ("TagSpecifications",)),
     "ec2:CreateSecurityGroup": Needs(frozenset({"ec2:CreateTags"}), ("TagSpecifications",)),
     # Service Authorization Reference, Amazon EC2: ReplaceIamInstanceProfileAssociation's dependent action iam:PassRole.
@@ -418,9 +432,9 @@ class Graph:
                     found |= {f"dynamodb:{verb}" for verb in TRANSACTION_ITEMS.values()}
                     continue
                 found.add(call.action)
-                needs = DEPENDENT_ACTIONS.get(call.action)
-                if needs and (not needs.when or call.keywords is None or call.keywords & set(needs.when)):
-                    found |= needs.actions
+                for needs in (DEPENDENT_ACTIONS.get(call.action), DEPENDENT_ACTIONS.get(f"{call.action}#kms")):
+                    if needs and (not needs.when or call.keywords is None or call.keywords & set(needs.when)):
+                        found |= needs.actions
         return found
 
 

@@ -37,6 +37,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.responses.amis import AmisResponse
 from moto.events.models import events_backends
 
+from bluegreen.twin import ec2_encrypted_images
 from bluegreen.twin.patching import Patches
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,10 @@ def _built(response: AmisResponse, answer: ActionResult) -> ActionResult:
     """A new AMI: available at once (and its event sent), or pending until its build finishes."""
     image_id = answer.result["ImageId"]  # type: ignore[index]
     account, region = response.current_account, response.region
+    image = response.ec2_backend.amis[image_id]
+    if image.state == "failed":  # a copy that could not read its source (ec2_image_copy_access)
+        _publish(account, region, image_id, "failed", getattr(image, "failure", ""))
+        return answer
     with _lock:
         pending, after = _new_images["pending"], _new_images["available_after"]
     if not pending:
@@ -175,7 +180,10 @@ def _register_image(self: AmisResponse) -> ActionResult:
 
 def _copy_image(self: AmisResponse) -> ActionResult:
     answer = _original["copy_image"](self)
-    _tag(self, answer.result["ImageId"])  # type: ignore[index]
+    image_id = answer.result["ImageId"]  # type: ignore[index]
+    if str(self._get_param("Encrypted")).lower() == "true":  # moto drops Encrypted and KmsKeyId (ec2_encrypted_images)
+        ec2_encrypted_images.encrypt(self.ec2_backend.amis[image_id], self._get_param("KmsKeyId"))
+    _tag(self, image_id)
     return _built(self, answer)
 
 

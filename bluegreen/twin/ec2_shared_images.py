@@ -45,14 +45,22 @@ def _view(ami: Ami, viewer: Any) -> SharedAmi:
     return view
 
 
+def other_accounts(backend: Any) -> list[tuple[str, Any]]:
+    """(account, its EC2 backend) of every other account that has one in this backend's region."""
+    account, region = backend.account_id, backend.region_name
+    return [
+        (other, regions[region])
+        for other, regions in list(ec2_backends.items())
+        if other != account and region in regions
+    ]
+
+
 def shared_with(backend: Any) -> list[SharedAmi]:
     """The AMIs other accounts own in this region and share with this backend's account (or with everyone)."""
-    account, region = backend.account_id, backend.region_name
+    account = backend.account_id
     found = []
-    for other, regions in list(ec2_backends.items()):
-        if other == account or region not in regions:
-            continue
-        for ami in list(regions[region].amis.values()):
+    for other, theirs in other_accounts(backend):
+        for ami in list(theirs.amis.values()):
             # The public catalogue is copied into every account's backend: only AMIs the other account made count.
             if ami.owner_id != other:
                 continue

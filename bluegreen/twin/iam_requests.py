@@ -93,7 +93,9 @@ def known_action(action: str) -> bool:
     return name.lower() in _reference().get(prefix, {})
 
 
-_GLOBAL = re.compile(r"aws:(principal|requestedregion|securetransport|currenttime|epochtime|userid|sourceip|via)")
+_GLOBAL = re.compile(
+    r"aws:(principal|requestedregion|securetransport|currenttime|epochtime|userid|sourceip|via|resourceaccount)"
+)
 
 
 def _applies(action: str, resource_type: str, key: str) -> bool:
@@ -379,7 +381,7 @@ def _copy_image(call: Call) -> list[Target]:
         _new_ec2(call, "ec2:CopyImage", "image", tags),
         _new_ec2(call, "ec2:CopyImage", "snapshot", {}),
     ]
-    return targets + _tag_on_create(call, "image", tags)
+    return targets + _tag_on_create(call, "image", tags) + _copy_key_targets(call, source, region)
 
 
 def _tags_on(call: Call) -> list[Target]:
@@ -571,7 +573,44 @@ def _key(call: Call) -> list[Target]:
     key = str(call.params["KeyId"])
     if not key.startswith("arn:"):
         key = f"arn:aws:kms:{call.region}:{call.account}:{'alias/' if key.startswith('alias/') else 'key/'}{key.removeprefix('alias/')}"
-    return [Target(f"kms:{call.operation}", "key", key)]
+    return [Target(f"kms:{call.operation}", "key", key, {"aws:ResourceAccount": key.split(":")[4]})]
+
+
+def _create_grant(call: Call) -> list[Target]:
+    """CreateGrant called directly (not by an AWS service on the caller's behalf: kms:GrantIsForAWSResource false)."""
+    [target] = _key(call)
+    target.keys.update(
+        {
+            "kms:GranteePrincipal": call.params.get("GranteePrincipal"),
+            "kms:GrantOperations": list(call.params.get("Operations") or []),
+            "kms:GrantIsForAWSResource": "false",
+        }
+    )
+    return [target]
+
+
+# What EC2 does with the source key, as the caller, when CopyImage re-encrypts another account's encrypted snapshots
+# (KMS Developer Guide, "How Amazon EBS uses AWS KMS"; kms:ViaService names EC2, and its grant is for an AWS resource).
+COPY_KEY_ACTIONS = ("kms:Decrypt", "kms:ReEncryptFrom", "kms:DescribeKey", "kms:CreateGrant")
+
+
+def _copy_key_targets(call: Call, source: str, region: str) -> list[Target]:
+    try:
+        image = get_backend("ec2")[call.account][region].describe_images(ami_ids=[source])[0]
+    except Exception:  # no such image: EC2 answers that, after authorizing on the ARN
+        return []
+    snapshot = getattr(image, "ebs_snapshot", None)
+    key = str(getattr(snapshot, "kms_key_id", "") or "") if getattr(snapshot, "encrypted", False) else ""
+    parts = key.split(":")
+    if len(parts) != 6 or not parts[5].startswith("key/") or parts[4] == call.account:
+        return []  # not encrypted, the account's own or AWS managed key: its own key policy answers
+    keys = {"aws:ResourceAccount": parts[4], "kms:ViaService": f"ec2.{region}.amazonaws.com"}
+    return [
+        Target(
+            action, "key", key, {**keys, "kms:GrantIsForAWSResource": "true"} if action == "kms:CreateGrant" else keys
+        )
+        for action in COPY_KEY_ACTIONS
+    ]
 
 
 RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
@@ -637,4 +676,5 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
     "iam:DeleteRolePolicy": _role,
     "iam:GetInstanceProfile": _instance_profile,
     "kms:DescribeKey": _key,
+    "kms:CreateGrant": _create_grant,
 }

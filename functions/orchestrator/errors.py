@@ -33,6 +33,11 @@ class GreenUnhealthyError(BluegreenError):
     """The green fleet did not become healthy before its deadline."""
 
 
+class GreenLaunchFailedError(BluegreenError):
+    """Auto Scaling could not launch green's instances (a scaling activity Failed): the release ends at once with the
+    activity's status message, rather than waiting out the health timeout."""
+
+
 class SmokeTestFailedError(BluegreenError):
     """A smoke test against the idle slot failed after its retries."""
 

@@ -61,6 +61,18 @@ def bake_in(ec2: Any, name: str, tags: dict[str, str] | None = None) -> str:
     return image
 
 
+def share_snapshots(build: Callable[[str], Any], image: str) -> None:
+    """The build account shares the AMI's snapshots with this account (Packer's snapshot_users), as a copy needs."""
+    ec2 = build("ec2")
+    for mapping in ec2.describe_images(ImageIds=[image])["Images"][0]["BlockDeviceMappings"]:
+        ec2.modify_snapshot_attribute(
+            SnapshotId=mapping["Ebs"]["SnapshotId"],
+            Attribute="createVolumePermission",
+            OperationType="add",
+            UserIds=[THIS_ACCOUNT],
+        )
+
+
 def set_source(app: App, source: dict) -> None:
     document = json.loads(ops.load_config(app.aws, app.name).model_dump_json())
     document["ami_source"] = source
@@ -142,6 +154,7 @@ def test_a_shared_ami_is_copied_and_the_copy_released_when_the_config_asks(app) 
     build = build_account(app)
     image = bake_in(build("ec2"), f"{app.name}-2026.05.02")
     build("ec2").modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"UserId": THIS_ACCOUNT}]})
+    share_snapshots(build, image)  # a copy reads the AMI's storage
     # When it is released by name
     first = app.release(image)
     # Then the execution copies it and ends; the copy, tagged for the app, releases itself through its own event

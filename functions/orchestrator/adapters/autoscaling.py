@@ -31,6 +31,12 @@ def require_group(name: str, api: Any = None) -> dict:
     return group
 
 
+def scaling_activities(name: str, api: Any = None) -> list[dict]:
+    """The group's most recent scaling activities (one page, newest first): its launches and why any failed."""
+    api = api or client("autoscaling")
+    return api.describe_scaling_activities(AutoScalingGroupName=name)["Activities"]
+
+
 def groups_of_app(app: str, api: Any = None) -> list[dict]:
     api = api or client("autoscaling")
     filters = [{"Name": f"tag:{TAG_APP}", "Values": [app]}]

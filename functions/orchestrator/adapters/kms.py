@@ -22,3 +22,17 @@ def key_problem(key_id: str, api: Any = None) -> str | None:
     if key.get("KeyState") != "Enabled":
         return f"the key is {key.get('KeyState')}"
     return None
+
+
+def create_grant(key_arn: str, grantee: str, operations: list[str], name: str, api: Any = None) -> str | None:
+    """Grant `grantee` the operations on the key (CreateGrant is idempotent for the same name, grantee and
+    operations); None once it holds, else why KMS refused, in a few words."""
+    api = api or client("kms")
+    try:
+        api.create_grant(KeyId=key_arn, GranteePrincipal=grantee, Operations=operations, Name=name)
+    except ClientError as err:
+        code = error_code(err)
+        if code in ("AccessDeniedException", "NotFoundException", "KMSInvalidStateException", "DisabledException"):
+            return f"CreateGrant answered {code}"
+        raise
+    return None

@@ -371,6 +371,17 @@ def record_superseded(app: str, ami_id: str, by: str, why: str, at: str, source:
     )
 
 
+def record_copy_failed(app: str, ami_id: str, source_ami: str, reason: str, at: str, tbl: Any = None) -> bool:
+    """History: a copy of a shared AMI ended failed (ami_source.copy_shared). Once per copy (EventBridge delivers at
+    least once); False when it was recorded already."""
+    tbl = tbl or table()
+    if _query(tbl, Key("pk").eq(_pk(app)) & Key("sk").begins_with("COPYFAILED#"), Attr("ami_id").eq(ami_id)):
+        return False
+    item = {"kind": "copy_failed", "ami_id": ami_id, "source_ami": source_ami, "reason": reason, "at": at}
+    put(app, f"COPYFAILED#{at}#{ami_id}", item, tbl)
+    return True
+
+
 def _query(tbl: Any, key: Any, condition: Any) -> list[dict]:
     """Every item under `key` that meets `condition`, all pages."""
     found: list[dict] = []

@@ -29,10 +29,12 @@ from orchestrator.domain import (
     canary_judge,
     clone,
     gates,
+    green_launch,
     health,
     release_eligibility,
     routers,
     shared,
+    shared_ami_access,
     smoke,
     sources,
     trigger_filter,
@@ -300,14 +302,22 @@ def prepare(
     refused_ami, ami_notes = shared.check(image, account)
     emergency = bool(options.get("emergency"))
     dry_run = bool(options.get("dry_run"))
+    source = config.ami_source
+    copying = shared.is_shared(image, account) and source and source.copy_shared and not emergency
+    if copying:  # a copy reads the AMI's storage, which a launch does not
+        refused_ami += shared_ami_access.copy_refusals(image, account)
     if refused_ami and not dry_run:
         raise AmiInvalidError(f"ami_id: {refused_ami[0].detail}")
-    source = config.ami_source
-    if shared.is_shared(image, account) and source and source.copy_shared and not emergency:
+    if copying:
         if dry_run:
             ami_notes.append(f"copy_shared: {ami_id} would be copied into this account and the copy released")
         else:
             return _copy_shared(app, image, region, matched_by)
+    elif shared.is_shared(image, account) and not refused_ami:  # launched as it is: Auto Scaling uses the owner's key
+        refused_grant, grant_notes = shared_ami_access.launch_grants(image, account, dry_run)
+        refused_ami, ami_notes = refused_ami + refused_grant, ami_notes + grant_notes
+        if refused_ami and not dry_run:
+            raise AmiInvalidError(f"ami_id: {refused_ami[0].detail}")
     epoch = int(now.timestamp())
     if not emergency and not dry_run:
         # A release in flight may have traffic split between the slots: queue behind it before reading the weights.
@@ -703,6 +713,8 @@ def check_green_health(release: Release, now: datetime) -> Release:
     report = fleet_health(release.green_asg, release.config.slots[release.idle_slot].target_group_arns)
     # One write per poll: the gate renews the lease, reads abort/rollback flags and records the health counts.
     gate(release, now, "WaitHealthy", health=f"{report.healthy_targets}/{report.desired}")
+    if not report.healthy:  # a launch Auto Scaling could not make ends the release now, saying why
+        green_launch.check(release.green_asg, autoscaling.scaling_activities(release.green_asg))
     if not report.healthy and release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
         raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
     release.health = report

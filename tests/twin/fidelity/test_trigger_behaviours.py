@@ -54,7 +54,11 @@ def test_an_ami_shared_by_another_account_is_visible_launchable_and_copyable_wit
     assert [i["ImageId"] for i in by_owner] == [image]
     assert image in [i["ImageId"] for i in executable]
     assert not by_id[0].get("Tags")
-    # And it can copy it into its own account
+    # And, once the build account shares its snapshot too (a copy reads the storage), it can copy it into its own account
+    snapshot = ec2.describe_images(ImageIds=[image])["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    build("ec2").modify_snapshot_attribute(
+        SnapshotId=snapshot, Attribute="createVolumePermission", OperationType="add", UserIds=[THIS_ACCOUNT]
+    )
     copy = ec2.copy_image(SourceImageId=image, SourceRegion="us-east-1", Name="shop-copy")["ImageId"]
     assert ec2.describe_images(ImageIds=[copy])["Images"][0]["OwnerId"] == THIS_ACCOUNT
     # And an AMI the build account did not share stays invisible
