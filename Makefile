@@ -24,7 +24,7 @@ demo: $(STAMP)
 # A test file runs on one worker: each twin/e2e module starts its twin and deploys its stack once. (xdist's
 # loadgroup cannot tag pytest 9.2's node ids, so it split modules across workers, each deploying the stack.)
 test: lint cfn
-	$(BIN)/pytest -n 2 --dist loadfile --durations=40
+	$(BIN)/pytest -n 4 --dist loadfile --durations=40
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,10 @@ for _key, _value in {
     os.environ[_key] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# Typer sets PYDANTIC_DISABLE_PLUGINS while it builds a command's adapters and deletes it after when it was unset; a
+# CLI run in this process then races every thread that iterates os.environ (a twin's handlers, an invariant monitor:
+# KeyError). Set (to no plugin: none is installed), it is restored instead of deleted.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "")
 
 # moto's catalogue of public images, cut to its stock ones before moto.ec2 is imported: 0.4 s less per fresh account.
 from bluegreen.twin import stock_images  # noqa: E402
