@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
+from orchestrator.adapters import aws as adapter_aws
 from orchestrator.adapters import state_table
 
 from bluegreen.aws import Aws
@@ -297,8 +297,8 @@ def many_apps(aws: Aws, count: int) -> tuple[float, list[str]]:
 
 
 def main() -> int:
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register("before-call", _count)  # type: ignore[union-attr]
+    # The handlers' calls: every client and resource of theirs comes from this one session (the CLI's have their own).
+    adapter_aws.session().events.register("before-call", _count)
     stack = local.start(port=0, wait_scale=WAIT_SCALE, retry_scale=0.02)
     aws = stack.aws
     try:

@@ -36,11 +36,11 @@ def where() -> tuple[str | None, str | None]:
 
 @functools.cache
 def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
-    return _session().client(service, config=_CONFIG)
+    return session().client(service, config=_CONFIG)
 
 
 @functools.cache
-def _session() -> boto3.Session:
+def session() -> boto3.Session:
     """One session per process, as boto3's default one is in Lambda. Its loader keeps the service models it parsed;
     in tests, moto's `mock_aws()` sets the default session aside, and each new one parsed them all again."""
     return boto3.Session()

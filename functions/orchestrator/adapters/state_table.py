@@ -13,17 +13,16 @@ import time
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from orchestrator.adapters.aws import _CONFIG, error_code, where
+from orchestrator.adapters.aws import _CONFIG, error_code, session, where
 from orchestrator.errors import LockHeldError, LockLostError
 
 
 @functools.cache
 def _table(name: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    return boto3.resource("dynamodb", config=_CONFIG).Table(name)
+    return session().resource("dynamodb", config=_CONFIG).Table(name)
 
 
 def table(name: str | None = None) -> Any:
