@@ -107,9 +107,7 @@ def _parsed(text: str) -> dict[str, Any]:
 def _function_principal(function_name: str, region: str) -> _Principal:
     account = DEFAULT_ACCOUNT_ID
     try:
-        # The function's own region first; then the others (a global service's client, IAM's, is in none of them).
-        regions = [region, *(r for r in get_backend("lambda")[account] if r != region)]
-        function = next(f for r in regions for f in _functions_named(function_name, account, r))
+        function = _find_function(function_name, account, region)
         role = get_backend("iam")[account]["global"].get_role_by_arn(function.role)
     except Exception:  # a function or role the twin does not hold: nothing can be authorized, as in AWS
         return _Principal(function_name, f"arn:aws:sts::{account}:assumed-role/unknown/{function_name}", "", "", {})
@@ -120,6 +118,24 @@ def _function_principal(function_name: str, region: str) -> _Principal:
             policies[arn] = _document(version.document)
     arn = f"arn:aws:sts::{account}:assumed-role/{role.name}/{function_name}"
     return _Principal(function_name, arn, role.arn, f"{role.id}:{function_name}", policies)
+
+
+def _find_function(name: str, account: str, region: str) -> Any:
+    """The function, from its own region first; then the others (a global service's client, IAM's, is in none of
+    them). moto adds a region to its backends when a request first names it: iterating them while another thread's
+    request does raised, and the function's call was refused as an unknown principal's. So the own region is looked
+    up alone, and the others from a copy of their names, taken again if a region came in meanwhile."""
+    for function in _functions_named(name, account, region):
+        return function
+    for _ in range(5):
+        try:
+            regions = [r for r in list(get_backend("lambda")[account]) if r != region]
+            break
+        except RuntimeError:  # dictionary changed size during iteration
+            continue
+    else:
+        regions = []
+    return next(f for r in regions for f in _functions_named(name, account, r))
 
 
 def _functions_named(name: str, account: str, region: str) -> list[Any]:

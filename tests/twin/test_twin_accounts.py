@@ -74,9 +74,14 @@ def test_a_twins_running_executions_end_with_it(start_twin: Any, monkeypatch: py
     twin = start_twin()
     outputs = deploy_stack(twin.endpoint_url, STACK_DIR / "template.yaml", stack_name="twin-test")
     server.inject_fault(twin.endpoint_url, outputs["WorkerName"], "slow")
-    arn = client(twin, "stepfunctions").start_execution(stateMachineArn=outputs["ViaIntegrationArn"], input="{}")[
-        "executionArn"
-    ]
+    sfn = client(twin, "stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=outputs["ViaIntegrationArn"], input="{}")["executionArn"]
+    # (inside the slow invocation: on a busy machine the stop could otherwise come after the execution ended)
+    deadline = time.monotonic() + 15
+    while not any(e["type"] == "TaskStarted" for e in sfn.get_execution_history(executionArn=arn)["events"]):
+        assert time.monotonic() < deadline, "the execution never reached its task"
+        time.sleep(0.05)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
 
     # When the twin stops (its test module is over)
     twin.stop()

@@ -205,3 +205,22 @@ def test_a_resource_that_does_not_exist_is_the_services_answer_not_a_denial(twin
     # Then IAM answers as it does once the call is authorized on the ARN it names: no such entity
     assert refused.value.response["Error"]["Code"] == "NoSuchEntity"
     assert iam_authorization.denials() == []
+
+
+def test_a_function_is_found_while_another_request_adds_a_region(
+    twin_moto, as_function, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function allowed to list queues, and moto's Lambda regions being added to by another thread's request
+    # (iterating them at that moment raises, as a dict that changes size does)
+    name = function_with(twin_moto, "lister", allow("sqs:ListQueues"))
+    regions = type(iam_authorization.get_backend("lambda")[ACCOUNT])
+
+    def changing(self: Any) -> Any:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(regions, "__iter__", changing)
+
+    # When it calls from its own region, Then it is authorized by its own policy, not refused as an unknown principal
+    with as_function(name):
+        twin_moto("sqs").list_queues()
+    assert iam_authorization.denials() == []
