@@ -10,10 +10,7 @@ same machine (see docs/benchmarks.md for the command).
 from __future__ import annotations
 
 import json
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,13 +20,13 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
+from bluegreen.proof import cold_start
+from bluegreen.proof.cold_start import Imports
 from bluegreen.twin import local, server
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = [10, 25, 50, 100]
 CALL_GOAL = 40  # one 4-step Route 53 release; the ALB router may make 2 more
-IMPORT_GOAL = 1.3  # a handler module's import, as a multiple of `import boto3`
-HANDLER_MODULES = ("orchestrator.handlers.deploy", "orchestrator.handlers.quarantine")
 
 # The version before issue 18: its calls and reconciliations, measured on this machine with this module's release
 # scenario on 2026-12-06 (first release of a 4-step app); its import times are measured again in each run.
@@ -147,16 +144,6 @@ class ReleaseCalls:
         return found
 
 
-@dataclass
-class Imports:
-    boto3_ms: float
-    handlers_ms: dict[str, float]
-
-    @property
-    def worst_ratio(self) -> float:
-        return max(self.handlers_ms.values()) / self.boto3_ms
-
-
 def _task(function_name: str) -> str:
     """`bluegreen-PrepareReleaseFunction-ABC123` -> `PrepareRelease`."""
     return function_name.split("-")[-2].removesuffix("Function")
@@ -231,41 +218,14 @@ def reconciliations_of(aws: Aws, dead: str) -> list[str]:
     return found
 
 
-def import_ms(statement: str, functions: Path = REPO / "functions", repeats: int = 7) -> float:
-    """Median wall time (ms) of `statement` in a fresh interpreter, what a Lambda cold start pays for it."""
-    samples = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import time; s = time.perf_counter(); {statement}; print(time.perf_counter() - s)",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=functions,
-        )
-        samples.append(float(out.stdout) * 1000)
-    return statistics.median(samples)
-
-
 def imports() -> Imports:
-    return Imports(import_ms("import boto3"), {m: import_ms(f"import {m}") for m in HANDLER_MODULES})
+    """Each handler module the template names against `import boto3` (bluegreen.proof.cold_start)."""
+    return cold_start.measure()
 
 
 def baseline_imports() -> Imports | None:
     """The same timing of the baseline commit's handler code (from git, into a temporary folder), in this run."""
-    with tempfile.TemporaryDirectory() as folder:
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", BASELINE_COMMIT, "functions"], capture_output=True, check=False
-        )
-        if archive.returncode != 0:
-            return None  # no history here (an exported tree): the recorded figures stand
-        subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
-        functions = Path(folder) / "functions"
-        deploy = "orchestrator.handlers.deploy"
-        return Imports(import_ms("import boto3", functions), {deploy: import_ms(f"import {deploy}", functions)})
+    return cold_start.at_commit(BASELINE_COMMIT)
 
 
 def report(releases: list[ReleaseCalls], timing: Imports, reconciliations: int, before: Imports | None) -> list[str]:
@@ -287,15 +247,12 @@ def report(releases: list[ReleaseCalls], timing: Imports, reconciliations: int, 
         f"| {'yes' if worst <= CALL_GOAL else 'no'} |",
         f"| AWS calls, ALB, worst of first/next | {BASELINE['calls']['alb']} | {alb_worst} | {CALL_GOAL + 2} "
         f"| {'yes' if alb_worst <= min(worst, CALL_GOAL) + 2 else 'no'} |",
-        f"| `import boto3` | {_ms(before.boto3_ms if before else None)} | {timing.boto3_ms:.0f} ms | | |",
-        *[
-            f"| `import {m}` | {_ratio(before.handlers_ms.get(m), before.boto3_ms) if before else '-'} "
-            f"| {_ratio(ms, timing.boto3_ms)} | {IMPORT_GOAL}x | {'yes' if ms / timing.boto3_ms <= IMPORT_GOAL else 'no'} |"
-            for m, ms in timing.handlers_ms.items()
-        ],
+        *cold_start.goal_rows(timing, before),
         f"| executions started after a release that rolled back by itself | "
         f"{BASELINE['reconciliations_after_a_rollback']} | {reconciliations} | 0 | "
         f"{'yes' if reconciliations == 0 else 'no'} |",
+        "",
+        *cold_start.module_table(timing, before),
         "",
         "Calls per service (Route 53 router, first release):",
         "",
@@ -318,14 +275,6 @@ def report(releases: list[ReleaseCalls], timing: Imports, reconciliations: int, 
     lines += [f"| {r.router} | {r.label} | {r.status} | {r.total} |" for r in releases]
     lines.append("")
     return lines
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} ms"
-
-
-def _ratio(ms: float | None, boto3_ms: float) -> str:
-    return "-" if ms is None else f"{ms:.0f} ms ({ms / boto3_ms:.2f}x)"
 
 
 SECTION = "## Calls per release, cold start and reconciliations, against their goals"

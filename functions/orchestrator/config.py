@@ -1,11 +1,11 @@
 """The app configuration (`/bluegreen/apps/<app>` in SSM): one pydantic model, validated on every read."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: pydantic would evaluate each field's annotation from a string on
+# every cold start (a tenth of a handler's import, measured by bluegreen.proof.cold_start).
 import itertools
 import json
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -117,7 +117,7 @@ class Analysis(_Model):
     unhealthy_minutes: int = Field(default=2, ge=1, le=60)
 
     @model_validator(mode="after")
-    def _alphas(self) -> Analysis:
+    def _alphas(self) -> Self:
         if self.marginal_alpha <= max(self.error_alpha, self.latency_alpha):
             raise ValueError("marginal_alpha must be larger than error_alpha and latency_alpha")
         return self
@@ -131,7 +131,7 @@ class Traffic(_Model):
     analysis: Analysis | None = None
 
     @model_validator(mode="after")
-    def _bake_holds_the_minutes(self) -> Traffic:
+    def _bake_holds_the_minutes(self) -> Self:
         if self.analysis and self.bake_seconds < 60 * self.analysis.min_minutes:
             raise ValueError(
                 f"bake_seconds {self.bake_seconds} is shorter than analysis.min_minutes ({self.analysis.min_minutes}"
@@ -216,7 +216,7 @@ class TestRoute(_Model):
     header: Header | None = None  # sent with every smoke-test request (what a header rule matches)
 
     @model_validator(mode="after")
-    def _one_route(self) -> TestRoute:
+    def _one_route(self) -> Self:
         if (self.listener_arn is None) == (self.rule_arn is None):
             raise ValueError("name either listener_arn (a test listener on another port) or rule_arn (a header rule)")
         if self.listener_arn is not None and not LISTENER_ARN.match(self.listener_arn):
@@ -326,7 +326,7 @@ class AmiSource(_Model):
         return name
 
     @model_validator(mode="after")
-    def _a_rule(self) -> AmiSource:
+    def _a_rule(self) -> Self:
         if bool(self.owners) != (self.name_pattern is not None):
             missing = "name_pattern" if self.owners else "owners"
             raise ValueError(
@@ -382,7 +382,7 @@ class AppConfig(_Model):
         return slots
 
     @model_validator(mode="after")
-    def _router_fields(self) -> AppConfig:
+    def _router_fields(self) -> Self:
         # Each message starts with the field to change (see describe_validation_error).
         if self.router == "route53":
             _route53_fields(self)
@@ -391,7 +391,7 @@ class AppConfig(_Model):
         return self
 
     @model_validator(mode="after")
-    def _fits_the_budget_and_ssm(self) -> AppConfig:
+    def _fits_the_budget_and_ssm(self) -> Self:
         # Their messages start with the field to change (see describe_validation_error).
         stored = len(self.model_dump_json())
         if stored > SSM_STANDARD_LIMIT:

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel
 
 logger = Logger(service="bluegreen")
@@ -55,7 +54,7 @@ def handler(model: type[M]) -> Callable[[Callable[[M, Any], BaseModel | dict]], 
         def entry(event: dict, context: Any) -> dict:
             # Per function, Lambda's own metrics already split this; here it counts orchestration work per service.
             metrics.add_metric(name="TaskInvocations", unit=MetricUnit.Count, value=1)
-            result = task(parse(event=event, model=model), context)
+            result = task(model.model_validate(event), context)
             return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
         if tracer is not None:

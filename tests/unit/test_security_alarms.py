@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from orchestrator.case_models import Trigger
 from orchestrator.config import parse_config
 from orchestrator.domain import security_alarms
 from orchestrator.domain.quarantine import TriggerRules, normalise
-from orchestrator.models import Trigger
 
 from tests.unit.test_ami_sources import BASE
 

@@ -4,10 +4,8 @@ of an app whose router has no DNS record to hold it (`/bluegreen/live/<app>`).""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
 from orchestrator.adapters.aws import client, error_code
@@ -21,14 +19,22 @@ from orchestrator.config import (
 )
 from orchestrator.errors import AmiInvalidError, AppNotFoundError, ConfigInvalidError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
 
 @functools.cache
-def _provider(ssm: Any) -> parameters.SSMProvider:
-    """Powertools' parameter cache over the adapters' own client (standard retries, the current endpoint)."""
+def _provider(ssm: Any) -> SSMProvider:
+    """Powertools' parameter cache over the adapters' own client (standard retries, the current endpoint). Imported
+    here, by the few functions that read a config: Powertools Parameters imports every provider it has."""
+    from aws_lambda_powertools.utilities import parameters
+
     return parameters.SSMProvider(boto3_client=ssm)
 
 
 def load(app: str, max_age: int = 5) -> AppConfig:
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     name = parameter_name(check_app_name(app))
     try:
         raw = _provider(client("ssm")).get(name, max_age=max_age)

@@ -31,9 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, ec2, elbv2, iam, notify, state_table
+from orchestrator.case_models import QuarantineCase
 from orchestrator.domain import deny_policies, network_acl_containment
 from orchestrator.errors import DetachBlockedError, IsolationIncompleteError
-from orchestrator.models import QuarantineCase
 
 QUARANTINE_TAG = "bluegreen:quarantine"
 RELEASED_TAG = "bluegreen:quarantine-released"

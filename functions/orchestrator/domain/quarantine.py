@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
+from orchestrator.case_models import QuarantineCase, Skipped, Swap, Trigger
 from orchestrator.config import APP_NAME, AppConfig
 from orchestrator.domain import clone, isolation, routers, security_alarms
 from orchestrator.domain.deploy import find_live, live_launch_template_version
@@ -35,7 +36,6 @@ from orchestrator.errors import (
     SwapFailedError,
     TriggerInvalidError,
 )
-from orchestrator.models import QuarantineCase, Skipped, Swap, Trigger
 
 GUARDDUTY_FINDING = "GuardDuty Finding"
 ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"

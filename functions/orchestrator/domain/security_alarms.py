@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orchestrator.adapters import cloudwatch, notify, state_table
+from orchestrator.case_models import Trigger
 from orchestrator.config import AppConfig
-from orchestrator.models import Trigger
 
 TAG = "bluegreen:security-alarm"
 HISTORY = 50  # the latest cases looked at: more than any limit config allows

@@ -1,7 +1,5 @@
 """Handler of the failed-copy rule: a copy of a shared AMI that EC2 could not make (ami_source.copy_shared)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict

@@ -1,29 +1,19 @@
 """Handlers of the deploy state machine's tasks, one function per task (see statemachine/deploy.asl.json)."""
 
-from __future__ import annotations
-
 import os
 from typing import Any
 
-from pydantic import BaseModel, Field
-
-from orchestrator.domain import deploy, reconcile
-from orchestrator.models import Release, TaskInput
+from orchestrator.domain import deploy
+from orchestrator.models import ExecutionInput, Release, TaskInput
 from orchestrator.runtime import handler, now, topic_arn, wait_scale
-
-
-class PrepareInput(BaseModel):
-    input: dict
-    execution_arn: str
-    state_machine_arn: str
 
 
 class ApprovalInput(TaskInput):
     task_token: str
 
 
-@handler(PrepareInput)
-def prepare_release(event: PrepareInput, context: Any) -> Release:
+@handler(ExecutionInput)
+def prepare_release(event: ExecutionInput, context: Any) -> Release:
     return deploy.prepare(
         event.input,
         execution_arn=event.execution_arn,
@@ -32,34 +22,6 @@ def prepare_release(event: PrepareInput, context: Any) -> Release:
         now=now(),
         scale=wait_scale(),
     )
-
-
-@handler(PrepareInput)
-def reconcile_release(event: PrepareInput, context: Any) -> dict:
-    return reconcile.reconcile(
-        event.input,
-        execution_arn=event.execution_arn,
-        state_machine_arn=event.state_machine_arn,
-        now=now(),
-        scale=wait_scale(),
-        topic=topic_arn(),
-    )
-
-
-class SweepInput(BaseModel):
-    """The schedule's event (nothing it needs) or a deploy execution's status change; the machine is in the env."""
-
-    detail_type: str = Field("", alias="detail-type")
-    detail: dict = {}
-
-
-@handler(SweepInput)
-def sweep_releases(event: SweepInput, context: Any) -> dict:
-    machine = os.environ["DEPLOY_STATE_MACHINE_ARN"]
-    if event.detail_type == reconcile.STATUS_EVENT:
-        ended = reconcile.on_execution_ended(event.model_dump(by_alias=True), machine)
-        return {"reconciling": [ended] if ended else []}
-    return {"reconciling": reconcile.sweep(machine)}
 
 
 @handler(TaskInput)

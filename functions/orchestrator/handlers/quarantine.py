@@ -1,14 +1,12 @@
 """Handlers of the quarantine state machine's tasks, one function per task (see statemachine/quarantine.asl.json)."""
 
-from __future__ import annotations
-
 import os
 from typing import Any
 
 from pydantic import BaseModel
 
+from orchestrator.case_models import CaseInput, QuarantineCase
 from orchestrator.domain import isolation, quarantine
-from orchestrator.models import CaseInput, QuarantineCase
 from orchestrator.runtime import handler, now, topic_arn, wait_scale
 
 

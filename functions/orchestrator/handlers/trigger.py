@@ -1,8 +1,6 @@
 """The screen in front of the deploy machine: an AMI or golden-AMI parameter event starts a release only if an app
 could match it (domain/trigger_filter.py); one short invocation, nothing started, for every other event."""
 
-from __future__ import annotations
-
 import os
 import re
 from typing import Any
