@@ -27,6 +27,7 @@ IAM_PREFIX = {"elbv2": "elasticloadbalancing", "stepfunctions": "states"}
 # (contextvars.copy_context) keeps its name there.
 # It holds the function's name and the account (twin) it runs in.
 _function: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("bluegreen_function", default=None)
+_pinned: contextvars.ContextVar[int | None] = contextvars.ContextVar("bluegreen_twin_account", default=None)
 _lock = threading.Lock()
 _account = 0
 _calls: dict[str, set[str]] = {}
@@ -40,9 +41,22 @@ CHECKS: dict[str, Callable[[BaseClient, str, Any, str | None], None]] = {}
 
 
 @contextlib.contextmanager
+def on_behalf_of(account: int) -> Iterator[None]:
+    """A handler run in this block belongs to that twin (one its event started), even if it was replaced meanwhile:
+    its calls are then nobody's. Between the check that the twin is current and the handler's start, the next twin's
+    module could begin, and the calls of a function of the earlier stack were recorded against the new one."""
+    token = _pinned.set(account)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
+@contextlib.contextmanager
 def running(function_name: str) -> Iterator[None]:
     """Record the AWS calls this thread makes as calls of `function_name`."""
-    token = _function.set((function_name, _account))
+    pinned = _pinned.get()
+    token = _function.set((function_name, _account if pinned is None else pinned))
     try:
         yield
     finally:

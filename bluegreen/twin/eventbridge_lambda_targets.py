@@ -56,7 +56,8 @@ def _invoke(fn: Any, payload: str, rule_arn: str, twin: int) -> None:
             return
         headers: dict[str, Any] = {}
         try:
-            fn.invoke(payload, {}, headers)
+            with api_calls.on_behalf_of(twin):
+                fn.invoke(payload, {}, headers)
         except Exception:
             log.exception("EventBridge rule %s: invoking %s failed", rule_arn, fn.function_name)
             return

@@ -67,6 +67,22 @@ def test_a_handler_still_running_from_an_earlier_twin_is_not_recorded_against_th
     assert server.api_calls(later.endpoint_url) == {"PrepareReleaseFunction": ["sqs:ListQueues"]}
 
 
+def test_a_handler_an_earlier_twins_event_started_is_not_recorded_against_the_next(start_twin: Any) -> None:
+    # Given an event of an earlier twin, whose function's handler starts only once the next twin runs (EventBridge
+    # invokes a Lambda target on a thread of its own, and a busy machine may run it late)
+    earlier = start_twin()
+    its_account = api_calls.account()
+    earlier.stop()
+    later = start_twin()
+
+    # When that handler calls AWS
+    with api_calls.on_behalf_of(its_account), api_calls.running("earlier-stack-SweepReleasesFunction"):
+        client(later, "sqs").list_queues()
+
+    # Then the new twin's record holds no call of it (a function its stack does not have)
+    assert server.api_calls(later.endpoint_url) == {}
+
+
 def test_a_twins_running_executions_end_with_it(start_twin: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a twin with the test stack, and an execution still waiting on a slow worker (slow enough that the twin
     # stops before it returns, even on a machine busy with other tests)
