@@ -137,17 +137,25 @@ def _await_environment(worker: Any, seconds: float = 10.0) -> None:
 
 def time_out(execution_arn: str) -> None:
     """End a running execution as its state machine's TimeoutSeconds would: TIMED_OUT, with the status event."""
-    running = [
-        e
-        for account in stepfunctions_parser_backends.values()
-        for backend in account.values()
-        for e in backend._get_executions()
-        if e.exec_arn == execution_arn
-    ]
-    if not running or running[0].exec_worker is None or running[0].exec_status.value != "RUNNING":
+    running = find(execution_arn)
+    if running is None or running.exec_worker is None or running.exec_status.value != "RUNNING":
         raise ValueError(f"{execution_arn} is not a running execution")
     # The interpreter reads the program state between states, and the change wakes a Wait that is sleeping.
-    running[0].exec_worker.env.set_timed_out()
+    running.exec_worker.env.set_timed_out()
+
+
+def find(execution_arn: str) -> Execution | None:
+    """The interpreter's execution of that ARN, in any account and region of this process."""
+    return next(
+        (
+            e
+            for account in stepfunctions_parser_backends.values()
+            for backend in account.values()
+            for e in backend._get_executions()
+            if e.exec_arn == execution_arn
+        ),
+        None,
+    )
 
 
 patches = Patches(

@@ -16,6 +16,7 @@ from bluegreen.twin import (
     lambda_invoke_in_process,
     server,
     stepfunctions_lambda_error_names,
+    stock_images,
 )
 from bluegreen.twin.server import TwinServer
 from tests.twin.conftest import behind_a_load_balancer
@@ -297,3 +298,11 @@ def test_a_schedule_rule_matches_no_event(twin: TwinServer, flavour: str) -> Non
     finally:
         events.remove_targets(Rule=f"nightly-{flavour}", Ids=["f"])
         events.delete_rule(Name=f"nightly-{flavour}")
+
+
+def test_the_twins_public_images_are_motos_stock_ones(twin_moto) -> None:
+    # The twin keeps moto's 44 stock public images and drops its 2 558 "latest" ones, each rebuilt with a volume and a
+    # snapshot for every new account (bluegreen/twin/stock_images.py); the tests bake from the stock ones.
+    images = twin_moto("ec2").describe_images(Owners=["amazon"])["Images"]
+    assert len(images) == len(json.loads(stock_images.CATALOGUE.read_text()))
+    assert {"ami-12c6146b", "ami-0e9271c829888680e"} <= {i["ImageId"] for i in images}

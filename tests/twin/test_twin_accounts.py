@@ -10,15 +10,24 @@ from typing import Any
 import boto3
 import pytest
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from bluegreen.twin import api_calls, iam_authorization, lambda_invoke_in_process, server
+from bluegreen.twin import api_calls, iam_authorization, lambda_invoke_in_process, server, stepfunctions_status_events
 from bluegreen.twin.deploy import deploy_stack
 from tests.twin.conftest import STACK_DIR
 
 
 def client(twin: server.TwinServer, service: str) -> Any:
     return boto3.client(service, endpoint_url=twin.endpoint_url, region_name="us-east-1")
+
+
+def status_once_ended(arn: str, seconds: float = 15) -> str:
+    """The execution's status once it is no longer RUNNING (or after `seconds`)."""
+    execution = stepfunctions_status_events.find(arn)
+    assert execution is not None, arn
+    deadline = time.monotonic() + seconds
+    while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return execution.exec_status.value
 
 
 @pytest.fixture
@@ -103,18 +112,9 @@ def test_a_twins_running_executions_end_with_it(start_twin: Any, monkeypatch: py
     twin.stop()
 
     # Then the execution is over too: it cannot go on calling Lambda on the next twin and failing there, each failure
-    # starting a reconciliation that fails in turn (a worker grew to 17 GB so)
-    (execution,) = [
-        e
-        for account in stepfunctions_parser_backends.values()
-        for backend in account.values()
-        for e in backend._get_executions()
-        if e.exec_arn == arn
-    ]
-    deadline = time.monotonic() + 15  # a stop takes effect between states: after the slow invocation returns
-    while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert execution.exec_status.value == "ABORTED"
+    # starting a reconciliation that fails in turn (a worker grew to 17 GB so). A stop takes effect between states:
+    # after the slow invocation returns.
+    assert status_once_ended(arn) == "ABORTED"
 
 
 def test_an_execution_whose_worker_has_not_begun_ends_with_its_twin(
@@ -136,14 +136,4 @@ def test_an_execution_whose_worker_has_not_begun_ends_with_its_twin(
     twin.stop()
 
     # Then the execution ends ABORTED, and does not run on to its end
-    (execution,) = [
-        e
-        for account in stepfunctions_parser_backends.values()
-        for backend in account.values()
-        for e in backend._get_executions()
-        if e.exec_arn == arn
-    ]
-    deadline = time.monotonic() + 15
-    while execution.exec_status.value == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert execution.exec_status.value == "ABORTED"
+    assert status_once_ended(arn) == "ABORTED"
