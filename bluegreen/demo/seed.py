@@ -37,6 +37,7 @@ class SeededApp:
     alarm_names: list[str] = field(default_factory=list)
     router: str = "route53"
     load_balancer_arn: str = ""  # the ALB router's one load balancer
+    green_asg: str = ""  # a split app's green group (seeded with `split=True`)
     listener_arn: str = ""  # its listener forwarding the app's traffic (port 80)
     rule_arns: list[str] = field(default_factory=list)  # its rules forwarding the app's traffic too
     test_route_arn: str = ""  # the test listener (port 8080) or header rule, if asked for
@@ -57,6 +58,7 @@ def seed_app(
     router: str = "route53",
     rules: int = 0,
     test_route: dict[str, str] | None = None,
+    split: bool = False,
 ) -> SeededApp:
     """Create everything an app needs before its first release; the blue slot holds all traffic.
 
@@ -64,9 +66,14 @@ def seed_app(
     blue slot's target group alone, not weighted yet; `test_route` ({"kind": "listener" or "header", "url": ...})
     adds a test listener on port 8080, or a rule matching the header `X-Bluegreen-Test: idle`, forwarding to blue
     until a release points it at its idle slot.
+
+    `split=True`: a split app at rest (release_mode "split"): `instances` divided between a blue and a green group,
+    the traffic 50/50.
     """
+    if split:
+        config = {"release_mode": "split", **(config or {})}
     if router == "alb":
-        return _seed_alb(aws, app, instances, test_urls or {}, config or {}, put_config, rules, test_route)
+        return _seed_alb(aws, app, instances, test_urls or {}, config or {}, put_config, rules, test_route, split)
     elbv2, route53, ssm = aws.client("elbv2"), aws.client("route53"), aws.client("ssm")
     vpc_id, subnets, app_sg, isolation_sg = _network(aws, app)
     base_ami, template_id = _launch_template(aws, app, app_sg)
@@ -117,9 +124,8 @@ def seed_app(
     if put_config:
         ssm.put_parameter(Name=f"/bluegreen/apps/{app}", Value=json.dumps(document), Type="String", Overwrite=True)
 
-    blue_asg = _blue_fleet(aws, app, template_id, base_ami, instances, subnets, target_groups["blue"])
-    _configure_like_production(aws, app, blue_asg, balancers["blue"], target_groups["blue"])
-    weights = {"blue": 100, "green": 0}
+    fleets = _slot_fleets(aws, app, template_id, base_ami, instances, subnets, target_groups, balancers, split)
+    weights = {"blue": 50, "green": 50} if split else {"blue": 100, "green": 0}
     route53.change_resource_record_sets(
         HostedZoneId=zone_id,
         ChangeBatch={
@@ -146,7 +152,8 @@ def seed_app(
         app=app,
         config=document,
         base_ami=base_ami,
-        blue_asg=blue_asg,
+        blue_asg=fleets["blue"],
+        green_asg=fleets.get("green", ""),
         subnets=subnets,
         vpc_id=vpc_id,
         isolation_sg=isolation_sg,
@@ -214,10 +221,31 @@ def _alarms(aws: Aws, app: str) -> list[str]:
     return alarm_names
 
 
+def _slot_fleets(
+    aws: Aws,
+    app: str,
+    template_id: str,
+    base_ami: str,
+    instances: int,
+    subnets: list[str],
+    target_groups: dict[str, str],
+    balancers: dict[str, str],
+    split: bool,
+) -> dict[str, str]:
+    """The blue fleet (a split app: a blue and a green one, half the instances each), configured like production."""
+    slots = ("blue", "green") if split else ("blue",)
+    size = instances // len(slots)
+    fleets = {}
+    for slot in slots:
+        fleets[slot] = _blue_fleet(aws, app, template_id, base_ami, size, subnets, target_groups[slot], slot)
+        _configure_like_production(aws, app, fleets[slot], balancers[slot], target_groups[slot])
+    return fleets
+
+
 def _blue_fleet(
-    aws: Aws, app: str, template_id: str, base_ami: str, instances: int, subnets: list[str], tg: str
+    aws: Aws, app: str, template_id: str, base_ami: str, instances: int, subnets: list[str], tg: str, slot: str = "blue"
 ) -> str:
-    blue_asg = f"{app}-blue-initial"
+    blue_asg = f"{app}-{slot}-initial"
     aws.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName=blue_asg,
         LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"},
@@ -230,7 +258,7 @@ def _blue_fleet(
         HealthCheckGracePeriod=120,
         Tags=[
             {"Key": k, "Value": v, "PropagateAtLaunch": True}
-            for k, v in {TAG_APP: app, "bluegreen:slot": "blue", "bluegreen:ami": base_ami, "team": "shop"}.items()
+            for k, v in {TAG_APP: app, "bluegreen:slot": slot, "bluegreen:ami": base_ami, "team": "shop"}.items()
         ],
     )
     return blue_asg
@@ -248,6 +276,7 @@ def _seed_alb(
     put_config: bool,
     rules: int,
     test_route: dict[str, str] | None,
+    split: bool = False,
 ) -> SeededApp:
     elbv2 = aws.client("elbv2")
     vpc_id, subnets, app_sg, isolation_sg = _network(aws, app)
@@ -263,15 +292,24 @@ def _seed_alb(
             Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}],
         )
     to_blue = [{"Type": "forward", "TargetGroupArn": target_groups["blue"]}]
+    both = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [{"TargetGroupArn": target_groups[s], "Weight": 50} for s in target_groups]
+            },
+        }
+    ]
+    live = both if split else to_blue
     listener = elbv2.create_listener(
-        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=to_blue
+        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=live
     )["Listeners"][0]["ListenerArn"]
     rule_arns = [
         elbv2.create_rule(
             ListenerArn=listener,
             Priority=10 * (n + 1),
             Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [f"/api{n + 1}/*"]}}],
-            Actions=to_blue,
+            Actions=live,
         )["Rules"][0]["RuleArn"]
         for n in range(rules)
     ]
@@ -315,13 +353,14 @@ def _seed_alb(
         aws.client("ssm").put_parameter(
             Name=f"/bluegreen/apps/{app}", Value=json.dumps(document), Type="String", Overwrite=True
         )
-    blue_asg = _blue_fleet(aws, app, template_id, base_ami, instances, subnets, target_groups["blue"])
-    _configure_like_production(aws, app, blue_asg, balancer["LoadBalancerArn"], target_groups["blue"])
+    balancers = dict.fromkeys(target_groups, balancer["LoadBalancerArn"])
+    fleets = _slot_fleets(aws, app, template_id, base_ami, instances, subnets, target_groups, balancers, split)
     return SeededApp(
         app=app,
         config=document,
         base_ami=base_ami,
-        blue_asg=blue_asg,
+        blue_asg=fleets["blue"],
+        green_asg=fleets.get("green", ""),
         subnets=subnets,
         vpc_id=vpc_id,
         isolation_sg=isolation_sg,

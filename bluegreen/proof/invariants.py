@@ -3,8 +3,12 @@
 I1 traffic: weights sum above zero; every weighted slot has a group with at least its minimum healthy in service. The
 weights are the Route 53 record pair's, or, for an ALB-routed app, those of every named listener's and rule's forward
 action (each must hold on its own).
-I2 drain: a group is scaled in or deleted only after its slot's weight has been zero for the drain time.
-I3 no orphans: at rest, exactly one group of the app, holding 100 % of the weight, and the lock free.
+A split app (`Monitor.fleet`): the healthy instances of the weighted slots never fewer than the fleet, the instances
+never more than 150 % of it.
+I2 drain: a group is scaled in or deleted only after its slot's weight has been zero for the drain time (a split app's
+group may be scaled in while its slot keeps traffic: the capacity check covers it, Auto Scaling drains what leaves).
+I3 no orphans: at rest, exactly one group of the app, holding 100 % of the weight, and the lock free; a split app: one
+group per slot, both on one AMI, both weighted.
 I4 once: an AMI goes live at most once (a quarantine's swap aside); releases of one app never overlap.
 I5 quarantine (`check_quarantine`): a quarantined instance is out of its group and every target group, has only the
 isolation group on every interface (`isolation_order` checks the untracking group came first, from the twin's call log),
@@ -81,9 +85,11 @@ def sample(aws: Aws, app: str, config: AppConfig | None = None) -> Sample:
         )
         groups[group["AutoScalingGroupName"]] = {
             "slot": tags.get("bluegreen:slot"),
+            "ami": tags.get("bluegreen:ami"),
             "min": group["MinSize"],
             "desired": group["DesiredCapacity"],
             "healthy": healthy,
+            "instances": len(group.get("Instances", [])),
         }
     return Sample(at=time.monotonic(), weights=weights, groups=groups, started=started, splits=splits)
 
@@ -96,6 +102,9 @@ class Monitor:
     app: str
     drain_seconds: float
     period: float = 0.1
+    # A split app's fleet size: serving capacity (healthy instances in weighted slots) never below it, instances never
+    # above 150 % of it, and a group in a slot that keeps its weight may be scaled in (Auto Scaling drains it).
+    fleet: int = 0
     breaches: list[Breach] = field(default_factory=list)
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -139,18 +148,22 @@ class Monitor:
             if weight > 0:
                 self._zero_since.pop(slot, None)
                 serving = [g for g in now.groups.values() if g["slot"] == slot]
-                if not any(g["healthy"] >= max(g["min"], 1) for g in serving):
+                # A split app's group pinned at a surge counts in the capacity check instead (_split_capacity).
+                least = (lambda g: 1) if self.fleet else (lambda g: max(g["min"], 1))
+                if not any(g["healthy"] >= least(g) for g in serving):
                     self._breach("I1", f"{slot} has weight {weight} but no healthy group: {serving}", now.at)
             elif slot not in self._zero_since:
                 # The weight reached zero after the previous sample began: the earliest it can have (a slot at zero
                 # when watching starts has had no traffic as far as we know).
                 self._zero_since[slot] = float("-inf") if self._last is None else self._last.started
+        if self.fleet:
+            self._split_capacity(now)
         previous = self._last
         if previous is not None:
             for name, before in previous.groups.items():
                 after = now.groups.get(name)
                 shrunk = after is None or after["desired"] < before["desired"]
-                if not shrunk:
+                if not shrunk or (self.fleet and now.weights.get(before["slot"], 0) > 0):
                     continue
                 # The longest the weight can have been zero when the group shrank (by the end of this sample): a
                 # breach only when even that is short of the drain time, so a stalled sampler never reports one.
@@ -160,15 +173,33 @@ class Monitor:
                     self._breach("I2", f"{name} {what} after {zero_for:.2f}s at zero weight", now.at)
         self._last = now
 
+    def _split_capacity(self, now: Sample) -> None:
+        serving = sum(g["healthy"] for g in now.groups.values() if now.weights.get(g["slot"], 0) > 0)
+        if serving < self.fleet:
+            self._breach("I1", f"serving capacity {serving} below the fleet of {self.fleet}: {now.groups}", now.at)
+        running = sum(g["instances"] for g in now.groups.values())
+        if 2 * running > 3 * self.fleet:
+            self._breach("I1", f"{running} instances, above 150 % of the fleet of {self.fleet}", now.at)
+
     def check_at_rest(self) -> list[Breach]:
         """I3 and I4, once every execution has ended."""
         found: list[Breach] = []
         now = self.sample()
         at = now.at
-        if len(now.groups) != 1:
-            found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
         slots = {g["slot"] for g in now.groups.values()}
-        for split in now.splits or [now.weights]:
+        split_now = all(w > 0 for w in now.weights.values())
+        if split_now:  # a split app: one group per slot, both on one version, both slots weighted everywhere
+            if sorted(g["slot"] for g in now.groups.values()) != ["blue", "green"]:
+                found.append(Breach("I3", f"expected one group per slot, found {sorted(now.groups)}", at))
+            if len({g["ami"] for g in now.groups.values()}) != 1:
+                versions = {name: g["ami"] for name, g in now.groups.items()}
+                found.append(Breach("I3", f"the halves run different AMIs at rest: {versions}", at))
+            for split in now.splits or [now.weights]:
+                if not all(w > 0 for w in split.values()):
+                    found.append(Breach("I3", f"weights {split} do not split the traffic between the halves", at))
+        elif len(now.groups) != 1:
+            found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
+        for split in [] if split_now else now.splits or [now.weights]:
             full = [s for s, w in split.items() if w == 100]
             if len(full) != 1 or full[0] not in slots:
                 found.append(Breach("I3", f"weights {split} do not put 100 % on the live group {slots}", at))

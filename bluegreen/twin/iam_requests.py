@@ -643,6 +643,8 @@ RESOLVERS: dict[str, Callable[[Call], list[Target]]] = {
             "DeleteAutoScalingGroup",
             "DetachInstances",
             "SetInstanceProtection",
+            "SuspendProcesses",
+            "ResumeProcesses",
             "PutScalingPolicy",
             "PutScheduledUpdateGroupAction",
             "DeleteScheduledAction",

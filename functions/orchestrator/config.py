@@ -348,6 +348,32 @@ class AmiSource(_Model):
         return self
 
 
+class Split(_Model):
+    """How a split app divides its traffic and fleet between the slots at rest (README "Split-fleet releases")."""
+
+    # Relative weights, as Route 53 and ALB forward actions take them: two positive integers (50/50 by default).
+    weights: dict[Literal["blue", "green"], StrictInt] = {"blue": 50, "green": 50}
+    first_slot: Literal["blue", "green"] = "blue"  # the half a release replaces first
+
+    @field_validator("weights")
+    @classmethod
+    def _two_positive_weights(cls, weights: dict[str, int]) -> dict[str, int]:
+        if sorted(weights) != list(SLOTS) or any(not 1 <= w <= 255 for w in weights.values()):
+            raise ValueError(
+                f'{weights}: give both slots a weight from 1 to 255, e.g. {{"blue": 50, "green": 50}}'
+                " (in split mode both slots take traffic)"
+            )
+        blue = 100 * weights["blue"] / (weights["blue"] + weights["green"])
+        if not 1 <= round(blue) <= 99:
+            raise ValueError(f"{weights}: each slot needs at least 1 % of the traffic (blue has {blue:.2f} %)")
+        return weights
+
+    @property
+    def blue_percent(self) -> int:
+        """Percent of the traffic on blue at rest."""
+        return round(100 * self.weights["blue"] / (self.weights["blue"] + self.weights["green"]))
+
+
 class AppConfig(_Model):
     app: str
     launch_template_id: str = Field(pattern=r"^lt-[0-9a-f]{1,17}$")
@@ -365,6 +391,10 @@ class AppConfig(_Model):
     quarantine: Quarantine = Quarantine()
     notify_topic_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:sns:")
     ami_source: AmiSource | None = None
+    # `blue_green` (the default): a release builds a whole second fleet and moves all traffic to it. `split`: both
+    # slots take traffic, each holding its share of the fleet, and a release replaces one half at a time.
+    release_mode: Literal["blue_green", "split"] = "blue_green"
+    split: Split = Split()
 
     @field_validator("app")
     @classmethod

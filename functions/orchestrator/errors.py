@@ -159,3 +159,13 @@ class RolePolicyLimitError(BluegreenError):
 
 class AmiSourceConflictError(BluegreenError):
     """An AMI (or a golden-AMI parameter) matches more than one app's rule: which app it is for cannot be told."""
+
+
+class SplitFleetUnsupportedError(BluegreenError):
+    """A split-fleet release cannot keep its rules with this fleet (its size, its ratio, a group's MaxSize, a slot with
+    two groups): refused before any change, with the numbers."""
+
+
+class SplitCapacityError(BluegreenError):
+    """A split-fleet move did not take effect in time (instances not healthy, not gone, weights not in sync), or no
+    move can reach the goal without breaking the capacity rules."""

@@ -136,6 +136,40 @@ class CanaryProgress(_Model):
     summary: str = ""
 
 
+class SplitGroupBefore(_Model):
+    """A slot's group as it was before a split release (what a rollback brings back)."""
+
+    asg_name: str
+    min_size: int
+    max_size: int
+    desired_capacity: int
+    ami_id: str | None = None
+    suspended: list[str] = []  # its processes suspended before the release (a rollback leaves them so)
+
+
+class SplitProgress(_Model):
+    """A split-fleet release's bookkeeping (domain/split_release.py); the capacity planner decides every move."""
+
+    # split: both slots live, each half replaced in turn; adopt: a blue/green app becomes split (its one group's slot
+    # is replaced last); join: a split app becomes blue/green (one half vacated, the whole fleet built in its slot).
+    mode: Literal["split", "adopt", "join"] = "split"
+    fleet: int  # N: the instances the app serves with
+    shares: dict[SlotName, int]  # each slot's instances at rest
+    ratio: int  # percent on blue at rest (at the release's end)
+    order: list[SlotName]  # the halves in the order they are replaced
+    half: int = 0
+    before: dict[SlotName, SplitGroupBefore] = {}  # each slot's group before the release (none: adoption's idle slot)
+    blue_weight_before: int = 100
+    # vacate: empty the half to replace; rest: the release's end (surge undone); back: the rollback's end.
+    goal: Literal["vacate", "rest", "back"] = "vacate"
+    pending: dict[str, Any] | None = None  # the move made last, until it is in effect (healthy, gone, in sync)
+    zero_since: dict[SlotName, str] = {}  # when each slot's weight last reached zero (its drain starts then)
+    done: bool = False  # the goal is reached
+    wait_seconds: int = 1  # until the next look
+    moves: list[str] = []  # every move made, in order (the release record keeps them)
+    peak_instances: int = 0  # the most instances seen running at once
+
+
 class Release(_Model):
     """One AMI going live for one app: created by Prepare, updated by every later task."""
 
@@ -184,6 +218,9 @@ class Release(_Model):
     rollback_drain_seconds: int = 0
     keep_until: str | None = None
     keep_window_over: bool = False
+    # A split release: the group the current half is cloned from (its old group, or the other slot's on adoption).
+    clone_source: LiveFleet | None = None
+    split: SplitProgress | None = None
 
 
 class ExecutionInput(BaseModel):

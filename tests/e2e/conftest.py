@@ -82,6 +82,7 @@ class App:
     seeded: SeededApp
     servers: dict[str, SlotServer | LoadBalancerServer]
     monitors: list[Monitor] = field(default_factory=list)
+    fleet: int = 3  # the instances it serves with
     _queue_url: str = ""
     _notes: list[dict] = field(default_factory=list)
     _inputs: dict[str, dict] = field(default_factory=dict)
@@ -170,7 +171,8 @@ class App:
         ttl = 60 if self.seeded.router == "route53" else 0
         drain = max(1, round((ttl + 30) * WAIT_SCALE))
         # Every 0.1 s: well within the drain time I2 is about, without slowing the twin it watches.
-        watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.1).__enter__()
+        fleet = self.fleet if self.seeded.config.get("release_mode") == "split" else 0
+        watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.1, fleet=fleet).__enter__()
         self.monitors.append(watcher)
         return watcher
 
@@ -287,8 +289,9 @@ def new_app(stack: local.LocalStack, overrides: dict | None = None, label: str =
         **overrides,
     }
     urls = {s: servers[s].url for s in ("blue", "green")}
-    seeded = seed_app(stack.aws, name, instances=3, test_urls=urls, config=config, **seed)
-    harness = App(stack=stack, seeded=seeded, servers=servers)
+    instances = seed.pop("instances", 4 if seed.get("split") else 3)
+    seeded = seed_app(stack.aws, name, instances=instances, test_urls=urls, config=config, **seed)
+    harness = App(stack=stack, seeded=seeded, servers=servers, fleet=instances)
     harness.monitor()
     return harness
 

@@ -123,7 +123,10 @@ def stop_scaling(name: str, api: Any = None) -> None:
         except ClientError as err:
             if error_code(err) != "ValidationError":  # deleted by a previous attempt
                 raise
-    group = describe_group(name, api)
+    _lift_protection(name, describe_group(name, api), api)
+
+
+def _lift_protection(name: str, group: dict | None, api: Any) -> None:
     protected = [i["InstanceId"] for i in (group or {}).get("Instances", []) if i.get("ProtectedFromScaleIn")]
     # A quarantined instance that could not leave the group yet keeps its protection: the scale-in must not end it.
     quarantined = _quarantined(protected)
@@ -132,6 +135,29 @@ def stop_scaling(name: str, api: Any = None) -> None:
         api.set_instance_protection(
             AutoScalingGroupName=name, InstanceIds=protected[start : start + 50], ProtectedFromScaleIn=False
         )
+
+
+# Kept while a group is held empty for a rollback: its alarms' scaling and its schedule must not bring it back.
+HELD_PROCESSES = ["AlarmNotification", "ScheduledActions"]
+
+
+def hold_empty(group: dict, max_size: int, api: Any = None) -> None:
+    """Empty a group but keep it whole (launch template version, policies, schedule) to be scaled out again."""
+    api = api or client("autoscaling")
+    name = group["AutoScalingGroupName"]
+    api.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=HELD_PROCESSES)
+    _lift_protection(name, group, api)
+    set_capacity(name, min_size=0, max_size=max_size, desired=0, api=api)
+
+
+def scale_to(group: dict, *, min_size: int, max_size: int, desired: int, resume: list[str], api: Any = None) -> None:
+    """Set a group's capacity; a group held empty gets back the processes in `resume` first (those it ran before)."""
+    api = api or client("autoscaling")
+    name = group["AutoScalingGroupName"]
+    held = [p["ProcessName"] for p in group.get("SuspendedProcesses", []) if p.get("ProcessName") in resume]
+    if held and desired > 0:
+        api.resume_processes(AutoScalingGroupName=name, ScalingProcesses=held)
+    set_capacity(name, min_size=min_size, max_size=max_size, desired=desired, api=api)
 
 
 def set_min_size(name: str, min_size: int, api: Any = None) -> None:

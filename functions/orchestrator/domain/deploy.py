@@ -37,12 +37,14 @@ from orchestrator.domain import (
     shared_ami_access,
     smoke,
     sources,
+    split_release,
     trigger_filter,
 )
 from orchestrator.domain.emergency import check_emergency
 from orchestrator.domain.release import (
     check_ami_id,
     expected_duration,
+    live_pointer,
     live_slot_from_weights,
     new_release_id,
     other_slot,
@@ -51,6 +53,7 @@ from orchestrator.domain.release import (
     steps_for,
     traffic_split,
 )
+from orchestrator.domain.release_gate import gate
 from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
@@ -62,8 +65,6 @@ from orchestrator.errors import (
     GroupDeletionTimeoutError,
     InputInvalidError,
     LiveFleetNotFoundError,
-    OperatorRollbackError,
-    ReleaseAbortedError,
     RollbackIncompleteError,
     SmokeTestFailedError,
 )
@@ -330,11 +331,19 @@ def prepare(
         ami_notes.append(build_approval)
     router = routers.of(config)
     weights = router.weights()
-    live, live_group = find_live_group(config, weights, seen)
+    split = idle_slot = None
+    if split_release.applies(config, weights):
+        split, idle_slot, live_group = split_release.plan(config, weights, split_release.slot_groups(app), emergency)
+        live, clone_source = split_release.half_fleet(app, split, idle_slot, live_group, None, ami_id)
+    else:
+        live, live_group = find_live_group(config, weights, seen)
+        clone_source = None
     convert_dns = router.check(live.slot)
     check_image(config, image, live_group)
 
     release = Release(
+        split=split,
+        clone_source=clone_source,
         app=app,
         ami_id=ami_id,
         ami_built=image.get("CreationDate"),
@@ -345,8 +354,8 @@ def prepare(
         dry_run=bool(options.get("dry_run")),
         config=config,
         live=live,
-        idle_slot=other_slot(live.slot),
-        steps=steps_for(config, emergency),
+        idle_slot=idle_slot or other_slot(live.slot),
+        steps=split_release.steps_for_half(steps_for(config, emergency), split, idle_slot),
         weights=weights,
         convert_dns=convert_dns,
         approval_required=(config.approval.before_traffic or bool(build_approval)) and not emergency,
@@ -399,6 +408,7 @@ def prepare(
         "execution_arn": execution_arn,
         "source": options["source"],
         "previous": live.model_dump(mode="json"),
+        **({"split": split.model_dump(mode="json")} if split else {}),
     }
     claim = None if emergency else ami_id
 
@@ -573,7 +583,7 @@ def _older_than_live(live: LiveFleet, built: str) -> str:
 
 def read_for_clone(release: Release, live_group: dict) -> dict[str, Any]:
     """Everything the clone is planned from besides the release itself, read once (Prepare) for plan and create."""
-    config, live = release.config, release.live
+    config, live = release.config, release.clone_source or release.live
     assert config and live and release.idle_slot
     extras: dict[str, Any] = autoscaling.group_extras(live.asg_name)
     extras["alarms"] = cloudwatch.describe_alarms(
@@ -594,7 +604,7 @@ def read_for_clone(release: Release, live_group: dict) -> dict[str, Any]:
 def _clone_params(
     release: Release, reads: dict[str, Any], lt_version: int | str, now: datetime
 ) -> tuple[ClonePlan, dict, dict]:
-    config, live = release.config, release.live
+    config, live = release.config, release.clone_source or release.live
     assert config and live and release.idle_slot and release.release_id and release.ami_id
     live_group = reads["live_group"]
     green_target_groups = config.slots[release.idle_slot].target_group_arns
@@ -614,9 +624,12 @@ def _clone_params(
     # Pin green's minimum at live's capacity until traffic is all on green, so scaling cannot shrink it early.
     params["MinSize"] = max(params.get("MinSize", 0), live.desired_capacity)
     params["DesiredCapacity"] = live.desired_capacity
+    until = "the release's end" if release.split else "100 %"
     plan.adjusted.append(
-        clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until 100 %, then {live.min_size}")
+        clone.PlanItem(what="MinSize", detail=f"pinned at {live.desired_capacity} until {until}, then {live.min_size}")
     )
+    if release.split:
+        params["MaxSize"] = max(params.get("MaxSize", 0), live.max_size)
     if release.convert_dns:
         what = "DNS record" if config.router == "route53" else "Forward actions"
         plan.adjusted.append(clone.PlanItem(what=what, detail=router.conversion(live.slot)))
@@ -634,25 +647,6 @@ def _pin_item(group: str, named: str, pin: int) -> clone.PlanItem:
     )
 
 
-# --- gates: every task after Prepare renews the lease and honours abort and rollback requests -----------------
-
-
-def gate(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
-    assert release.app and release.release_id
-    lock = state_table.gate(
-        release.app,
-        release.release_id,
-        int(now.timestamp()),
-        release.waits.lease_seconds,
-        {"phase": phase, **fields},
-    )
-    if lock.get("abort_requested"):
-        raise ReleaseAbortedError(f"release {release.release_id} of {release.app} aborted: {lock['abort_requested']}")
-    if lock.get("rollback_requested"):
-        raise OperatorRollbackError(f"release {release.release_id} of {release.app} rolled back by an operator")
-    return lock
-
-
 # --- Create green ----------------------------------------------------------------------------------------------
 
 
@@ -662,17 +656,20 @@ def create_green(release: Release, now: datetime) -> Release:
     # The smoke tests reach green through the app's own load balancer, if it has a test route (ALB router).
     routers.of(release.config).point_test_route(release.idle_slot)
     # Prepare's reads, moments old (a release from before they were carried reads them again).
-    reads = release.clone_reads or read_for_clone(release, autoscaling.require_group(release.live.asg_name))
+    source = release.clone_source or release.live
+    reads = release.clone_reads or read_for_clone(release, autoscaling.require_group(source.asg_name))
     # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
     release.lt_version = release.lt_version or lock.get("lt_version")
     pinned = None
     if release.lt_version is None:
         named, pin = clone.pinned_version(reads["live_group"], *reads["versions"])
         if pin is not None:
-            pinned = _pin_item(release.live.asg_name, named, pin)
+            pinned = _pin_item(source.asg_name, named, pin)
             # A new version would change what `$Latest` means for live: live keeps the version it launches now.
             autoscaling.pin_launch_template_version(reads["live_group"], pin)
-            reads = {**reads, "live_group": autoscaling.require_group(release.live.asg_name)}
+            reads = {**reads, "live_group": autoscaling.require_group(source.asg_name)}
+        if release.split:  # the other slot serves (and surges) on through the release: it keeps its version too
+            _pin_others(release, source.asg_name, reads["versions"])
         release.lt_version = ec2.create_launch_template_version(
             release.config.launch_template_id,
             live_launch_template_version(reads["live_group"]),
@@ -697,6 +694,20 @@ def create_green(release: Release, now: datetime) -> Release:
     release.clone_reads = None
     release.healthy_by = (now + timedelta(seconds=release.waits.health_timeout_seconds)).isoformat()
     return release
+
+
+def _pin_others(release: Release, source: str, versions: list[int]) -> None:
+    assert release.split and release.config
+    others = [name for name in split_release.old_groups(release) if name != source]
+    for group in autoscaling.describe_groups(others):
+        spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
+            "LaunchTemplateSpecification", {}
+        )
+        if spec.get("LaunchTemplateId") not in (None, release.config.launch_template_id):
+            continue  # another template: this release's new version changes nothing for it
+        _, pin = clone.pinned_version(group, *versions)
+        if pin is not None:
+            autoscaling.pin_launch_template_version(group, pin)
 
 
 # --- Wait healthy ----------------------------------------------------------------------------------------------
@@ -849,19 +860,13 @@ def hold_keep_window(release: Release, now: datetime) -> Release:
 
 def commit_release(release: Release, now: datetime) -> Release:
     """The point of no return: green becomes live, its minimum unpinned, and blue is scaled in."""
+    if release.split:
+        return split_release.commit(release, now)
     gate(release, now, "Drain")
     assert release.config and release.live and release.green_asg and release.idle_slot
     state_table.go_live(
         release.config.app,
-        {
-            "slot": release.idle_slot,
-            "asg_name": release.green_asg,
-            "ami_id": release.ami_id,
-            "ami_built": release.ami_built,
-            "release_id": release.release_id,
-            "lt_version": release.lt_version,
-            "since": now.isoformat(),
-        },
+        live_pointer(release, release.idle_slot, release.green_asg, now),
         release.ami_id,
     )
     # Route 53: the TXT record `_bluegreen.<record name>`; ALB: the SSM parameter /bluegreen/live/<app>.
@@ -881,8 +886,8 @@ def commit_release(release: Release, now: datetime) -> Release:
 def check_old_drained(release: Release, now: datetime) -> Release:
     """Drained when no instance is left; past the deadline the group is force-deleted with what remains."""
     assert release.live
-    group = autoscaling.describe_group(release.live.asg_name)
-    remaining = len(group.get("Instances", [])) if group else 0
+    names = split_release.old_groups(release) if release.split else [release.live.asg_name]
+    remaining = sum(len(g.get("Instances", [])) for g in autoscaling.describe_groups(names))
     release.old_remaining = remaining
     release.old_drained = remaining == 0 or _past(now, release.old_drain_by)
     return release
@@ -891,19 +896,28 @@ def check_old_drained(release: Release, now: datetime) -> Release:
 def delete_old_group(release: Release, now: datetime) -> Release:
     assert release.live
     release.delete_by = release.delete_by or _after(now, release.waits.group_delete_seconds)
-    # CheckOldDrained has just seen it empty (unless its drain deadline passed): no quarantined instance to detach.
-    release.old_gone = autoscaling.delete_group(release.live.asg_name, empty=release.old_remaining == 0)
+    names = split_release.old_groups(release) if release.split else [release.live.asg_name]
+    # CheckOldDrained has just seen them empty (unless its drain deadline passed): no quarantined instance to detach.
+    gone = [autoscaling.delete_group(name, empty=release.old_remaining == 0) for name in names]
+    release.old_gone = all(gone)
     if not release.old_gone and _past(now, release.delete_by):
-        raise GroupDeletionTimeoutError(f"{release.live.asg_name} still exists at {release.delete_by}")
+        left = ", ".join(name for name, done in zip(names, gone, strict=True) if not done)
+        raise GroupDeletionTimeoutError(f"{left} still exists at {release.delete_by}")
     if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(release.live.asg_name))
+        cloudwatch.delete_alarms_with_prefix(tuple(p for name in names for p in clone.alarm_prefixes(name)))
     return release
 
 
 def complete_release(release: Release, now: datetime, topic: str | None) -> Release:
     assert release.config and release.app and release.release_id
-    record = {"status": "succeeded", "finished_at": now.isoformat(), "asg": release.green_asg}
-    previous = release.live.asg_name if release.live else None
+    asg = ",".join(split_release.new_groups(release).values()) if release.split else release.green_asg
+    record = {"status": "succeeded", "finished_at": now.isoformat(), "asg": asg}
+    if release.split:
+        record["split_moves"] = release.split.moves
+        record["peak_instances"] = release.split.peak_instances
+    previous = (
+        ",".join(split_release.old_groups(release)) if release.split else (release.live and release.live.asg_name)
+    )
     _finish(release, topic, "succeeded", record, None, {"asg": release.green_asg, "previous": previous})
     return release
 
@@ -952,6 +966,8 @@ def rollback_traffic(release: Release, now: datetime) -> Release:
     assert release.config and release.live and release.app
     pointer = state_table.get(release.app, "LIVE") or {}
     release.committed = release.committed or pointer.get("release_id") == release.release_id
+    if release.split:  # the split fleet's planner brings every group back (RestoreSplitFleet)
+        return split_release.begin_back(release)
     router = routers.of(release.config)
     splits = [weights for _, weights in router.splits()]
     keep_slot = release.idle_slot if release.committed else release.live.slot
@@ -975,20 +991,21 @@ def rollback_traffic(release: Release, now: datetime) -> Release:
 def remove_failed_group(release: Release, now: datetime) -> Release:
     """Delete the group that is not live: green after a rollback, or the old fleet after a committed release."""
     assert release.config and release.live and release.app and release.release_id and release.idle_slot
-    doomed = (
-        release.live.asg_name
-        if release.committed
-        else clone.green_name(release.app, release.idle_slot, release.release_id)
-    )
+    if release.split:  # rolled back: the planner deleted the new groups; finished forward: the old ones go
+        doomed = split_release.old_groups(release) if release.committed else []
+    elif release.committed:
+        doomed = [release.live.asg_name]
+    else:
+        doomed = [clone.green_name(release.app, release.idle_slot, release.release_id)]
     release.delete_by = release.delete_by or _after(now, release.waits.group_delete_seconds)
-    release.old_gone = autoscaling.delete_group(doomed)
+    release.old_gone = all([autoscaling.delete_group(name) for name in doomed])
     if not release.old_gone and _past(now, release.delete_by):
-        raise RollbackIncompleteError(f"{doomed} still exists at {release.delete_by}: delete it by hand")
+        raise RollbackIncompleteError(f"{', '.join(doomed)} still exists at {release.delete_by}: delete it by hand")
     if release.old_gone and not release.committed and release.lt_version is None:
         lock = state_table.get(release.app, "LOCK") or {}
         release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
-    if release.old_gone:
-        cloudwatch.delete_alarms_with_prefix(clone.alarm_prefixes(doomed))
+    if release.old_gone and doomed:
+        cloudwatch.delete_alarms_with_prefix(tuple(p for name in doomed for p in clone.alarm_prefixes(name)))
     if release.old_gone and not release.committed and release.lt_version is not None:
         kept = ec2.delete_launch_template_version(release.config.launch_template_id, release.lt_version)
         if kept:  # someone made green's version the template's default: AWS keeps it, and so does the record

@@ -21,7 +21,7 @@ from orchestrator.adapters.aws import client
 from orchestrator.domain import clone, routers
 from orchestrator.domain.release import plan_waits, steps_for
 from orchestrator.errors import InputInvalidError
-from orchestrator.models import LiveFleet, Release
+from orchestrator.models import LiveFleet, Release, SplitProgress
 
 STATUS_EVENT = "Step Functions Execution Status Change"
 # How often a release may be reconciled before people are asked to finish it by hand.
@@ -102,8 +102,17 @@ def reconcile(
         waits=waits,
         committed=live.get("release_id") == release_id,
         reconciling=True,
+        split=_split_of(record),
     )
     return {"release": release.model_dump(mode="json"), "error": {"Error": name, "Cause": why}}
+
+
+def _split_of(record: dict) -> SplitProgress | None:
+    """A split release's bookkeeping as Prepare recorded it; when each slot's weight last reached zero is not known
+    any more, so every drain is waited in full."""
+    if not record.get("split"):
+        return None
+    return SplitProgress.model_validate({**record["split"], "zero_since": {}, "pending": None})
 
 
 def _skip(reason: str) -> dict:

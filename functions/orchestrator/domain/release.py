@@ -10,7 +10,7 @@ from datetime import datetime
 from orchestrator import budget
 from orchestrator.config import AppConfig
 from orchestrator.errors import AmiInvalidError, TrafficSplitError
-from orchestrator.models import Waits
+from orchestrator.models import Release, Waits
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}([0-9a-f]{9})?$")
 # Emergency profile (quarantine swap): straight to 100 %, no approval, a short bake.
@@ -112,3 +112,17 @@ def expected_duration(waits: Waits, steps: list[int], approval: bool) -> int:
 def traffic_split(idle_slot: str, percent: int) -> dict[str, int]:
     """Weights for one step: idle gets p, the other 100 - p; never both zero."""
     return {idle_slot: percent, other_slot(idle_slot): 100 - percent}
+
+
+def live_pointer(release: Release, slot: str, asg_name: str, now: datetime, **more: object) -> dict:
+    """The state table's LIVE item for a release going live (`more`: a split app's groups and mode)."""
+    return {
+        "slot": slot,
+        "asg_name": asg_name,
+        **more,
+        "ami_id": release.ami_id,
+        "ami_built": release.ami_built,
+        "release_id": release.release_id,
+        "lt_version": release.lt_version,
+        "since": now.isoformat(),
+    }
