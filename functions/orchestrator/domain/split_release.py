@@ -75,7 +75,7 @@ def plan(
         mode = "split" if len(live) == 2 else "adopt"
         ratio = config.split.blue_percent
     else:
-        mode, ratio = "join", 100  # the whole fleet ends in one slot
+        mode, ratio = "join", 100  # the whole fleet ends in one slot (shares and ratio: the halves as they are)
     size = sum(g["DesiredCapacity"] for g in live.values())
     before = {
         slot: SplitGroupBefore(
@@ -95,7 +95,11 @@ def plan(
         order = [config.split.first_slot]
     else:
         order = [config.split.first_slot, next(s for s in SLOTS if s != config.split.first_slot)]
-    shares = split_capacity.shares_of(size, config.split.blue_percent)
+    if mode == "join":  # planned on the halves as they are; the whole fleet ends in the first slot
+        shares = tuple(live[s]["DesiredCapacity"] if s in live else 0 for s in SLOTS)
+        ratio = weights.get("blue", 0)
+    else:
+        shares = split_capacity.shares_of(size, config.split.blue_percent)
     # Every group that must hold the whole fleet while the other half is replaced: the old groups (a surge), and the
     # groups cloned from them (their MaxSize is the source's).
     holders = {slot: b.max_size for slot, b in before.items()} if mode != "join" else {}
@@ -114,8 +118,8 @@ def plan(
     progress = SplitProgress(
         mode=mode,
         fleet=size,
-        shares={"blue": shares[0], "green": shares[1]} if mode != "join" else _join_shares(order[0], size),
-        ratio=ratio if mode != "join" else (100 if order[0] == "blue" else 0),
+        shares={"blue": shares[0], "green": shares[1]},
+        ratio=ratio,
         order=order,
         before=before,
         blue_weight_before=weights.get("blue", 0),
@@ -123,10 +127,6 @@ def plan(
     )
     source = live.get(order[0]) or next(iter(live.values()))
     return progress, order[0], source
-
-
-def _join_shares(slot: str, size: int) -> dict[str, int]:
-    return {slot: size, next(s for s in SLOTS if s != slot): 0}
 
 
 def half_fleet(
@@ -487,7 +487,7 @@ def commit(release: Release, now: datetime) -> Release:
     )
     for slot, name in groups.items():
         before = split.before.get(slot) or next(iter(split.before.values()))  # type: ignore[call-overload]
-        share = split.shares[slot]  # type: ignore[index]
+        share = split.fleet if split.mode == "join" else split.shares[slot]  # type: ignore[index]
         autoscaling.set_capacity(name, min_size=min(before.min_size, share), max_size=before.max_size, desired=share)
     for name in old_groups(release):
         autoscaling.stop_scaling(name)
