@@ -321,7 +321,9 @@ def _apply(release: Release, first: Move, observed: Observed, now: datetime) -> 
         else:
             _scale(release, first, group)
             pending["grows"] = grows = first.level > group["DesiredCapacity"]
-            wait = release.waits.health_timeout_seconds if grows else release.waits.group_delete_seconds
+            # A rollback does not give up on relaunching an old group as soon as a release gives up on a new one.
+            health = release.waits.old_drain_seconds if split.goal == "back" else release.waits.health_timeout_seconds
+            wait = health if grows else release.waits.group_delete_seconds
             pending["by"] = _after(now, wait)
     split.pending = pending
     split.moves.append(first.describe(_names(observed)))
