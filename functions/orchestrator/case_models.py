@@ -56,6 +56,7 @@ class Preemption(_Model):
 
 class Swap(_Model):
     ami_id: str | None = None
+    first_slot: Literal["blue", "green"] | None = None  # a split app: the half of the quarantined instance goes first
     outcome: str | None = None
     release_id: str | None = None
     green_asg: str | None = None

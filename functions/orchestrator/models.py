@@ -39,6 +39,7 @@ class DeployRequest(BaseModel):
     force: bool = False  # release an AMI that looks like a backup or an image of a fleet's own host, knowingly
     emergency: bool = False
     source: Literal["manual", "queue", "quarantine"] = "manual"
+    first_slot: SlotName | None = None  # a split app's half to replace first (a quarantine's: its instance's half)
     # The parent execution, as Step Functions links a nested execution (the quarantine's SwapFleet passes it): only
     # it may start an emergency release (orchestrator.domain.emergency).
     started_by: str | None = Field(default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID")

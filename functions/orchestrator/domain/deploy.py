@@ -333,7 +333,8 @@ def prepare(
     weights = router.weights()
     split = idle_slot = None
     if split_release.applies(config, weights):
-        split, idle_slot, live_group = split_release.plan(config, weights, split_release.slot_groups(app), emergency)
+        groups = split_release.slot_groups(app)
+        split, idle_slot, live_group = split_release.plan(config, weights, groups, options.get("first_slot"))
         live, clone_source = split_release.half_fleet(app, split, idle_slot, live_group, None, ami_id)
     else:
         live, live_group = find_live_group(config, weights, seen)

@@ -24,8 +24,8 @@ from typing import Any
 
 from orchestrator.adapters import autoscaling, config_store, ec2, elbv2, notify, state_table, stepfunctions
 from orchestrator.case_models import QuarantineCase, Skipped, Swap, Trigger
-from orchestrator.config import APP_NAME, AppConfig
-from orchestrator.domain import clone, isolation, routers, security_alarms
+from orchestrator.config import APP_NAME, SLOTS, AppConfig
+from orchestrator.domain import clone, isolation, routers, security_alarms, split_release
 from orchestrator.domain.deploy import find_live, live_launch_template_version
 from orchestrator.domain.release import check_ami_id, new_release_id, plan_waits
 from orchestrator.errors import (
@@ -224,7 +224,7 @@ def resolve(
     context = {"execution_arn": execution_arn, "state_machine_arn": state_machine_arn, "now": now, "scale": scale}
     if trigger.swap_only:
         return reopen_for_swap(trigger, quarantine_profile_arn, **context)
-    by_app, configs, skipped = find_suspects(trigger)
+    by_app, configs, skipped, slots = find_suspects(trigger)
     refusals: list[str] = []
     if security_alarms.whole_group(trigger):  # a whole fleet at once: at most so many cases per app and window
         for name in sorted(by_app):
@@ -256,11 +256,15 @@ def resolve(
             ]
     case = open_or_join(trigger, app, by_app[app], configs[app], skipped, **context)
     case.quarantine_profile_arn = quarantine_profile_arn
+    case.swap.first_slot = next((slots[i] for i in by_app[app] if i in slots), None)  # type: ignore[assignment]
     return case
 
 
-def find_suspects(trigger: Trigger) -> tuple[dict[str, list[str]], dict[str, AppConfig], list[Skipped]]:
-    """The trigger's instances by app, each app's config, and what is reported but not touched."""
+def find_suspects(
+    trigger: Trigger,
+) -> tuple[dict[str, list[str]], dict[str, AppConfig], list[Skipped], dict[str, str]]:
+    """The trigger's instances by app, each app's config, what is reported but not touched, and the slot of each
+    instance's group (a split app's swap replaces that half first)."""
     skipped: list[Skipped] = []
     ids = list(trigger.instance_ids)
     if trigger.group_names:
@@ -279,16 +283,15 @@ def find_suspects(trigger: Trigger) -> tuple[dict[str, list[str]], dict[str, App
     configs: dict[str, AppConfig] = {}
     if trigger.app and not ids:
         configs[trigger.app] = config_store.load(trigger.app)
-        live = find_live(configs[trigger.app], routers.of(configs[trigger.app]).weights())
-        group = autoscaling.require_group(live.asg_name)
-        ids = [i["InstanceId"] for i in group.get("Instances", []) if i["LifecycleState"] in ACTIVE_IN_GROUP]
+        for group in live_groups(configs[trigger.app]):
+            ids += [i["InstanceId"] for i in group.get("Instances", []) if i["LifecycleState"] in ACTIVE_IN_GROUP]
     ids = list(dict.fromkeys(ids))
     described = ec2.describe_instances(ids)
     group_of = autoscaling.groups_of_instances([i for i in ids if i in described])
-    group_apps = {
-        g["AutoScalingGroupName"]: autoscaling.tag_value(g, autoscaling.TAG_APP)
-        for g in autoscaling.describe_groups(sorted(set(group_of.values())))
-    }
+    of_groups = autoscaling.describe_groups(sorted(set(group_of.values())))
+    group_apps = {g["AutoScalingGroupName"]: autoscaling.tag_value(g, autoscaling.TAG_APP) for g in of_groups}
+    group_slots = {g["AutoScalingGroupName"]: autoscaling.tag_value(g, autoscaling.TAG_SLOT) for g in of_groups}
+    slots = {i: slot for i, group in group_of.items() if (slot := group_slots.get(group)) in SLOTS}
     by_app: dict[str, list[str]] = {}
     for instance_id in ids:
         instance = described.get(instance_id)
@@ -306,7 +309,15 @@ def find_suspects(trigger: Trigger) -> tuple[dict[str, list[str]], dict[str, App
             configs[app] = configs.get(app) or config_store.load(app)
         except AppNotFoundError:
             skipped += [Skipped(resource=i, reason=f"its app {app!r} has no configuration") for i in by_app.pop(app)]
-    return by_app, configs, skipped
+    return by_app, configs, skipped, slots
+
+
+def live_groups(config: AppConfig) -> list[dict]:
+    """The groups that serve the app: the live one, or a split app's two."""
+    weights = routers.of(config).weights()
+    if all(weights.get(slot, 0) > 0 for slot in SLOTS):
+        return list(split_release.slot_groups(config.app).values())
+    return [autoscaling.require_group(find_live(config, weights).asg_name)]
 
 
 def _not_quarantinable(instance: dict, app: str | None, wanted_app: str | None) -> str | None:
@@ -531,16 +542,17 @@ def known_good_ami(app: str) -> str:
     if pointer and pointer.get("ami_id"):
         return pointer["ami_id"]
     config = config_store.load(app)
-    live = find_live(config, routers.of(config).weights())
-    if live.ami_id:
-        return live.ami_id
-    group = autoscaling.require_group(live.asg_name)
+    groups = live_groups(config)
+    tagged = {autoscaling.tag_value(g, autoscaling.TAG_AMI) for g in groups}
+    if len(tagged) == 1 and None not in tagged:
+        return tagged.pop()  # type: ignore[return-value]
+    group = groups[0]
     version = live_launch_template_version(group)
     ami_id = ec2.launch_template_data(config.launch_template_id, version)["LaunchTemplateData"].get("ImageId")
     if not ami_id:
         raise KnownGoodAmiNotFoundError(
             f"{app}: no live AMI on record and {config.launch_template_id} version {version} names none (tag"
-            f" {live.asg_name} bluegreen:ami=<ami>, or name one: ami_id in the request)"
+            f" {group['AutoScalingGroupName']} bluegreen:ami=<ami>, or name one: ami_id in the request)"
         )
     return ami_id
 

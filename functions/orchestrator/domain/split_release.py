@@ -62,9 +62,10 @@ def fleet_of(split: SplitProgress) -> Fleet:
 
 
 def plan(
-    config: AppConfig, weights: dict[str, int], groups: dict[str, dict], emergency: bool
+    config: AppConfig, weights: dict[str, int], groups: dict[str, dict], first_slot: str | None = None
 ) -> tuple[SplitProgress, str, dict]:
-    """The split release's bookkeeping, its first half's slot, and the group that half is cloned from.
+    """The split release's bookkeeping, its first half's slot (`first_slot`, else the config's), and the group that
+    half is cloned from.
 
     Refused (SplitFleetUnsupportedError, nothing changed) when the fleet cannot be released within the mode's rules.
     """
@@ -91,10 +92,9 @@ def plan(
     if mode == "adopt":
         (only,) = live
         order = [next(s for s in SLOTS if s != only), only]  # the empty slot first: its group is new
-    elif mode == "join":
-        order = [config.split.first_slot]
     else:
-        order = [config.split.first_slot, next(s for s in SLOTS if s != config.split.first_slot)]
+        first = first_slot or config.split.first_slot
+        order = [first] if mode == "join" else [first, next(s for s in SLOTS if s != first)]
     if mode == "join":  # planned on the halves as they are; the whole fleet ends in the first slot
         shares = tuple(live[s]["DesiredCapacity"] if s in live else 0 for s in SLOTS)
         ratio = weights.get("blue", 0)
