@@ -105,6 +105,7 @@ class Monitor:
     # A split app's fleet size: serving capacity (healthy instances in weighted slots) never below it, instances never
     # above 150 % of it, and a group in a slot that keeps its weight may be scaled in (Auto Scaling drains it).
     fleet: int = 0
+    ceiling: int = 150  # percent of `fleet` (a split app joining blue/green peaks like a blue/green release: 200)
     breaches: list[Breach] = field(default_factory=list)
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -178,8 +179,8 @@ class Monitor:
         if serving < self.fleet:
             self._breach("I1", f"serving capacity {serving} below the fleet of {self.fleet}: {now.groups}", now.at)
         running = sum(g["instances"] for g in now.groups.values())
-        if 2 * running > 3 * self.fleet:
-            self._breach("I1", f"{running} instances, above 150 % of the fleet of {self.fleet}", now.at)
+        if 100 * running > self.ceiling * self.fleet:
+            self._breach("I1", f"{running} instances, above {self.ceiling} % of the fleet of {self.fleet}", now.at)
 
     def check_at_rest(self) -> list[Breach]:
         """I3 and I4, once every execution has ended."""
