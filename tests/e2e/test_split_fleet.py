@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.cli import ops
-from bluegreen.twin import server
 
 SPLIT = {"seed": {"split": True}}
 SPLIT_ALB = {"seed": {"split": True, "router": "alb", "test_route": "header"}}
@@ -86,64 +85,3 @@ def in_half(app, half: int, phase: str) -> dict:
     if phase.startswith("Split") and (app.lock() or {}).get("phase") == phase:
         return app.lock() or {}
     return app.wait_for_phase(phase, timeout=60)
-
-
-def unhealthy(app, half: int, slot: str) -> None:
-    """Every instance the slot's target group gets from now on fails its health checks (those serving pass)."""
-    if half == 2:
-        in_half(app, 2, "SplitVacate")  # after the first half: its surge's instances are healthy
-    serving = [
-        i["InstanceId"]
-        for g in app.aws.client("autoscaling").describe_auto_scaling_groups(
-            Filters=[{"Name": "tag:bluegreen:app", "Values": [app.name]}]
-        )["AutoScalingGroups"]
-        for i in g["Instances"]
-    ]
-    server.set_target_health(app.endpoint, serving, "healthy")
-    app.set_slot_health(slot, "unhealthy")
-    app.wait_until(lambda: (app.lock() or {}).get("phase") == "SplitBack", 60, "the rollback")
-    app.clear_slot_health()  # the old group's relaunched instances are healthy
-
-
-def broken_smoke(app, half: int, slot: str) -> None:
-    app.servers[slot].broken = True
-    in_half(app, half, "SmokeTest")
-    app.wait_until(lambda: (app.lock() or {}).get("phase") == "SplitBack", 60, "the rollback")
-    app.servers[slot].broken = False
-
-
-def alarm(app, half: int, slot: str) -> None:
-    in_half(app, half, "Bake")
-    app.set_alarm("ALARM")
-
-
-FAILURES = {
-    "health": (unhealthy, "GreenUnhealthyError"),
-    "smoke": (broken_smoke, "SmokeTestFailedError"),
-    "alarm": (alarm, "AlarmTriggeredError"),
-}
-
-
-@pytest.mark.parametrize(
-    ("app", "failure", "half"),
-    [
-        (SPLIT, "health", 1),
-        (SPLIT, "smoke", 2),
-        (SPLIT, "alarm", 1),
-        (SPLIT_ALB_URLS, "health", 2),
-        (SPLIT_ALB_URLS, "smoke", 1),
-        (SPLIT_ALB_URLS, "alarm", 2),
-    ],
-    indirect=["app"],
-    ids=["route53-health-1", "route53-smoke-2", "route53-alarm-1", "alb-health-2", "alb-smoke-1", "alb-alarm-2"],
-)
-def test_a_failure_in_either_half_leaves_both_halves_on_the_old_version(app, failure: str, half: int) -> None:
-    # Given a split app releasing a new AMI (blue replaced first, then green)
-    ami = app.publish_ami()
-    arn = app.start(ami)
-    # When the health check, the smoke tests or an alarm fails in the first or the second half
-    cause, error = FAILURES[failure]
-    cause(app, half, "blue" if half == 1 else "green")
-    # Then the release rolls back: both halves on the old AMI at full size, the traffic 50/50, nothing left over
-    execution = app.wait(arn, timeout=120)
-    back_as_before(app, execution, error)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from orchestrator.domain import split_capacity
+from orchestrator.config import parse_config
+from orchestrator.domain import split_capacity, split_release
 from orchestrator.domain.split_capacity import ABSENT, Fleet, Group, State, plan, safe
+from orchestrator.errors import ConfigInvalidError, SplitFleetUnsupportedError
 
 FLEET = Fleet(4, (2, 2), 50)
 BEFORE = (2, 2)
@@ -107,3 +109,71 @@ def test_a_state_that_breaks_the_rules_is_not_safe() -> None:
 def test_a_fleet_the_rules_cannot_hold_is_refused_with_the_numbers(size, ratio, maxes, expected) -> None:
     problem = split_capacity.surge_problem(size, ratio, maxes)
     assert (expected in problem) if expected else problem == ""
+
+
+# --- a split release's plan, as Prepare makes it (domain/split_release.py) ---------------------------------------
+
+
+def _group(slot: str, desired: int, max_size: int | None = None) -> dict:
+    return {
+        "AutoScalingGroupName": f"shop-{slot}-initial",
+        "MinSize": desired,
+        "MaxSize": desired * 2 if max_size is None else max_size,
+        "DesiredCapacity": desired,
+        "Tags": [{"Key": "bluegreen:slot", "Value": slot}, {"Key": "bluegreen:ami", "Value": "ami-0123456789abcdef0"}],
+    }
+
+
+def _config(mode: str = "split", weights: dict | None = None):
+    return parse_config(
+        {
+            "app": "shop",
+            "launch_template_id": "lt-0123456789abcdef0",
+            "router": "alb",
+            "alb": {"listener_arns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/1/2"]},
+            "slots": {
+                s: {
+                    "target_group_arns": [
+                        f"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-{s}/1"
+                    ],
+                    "test_base_url": "http://127.0.0.1:9",
+                }
+                for s in ("blue", "green")
+            },
+            "release_mode": mode,
+            **({"split": {"weights": weights}} if weights else {}),
+        }
+    )
+
+
+def test_prepare_plans_a_split_release_from_both_halves() -> None:
+    groups = {"blue": _group("blue", 2), "green": _group("green", 2)}
+    progress, first, source = split_release.plan(_config(), {"blue": 50, "green": 50}, groups)
+    assert (progress.mode, progress.fleet, progress.shares, progress.order) == (
+        "split",
+        4,
+        {"blue": 2, "green": 2},
+        ["blue", "green"],
+    )
+    assert (first, source["AutoScalingGroupName"]) == ("blue", "shop-blue-initial")
+    assert split_release.steps_for_half([10, 50, 100], progress, "blue") == [5, 25, 50]
+
+
+@pytest.mark.parametrize(
+    ("groups", "weights", "expected"),
+    [
+        ({"blue": (2, None), "green": (1, None)}, None, "need 5 at a release's peak"),
+        ({"blue": (2, 3), "green": (2, 4)}, None, "blue slot's group has MaxSize 3, below the 4"),
+        ({"blue": (3, None), "green": (3, None)}, {"blue": 2, "green": 1}, "need 10 at a release's peak"),
+    ],
+)
+def test_prepare_refuses_a_split_release_the_rules_cannot_hold_before_any_change(groups, weights, expected) -> None:
+    described = {slot: _group(slot, desired, top) for slot, (desired, top) in groups.items()}
+    with pytest.raises(SplitFleetUnsupportedError, match=expected):
+        split_release.plan(_config(weights=weights), {"blue": 50, "green": 50}, described)
+
+
+def test_a_ratio_that_is_not_two_positive_weights_is_refused_naming_the_field() -> None:
+    for weights in ({"blue": 0, "green": 50}, {"blue": 50}, {"blue": 1, "green": 255}):
+        with pytest.raises(ConfigInvalidError, match="split.weights"):
+            _config(weights=weights)
