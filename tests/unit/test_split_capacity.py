@@ -175,5 +175,5 @@ def test_prepare_refuses_a_split_release_the_rules_cannot_hold_before_any_change
 
 def test_a_ratio_that_is_not_two_positive_weights_is_refused_naming_the_field() -> None:
     for weights in ({"blue": 0, "green": 50}, {"blue": 50}, {"blue": 1, "green": 255}):
-        with pytest.raises(ConfigInvalidError, match="split.weights"):
+        with pytest.raises(ConfigInvalidError, match=r"split\.weights"):
             _config(weights=weights)
