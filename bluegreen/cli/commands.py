@@ -136,26 +136,7 @@ def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
     """The live release, the release in flight and the weights, of one app or every app."""
     names = [app_name] if app_name else ops.list_apps(state.aws)
     rows = [ops.status(state.aws, n) for n in names]
-    flat = [
-        {
-            "app": r["app"],
-            "live": (r["live"] or {}).get("asg_name", "-"),
-            "ami": (r["live"] or {}).get("ami_id", "-"),
-            # An ALB app: each listener and rule, by name (they may disagree mid-change); Route 53: the record pair.
-            "weights": "\n".join(f"{where}: {_weights(w)}" for where, w in r["routes"].items())
-            if r.get("routes")
-            else _weights(r["weights"]),
-            "in flight": (r["in_flight"] or {}).get("release_id", "-"),
-            "phase": (r["in_flight"] or {}).get("phase", "-"),
-            "queued": (r["queued"] or {}).get("ami_id", "-"),
-        }
-        for r in rows
-    ]
-    emit(rows, views.table_of(flat, list(flat[0]) if flat else ["app"], "bluegreen status"))
-
-
-def _weights(weights: dict[str, int]) -> str:
-    return " ".join(f"{slot}={weight}" for slot, weight in weights.items())
+    emit(rows, views.status_view(rows))
 
 
 @app.command()
