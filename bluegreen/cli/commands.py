@@ -200,8 +200,13 @@ def abort(
 
 @app.command()
 def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
-    """Within the keep window: traffic back on the previous fleet at once."""
-    console.print(f"traffic is back on the previous fleet; release {ops.rollback(state.aws, app_name)} rolls back")
+    """Within the keep window: traffic back on the previous fleet at once (a split app: once its old halves are
+    relaunched)."""
+    release_id, split = ops.request_rollback(state.aws, app_name)
+    if split:
+        console.print(f"release {release_id} rolls back: the old halves are relaunched, then take the traffic back")
+        return
+    console.print(f"traffic is back on the previous fleet; release {release_id} rolls back")
 
 
 @app.command()

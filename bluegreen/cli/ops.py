@@ -400,6 +400,12 @@ def abort(aws: Aws, app: str, reason: str) -> str:
 
 def rollback(aws: Aws, app: str) -> str:
     """Within the keep window: weights back to the previous fleet now, and the release then rolls back."""
+    return request_rollback(aws, app)[0]
+
+
+def request_rollback(aws: Aws, app: str) -> tuple[str, bool]:
+    """`rollback`; (the release's id, whether it is a split release). A split release only gets the request: its
+    rollback relaunches the emptied old halves before it moves any traffic."""
     lock = _lock(aws, app)
     release_id = lock["release_id"]
     if lock.get("phase") != "KeepWindow":
@@ -413,11 +419,16 @@ def rollback(aws: Aws, app: str) -> str:
     tbl = table(aws)
     if state_table.flag_lock(app, "rollback_requested", True, tbl, release_id=release_id, phase="KeepWindow") is None:
         raise CliError(f"release {release_id} of {app!r} has just left its keep window: it is live now")
-    new_slot = (state_table.get(app, f"RELEASE#{release_id}", tbl) or {})["slot"]
+    record = state_table.get(app, f"RELEASE#{release_id}", tbl) or {}
+    if record.get("split"):
+        # Both halves are new and the old groups empty: the release's own rollback relaunches them before any traffic
+        # moves (all traffic on one half now would leave it serving with its share of the fleet).
+        return release_id, True
+    new_slot = record["slot"]
     config = load_config(aws, app)
     # Back, not half way back: a listener or rule that refuses stays for the release's own rollback to set.
     router(aws, config).set_weights({other_slot(new_slot): 100, new_slot: 0}, put_back=False)
-    return release_id
+    return release_id, False
 
 
 # --- quarantine ------------------------------------------------------------------------------------------------
