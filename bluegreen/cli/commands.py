@@ -17,7 +17,7 @@ from orchestrator.errors import BluegreenError
 from rich.console import Console
 
 from bluegreen.aws import DEFAULT_STACK, Aws
-from bluegreen.cli import ops, views
+from bluegreen.cli import ops, split_view, views
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 apps = typer.Typer(no_args_is_help=True, help="App configurations in SSM (/bluegreen/apps/<app>).")
@@ -110,6 +110,8 @@ def _print_plan(release: dict) -> None:
     console.print(f"[bold]Plan[/bold] for {release['app']}: {release['ami_id']} into the {release['idle_slot']} slot")
     console.print(f"  live: {release['live']['asg_name']} ({release['live']['slot']}), green: {release['green_asg']}")
     console.print(f"  router: {release['config']['router']}", highlight=False)
+    if release.get("split"):
+        console.print(f"  split: {split_view.plan_text(release['split'])}", highlight=False)
     if release.get("matched_by"):
         console.print(f"  AMI matched by: {release['matched_by']}", highlight=False)
     for note in release.get("ami_notes") or []:

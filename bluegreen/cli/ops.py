@@ -53,6 +53,7 @@ EXIT_CODE_OF_ERROR = {
     "CloneUnsupportedError": 2,
     "DnsRecordConflictError": 2,
     "AmiSourceConflictError": 2,
+    "SplitFleetUnsupportedError": 2,
     "AppNotFoundError": 3,
     "NotFoundError": 3,
     "LiveFleetNotFoundError": 3,

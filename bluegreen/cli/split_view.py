@@ -135,18 +135,31 @@ def history_detail(record: dict) -> str:
     if not plan:
         return ""
     fleet = plan.get("fleet") or 0
-    shares = plan.get("shares") or {}
-    order = " then ".join(plan.get("order") or [])
-    mode = plan.get("mode", "split")
-    head = {
-        "split": f"split {ratio_text(plan.get('ratio', 50))}",
-        "adopt": f"adopt: blue_green to split {ratio_text(plan.get('ratio', 50))}",
-        "join": f"join: split to blue_green in {order}",
-    }.get(mode, mode)
-    parts = [f"{head}, fleet {fleet} (blue {shares.get('blue', 0)} + green {shares.get('green', 0)}), {order}"]
+    parts = [_plan_head(plan)]
     peak = record.get("peak_instances")
     if peak is not None and fleet:
         parts.append(f"peak {peak} instances ({round(100 * peak / fleet)} % of {fleet})")
     if record.get("split_moves") is not None:
         parts.append(f"{len(record['split_moves'])} moves")
     return "; ".join(parts)
+
+
+def plan_text(plan: dict) -> str:
+    """A dry run's line for a split release: its mode, the fleet and shares, the halves' order, the peak it plans."""
+    fleet = plan.get("fleet") or 0
+    shares = plan.get("shares") or {}
+    # A join builds the whole fleet in one slot while the other serves it all; a half is built beside the surged other.
+    peak = fleet + (fleet if plan.get("mode") == "join" else max(shares.values(), default=0))
+    return f"{_plan_head(plan)}; at most {peak} instances at the peak"
+
+
+def _plan_head(plan: dict) -> str:
+    shares = plan.get("shares") or {}
+    order = " then ".join(plan.get("order") or [])
+    ratio = ratio_text(plan.get("ratio", 50))
+    head = {
+        "split": f"split {ratio}",
+        "adopt": f"adopt: blue_green to split {ratio}",
+        "join": f"join: split to blue_green in {order}",
+    }.get(plan.get("mode", "split"), "split")
+    return f"{head}, fleet {plan.get('fleet') or 0} (blue {shares.get('blue', 0)} + green {shares.get('green', 0)}), {order}"

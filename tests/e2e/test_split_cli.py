@@ -49,8 +49,11 @@ def test_status_watch_history_and_app_put_of_a_split_app(app: App, capsys, monke
     document = cli(app, capsys, monkeypatch, "app", "get", app.name)
     put = cli(app, capsys, monkeypatch, "app", "put", app.name, "-", stdin=document)
     assert "split: fleet 4, blue 2 + green 2 at rest; a release runs at most 6 instances" in put
-    # When a release runs, followed by status and watch
+    # And a dry run prints the split plan: the fleet, its shares, the halves' order, the peak
     ami = app.publish_ami()
+    plan = cli(app, capsys, monkeypatch, "deploy", app.name, "--ami", ami, "--dry-run")
+    assert "split: split 50/50, fleet 4 (blue 2 + green 2), blue then green; at most 6 instances at the peak" in plan
+    # When a release runs, followed by status and watch
     arn = app.start(ami)
     progress, drawn = follow(app, arn)
     assert ops.describe(app.aws, arn).status == "SUCCEEDED"

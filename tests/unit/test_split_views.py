@@ -164,3 +164,13 @@ def test_watch_draws_every_group_with_its_slot_and_the_split_progress() -> None:
     assert "split: half 1/2 (blue): replacing it; 4 moves" in shown
     assert "shop-blue-r1 [blue] 1/2" in shown and "shop-green-r0 [green] 4/4" in shown
     assert "blue" in shown and "100 %" in shown
+
+
+def test_a_dry_run_prints_the_split_plan_with_its_peak() -> None:
+    assert split_view.plan_text(PLAN) == (
+        "split 50/50, fleet 4 (blue 2 + green 2), blue then green; at most 6 instances at the peak"
+    )
+    join = {**PLAN, "mode": "join", "order": ["blue"]}
+    assert split_view.plan_text(join).endswith(
+        "in blue, fleet 4 (blue 2 + green 2), blue; at most 8 instances at the peak"
+    )
