@@ -17,7 +17,7 @@ from orchestrator.errors import BluegreenError
 from rich.console import Console
 
 from bluegreen.aws import DEFAULT_STACK, Aws
-from bluegreen.cli import ops, views
+from bluegreen.cli import ops, split_view, views
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 apps = typer.Typer(no_args_is_help=True, help="App configurations in SSM (/bluegreen/apps/<app>).")
@@ -110,6 +110,8 @@ def _print_plan(release: dict) -> None:
     console.print(f"[bold]Plan[/bold] for {release['app']}: {release['ami_id']} into the {release['idle_slot']} slot")
     console.print(f"  live: {release['live']['asg_name']} ({release['live']['slot']}), green: {release['green_asg']}")
     console.print(f"  router: {release['config']['router']}", highlight=False)
+    if release.get("split"):
+        console.print(f"  split: {split_view.plan_text(release['split'])}", highlight=False)
     if release.get("matched_by"):
         console.print(f"  AMI matched by: {release['matched_by']}", highlight=False)
     for note in release.get("ami_notes") or []:
@@ -136,26 +138,7 @@ def status(app_name: Annotated[str | None, typer.Argument(metavar="[APP]")] = No
     """The live release, the release in flight and the weights, of one app or every app."""
     names = [app_name] if app_name else ops.list_apps(state.aws)
     rows = [ops.status(state.aws, n) for n in names]
-    flat = [
-        {
-            "app": r["app"],
-            "live": (r["live"] or {}).get("asg_name", "-"),
-            "ami": (r["live"] or {}).get("ami_id", "-"),
-            # An ALB app: each listener and rule, by name (they may disagree mid-change); Route 53: the record pair.
-            "weights": "\n".join(f"{where}: {_weights(w)}" for where, w in r["routes"].items())
-            if r.get("routes")
-            else _weights(r["weights"]),
-            "in flight": (r["in_flight"] or {}).get("release_id", "-"),
-            "phase": (r["in_flight"] or {}).get("phase", "-"),
-            "queued": (r["queued"] or {}).get("ami_id", "-"),
-        }
-        for r in rows
-    ]
-    emit(rows, views.table_of(flat, list(flat[0]) if flat else ["app"], "bluegreen status"))
-
-
-def _weights(weights: dict[str, int]) -> str:
-    return " ".join(f"{slot}={weight}" for slot, weight in weights.items())
+    emit(rows, views.status_view(rows))
 
 
 @app.command()
@@ -219,8 +202,13 @@ def abort(
 
 @app.command()
 def rollback(app_name: Annotated[str, typer.Argument(metavar="APP")]) -> None:
-    """Within the keep window: traffic back on the previous fleet at once."""
-    console.print(f"traffic is back on the previous fleet; release {ops.rollback(state.aws, app_name)} rolls back")
+    """Within the keep window: traffic back on the previous fleet at once (a split app: once its old halves are
+    relaunched)."""
+    release_id, split = ops.request_rollback(state.aws, app_name)
+    if split:
+        console.print(f"release {release_id} rolls back: the old halves are relaunched, then take the traffic back")
+        return
+    console.print(f"traffic is back on the previous fleet; release {release_id} rolls back")
 
 
 @app.command()

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.adapters import config_store, ec2, iam, route53, state_table  # noqa: F401  (route53: tests set records by hand through ops)
+from orchestrator.adapters import (
+    autoscaling,
+    config_store,
+    ec2,
+    iam,
+    route53,  # noqa: F401  (tests set records by hand through ops)
+    state_table,
+)
 from orchestrator.config import AppConfig, check_app_name, live_parameter_name, parameter_name, parse_config
 from orchestrator.domain import (
     clone,
@@ -25,6 +32,7 @@ from orchestrator.domain.quarantine import TriggerRules
 from orchestrator.domain.release import check_ami_id, other_slot
 
 from bluegreen.aws import Aws
+from bluegreen.cli import split_config, split_view
 
 
 class CliError(Exception):
@@ -45,6 +53,7 @@ EXIT_CODE_OF_ERROR = {
     "CloneUnsupportedError": 2,
     "DnsRecordConflictError": 2,
     "AmiSourceConflictError": 2,
+    "SplitFleetUnsupportedError": 2,
     "AppNotFoundError": 3,
     "NotFoundError": 3,
     "LiveFleetNotFoundError": 3,
@@ -111,7 +120,23 @@ def check_config(aws: Aws, app: str, document: str) -> tuple[AppConfig, list[str
         problem = config_store.golden_type_problem(golden, next((p["Type"] for p in found["Parameters"]), None))
         if problem:
             raise CliError(f"config of {app!r} is invalid: {problem}")
-    return config, [*ami_rules(aws, config), *router(aws, config).check_config()]
+    return config, [*ami_rules(aws, config), *router(aws, config).check_config(), *check_split_fleet(aws, config)]
+
+
+def check_split_fleet(aws: Aws, config: AppConfig) -> list[str]:
+    """A split app's fleet as it stands must be releasable in split mode (split_config.refusal); what is worth
+    reporting. Not checked while a release is in flight (its groups are mid-change; the next release checks them)."""
+    if config.release_mode != "split":
+        return []
+    if state_table.get(config.app, "LOCK", table(aws)):
+        return ["split: a release is in flight; the fleet's sizes are checked when the next release starts"]
+    groups = autoscaling.groups_of_app(config.app, aws.client("autoscaling"))
+    if not split_config.by_slot(groups):
+        return ["split: the app has no group yet; its first release checks the fleet's sizes"]
+    refused = split_config.refusal(groups, config.split.blue_percent)
+    if refused:
+        raise CliError(f"config of {config.app!r} is invalid: {refused}")
+    return [split_config.summary(groups, config.split.blue_percent)]
 
 
 def all_configs(aws: Aws) -> list[AppConfig]:
@@ -280,7 +305,23 @@ def status(aws: Aws, app: str) -> dict:
     if config.router == "alb":
         found["routes"] = {where: weights for where, weights in splits}
         found["live_parameter"] = live_parameter_name(app)
+    found["mode"] = config.release_mode
+    found["ratio"] = {"blue": config.split.blue_percent, "green": 100 - config.split.blue_percent}
+    if split_view.is_split(config.release_mode, found["live"]):
+        found.update(split_status(aws, app, found))
     return found
+
+
+def split_status(aws: Aws, app: str, found: dict) -> dict:
+    """A split app's halves (every group of the app, by slot: AMI, desired, in service, weight, role), and the progress
+    of the split release in flight (its half, the goal, the moves)."""
+    groups = autoscaling.groups_of_app(app, aws.client("autoscaling"))
+    lock = found["in_flight"]
+    record = state_table.get(app, f"RELEASE#{lock['release_id']}", table(aws)) if lock else None
+    return {
+        "halves": split_view.halves(groups, found["weights"], found["live"], (lock or {}).get("release_id")),
+        "split": split_view.progress(lock, record, groups),
+    }
 
 
 def history(aws: Aws, app: str, limit: int = 20) -> list[dict]:
@@ -360,6 +401,12 @@ def abort(aws: Aws, app: str, reason: str) -> str:
 
 def rollback(aws: Aws, app: str) -> str:
     """Within the keep window: weights back to the previous fleet now, and the release then rolls back."""
+    return request_rollback(aws, app)[0]
+
+
+def request_rollback(aws: Aws, app: str) -> tuple[str, bool]:
+    """`rollback`; (the release's id, whether it is a split release). A split release only gets the request: its
+    rollback relaunches the emptied old halves before it moves any traffic."""
     lock = _lock(aws, app)
     release_id = lock["release_id"]
     if lock.get("phase") != "KeepWindow":
@@ -373,11 +420,16 @@ def rollback(aws: Aws, app: str) -> str:
     tbl = table(aws)
     if state_table.flag_lock(app, "rollback_requested", True, tbl, release_id=release_id, phase="KeepWindow") is None:
         raise CliError(f"release {release_id} of {app!r} has just left its keep window: it is live now")
-    new_slot = (state_table.get(app, f"RELEASE#{release_id}", tbl) or {})["slot"]
+    record = state_table.get(app, f"RELEASE#{release_id}", tbl) or {}
+    if record.get("split"):
+        # Both halves are new and the old groups empty: the release's own rollback relaunches them before any traffic
+        # moves (all traffic on one half now would leave it serving with its share of the fleet).
+        return release_id, True
+    new_slot = record["slot"]
     config = load_config(aws, app)
     # Back, not half way back: a listener or rule that refuses stays for the release's own rollback to set.
     router(aws, config).set_weights({other_slot(new_slot): 100, new_slot: 0}, put_back=False)
-    return release_id
+    return release_id, False
 
 
 # --- quarantine ------------------------------------------------------------------------------------------------
@@ -670,7 +722,7 @@ def history_detail(item: dict) -> str:
     if item.get("kind") == "superseded":
         return f"superseded by {item.get('superseded_by') or '?'} at {item.get('at', '?')}: {item.get('reason', '')}"
     if item.get("kind") != "case":
-        return item.get("source", "")
+        return "; ".join(p for p in (item.get("source", ""), split_view.history_detail(item)) if p)
     instances = item.get("instances") or {}
     isolated = sorted(i for i, r in instances.items() if r.get("status") == "isolated")
     failed = sorted(i for i, r in instances.items() if r.get("status") == "failed")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.adapters import state_table
+from orchestrator.adapters.autoscaling import TAG_SLOT, tag_value
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -14,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bluegreen.aws import Aws
-from bluegreen.cli import ops
+from bluegreen.cli import ops, split_view
 
 BAR_WIDTH = 30
 SLOT_STYLE = {"blue": "bold blue", "green": "bold green"}
@@ -35,26 +36,28 @@ def snapshot(aws: Aws, app: str, arn: str) -> dict:
     config = ops.load_config(aws, app)
     lock = state_table.get(app, "LOCK", ops.table(aws)) or {}
     mine = lock if lock.get("execution_arn") == arn else {}
+    release_id = mine.get("release_id")
+    record = state_table.get(app, f"RELEASE#{release_id}", ops.table(aws)) if release_id else None
+    groups = aws.client("autoscaling").describe_auto_scaling_groups(
+        Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
+    )["AutoScalingGroups"]
     return {
         "execution": execution,
         "phase": mine.get("phase") or ("Done" if execution.status != "RUNNING" else "Prepare"),
         "health": mine.get("health", "-"),
         "weights": ops.router(aws, config).splits()[0][1],
-        "release_id": mine.get("release_id"),
-        "canary": _canary(aws, app, mine.get("release_id")),
-        "groups": [
-            g["AutoScalingGroupName"] + f" ({len(g.get('Instances', []))})"
-            for g in aws.client("autoscaling").describe_auto_scaling_groups(
-                Filters=[{"Name": "tag:bluegreen:app", "Values": [app]}]
-            )["AutoScalingGroups"]
-        ],
+        "release_id": release_id,
+        "canary": ops.latest_verdict_per_step((record or {}).get("canary") or []),
+        "split": split_view.progress_text(split_view.progress(mine, record, groups)),
+        "groups": [group_text(g) for g in groups],
     }
 
 
-def _canary(aws: Aws, app: str, release_id: str | None) -> dict[int, dict]:
-    """The canary judge's latest verdict per step of the release, if it has a judge."""
-    record = state_table.get(app, f"RELEASE#{release_id}", ops.table(aws)) if release_id else None
-    return ops.latest_verdict_per_step((record or {}).get("canary") or [])
+def group_text(group: dict) -> str:
+    """A group on the watch panel: its name, its slot (a split app has a live group in each), in service / desired."""
+    slot = tag_value(group, TAG_SLOT) or "?"
+    in_service = split_view.in_service(group)
+    return f"{group['AutoScalingGroupName']} [{slot}] {in_service}/{group['DesiredCapacity']}"
 
 
 VERDICT_STYLE = {"Pass": "green", "Marginal": "yellow", "Nodata": "yellow", "Fail": "red"}
@@ -104,6 +107,8 @@ def render(app: str, sample: dict, title: str = "") -> Panel:
     )
     rows: list[Any] = [head]
     rows += [weight_bar(slot, weight) for slot, weight in sample["weights"].items()]
+    if sample.get("split"):
+        rows.append(Text(f"split: {sample['split']}", style="bold"))
     rows.append(Text("groups: " + (", ".join(sample["groups"]) or "none"), style="dim"))
     rows += [verdict_line(v) for _, v in sorted((sample.get("canary") or {}).items())]
     if execution.error:
@@ -217,6 +222,45 @@ def watch_case(
             if sample["execution"].status != "RUNNING":
                 return sample["execution"]
             time.sleep(poll)
+
+
+def status_view(rows: list[dict]) -> Group:
+    """`bluegreen status`: one row per app; then, for each split app, its halves (every group, by slot)."""
+    flat = [status_row(r) for r in rows]
+    tables: list[Any] = [table_of(flat, list(flat[0]) if flat else ["app"], "bluegreen status")]
+    for row in rows:
+        if row.get("halves") is not None:
+            tables.append(table_of(row["halves"], HALF_COLUMNS, f"halves of {row['app']}"))
+    return Group(*tables)
+
+
+HALF_COLUMNS = ["slot", "group", "role", "ami", "desired", "in_service", "max", "weight"]
+
+
+def status_row(found: dict) -> dict:
+    """One app's line of `bluegreen status` (ops.status): its live fleet (both halves of a split app), mode, weights
+    (each listener and rule of an ALB app, which may disagree mid-change), the release in flight and the queue."""
+    live = found["live"] or {}
+    lock = found["in_flight"] or {}
+    progress = split_view.progress_text(found.get("split"))
+    return {
+        "app": found["app"],
+        "mode": split_view.mode_text(found.get("mode", "blue_green"), found.get("ratio", {}).get("blue", 50), live),
+        "live": "\n".join(f"{slot}: {name}" for slot, name in live["groups"].items())
+        if live.get("groups")
+        else live.get("asg_name", "-"),
+        "ami": live.get("ami_id", "-"),
+        "weights": "\n".join(f"{where}: {weights_text(w)}" for where, w in found["routes"].items())
+        if found.get("routes")
+        else weights_text(found["weights"]),
+        "in flight": lock.get("release_id", "-"),
+        "phase": lock.get("phase", "-") + (f"\n{progress}" if progress else ""),
+        "queued": (found["queued"] or {}).get("ami_id", "-"),
+    }
+
+
+def weights_text(weights: dict[str, int]) -> str:
+    return " ".join(f"{slot}={weight}" for slot, weight in weights.items())
 
 
 def table_of(rows: list[dict], columns: list[str], title: str = "") -> Table:
