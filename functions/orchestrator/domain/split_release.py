@@ -248,10 +248,11 @@ def move(release: Release, now: datetime) -> Release:
     split = release.split
     assert split and release.config
     back = is_back(release)
+    progress = {"split_moves": len(split.moves), "split_half": split.half}  # what `bluegreen status` shows
     if back:
-        renew(release, now, "SplitBack", split_moves=len(split.moves))
+        renew(release, now, "SplitBack", **progress)
     else:
-        gate(release, now, f"Split{split.goal.capitalize()}", split_moves=len(split.moves))
+        gate(release, now, f"Split{split.goal.capitalize()}", **progress)
     observed = observe(release)
     split.peak_instances = max(split.peak_instances, observed.instances)
     split.done = False
