@@ -382,6 +382,8 @@ def prepare(
     release.release_id = mine or new_release_id(now)
     release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
     release.expected_duration_seconds = expected_duration(release.waits, release.steps, release.approval_required)
+    if split:  # each half has its own health wait, steps and drain
+        release.expected_duration_seconds *= len(split.order)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
     release.clone_reads = read_for_clone(release, live_group)
     release.clone_plan, _, _ = _clone_params(release, release.clone_reads, lt_version="<new>", now=now)

@@ -72,61 +72,63 @@ def plan(
     live = {slot: g for slot, g in groups.items() if g["DesiredCapacity"] > 0 or weights.get(slot, 0) > 0}
     if not live:
         raise SplitFleetUnsupportedError(f"{config.app} has no group with instances or traffic in either slot")
-    if config.release_mode == "split":
-        mode = "split" if len(live) == 2 else "adopt"
-        ratio = config.split.blue_percent
-    else:
-        mode, ratio = "join", 100  # the whole fleet ends in one slot (shares and ratio: the halves as they are)
+    mode = ("split" if len(live) == 2 else "adopt") if config.release_mode == "split" else "join"
     size = sum(g["DesiredCapacity"] for g in live.values())
-    before = {
-        slot: SplitGroupBefore(
-            asg_name=g["AutoScalingGroupName"],
-            min_size=g["MinSize"],
-            max_size=g["MaxSize"],
-            desired_capacity=g["DesiredCapacity"],
-            ami_id=autoscaling.tag_value(g, autoscaling.TAG_AMI),
-            suspended=[p["ProcessName"] for p in g.get("SuspendedProcesses", [])],
-        )
-        for slot, g in live.items()
-    }
-    if mode == "adopt":
-        (only,) = live
-        order = [next(s for s in SLOTS if s != only), only]  # the empty slot first: its group is new
-    else:
-        first = first_slot or config.split.first_slot
-        order = [first] if mode == "join" else [first, next(s for s in SLOTS if s != first)]
-    if mode == "join":  # planned on the halves as they are; the whole fleet ends in the first slot
-        shares = tuple(live[s]["DesiredCapacity"] if s in live else 0 for s in SLOTS)
-        ratio = weights.get("blue", 0)
-    else:
-        shares = split_capacity.shares_of(size, config.split.blue_percent)
-    # Every group that must hold the whole fleet while the other half is replaced: the old groups (a surge), and the
-    # groups cloned from them (their MaxSize is the source's).
-    holders = {slot: b.max_size for slot, b in before.items()} if mode != "join" else {}
-    if mode == "join":
-        problem = "" if size >= 1 else f"{config.app} has no instance to release"
-        for slot, b in before.items():
-            if b.max_size < size and slot != order[0]:
-                problem = problem or (
-                    f"the {slot} slot's group has MaxSize {b.max_size}, below the {size} it must hold while the"
-                    f" {order[0]} slot is rebuilt: raise its MaxSize to at least {size}"
-                )
-    else:
-        problem = split_capacity.surge_problem(size, config.split.blue_percent, holders)
+    before = {slot: _before(g) for slot, g in live.items()}
+    order = _order(mode, list(live), first_slot or config.split.first_slot)
+    problem = _problem(config, mode, size, before, order)
     if problem:
         raise SplitFleetUnsupportedError(f"{config.app} (release_mode {config.release_mode}): {problem}")
+    if mode == "join":  # planned on the halves as they are; the whole fleet ends in the first slot
+        shares = tuple(before[s].desired_capacity if s in before else 0 for s in SLOTS)
+        ratio = weights.get("blue", 0)
+    else:
+        shares, ratio = split_capacity.shares_of(size, config.split.blue_percent), config.split.blue_percent
     progress = SplitProgress(
         mode=mode,
         fleet=size,
         shares={"blue": shares[0], "green": shares[1]},
         ratio=ratio,
-        order=order,
-        before=before,
+        order=order,  # type: ignore[arg-type]
+        before=before,  # type: ignore[arg-type]
         blue_weight_before=weights.get("blue", 0),
-        zero_since={slot: NEVER for slot in SLOTS if weights.get(slot, 0) == 0},
+        zero_since={slot: NEVER for slot in SLOTS if weights.get(slot, 0) == 0},  # type: ignore[misc]
     )
     source = live.get(order[0]) or next(iter(live.values()))
     return progress, order[0], source
+
+
+def _before(group: dict) -> SplitGroupBefore:
+    return SplitGroupBefore(
+        asg_name=group["AutoScalingGroupName"],
+        min_size=group["MinSize"],
+        max_size=group["MaxSize"],
+        desired_capacity=group["DesiredCapacity"],
+        ami_id=autoscaling.tag_value(group, autoscaling.TAG_AMI),
+        suspended=[p["ProcessName"] for p in group.get("SuspendedProcesses", [])],
+    )
+
+
+def _order(mode: str, live: list[str], first: str) -> list[str]:
+    """The halves in release order: an adoption builds the empty slot first (the live one serves all meanwhile); a
+    join rebuilds one slot only."""
+    if mode == "adopt":
+        return [next(s for s in SLOTS if s not in live), live[0]]
+    return [first] if mode == "join" else [first, next(s for s in SLOTS if s != first)]
+
+
+def _problem(config: AppConfig, mode: str, size: int, before: dict[str, SplitGroupBefore], order: list[str]) -> str:
+    """Why the fleet cannot be released in this mode ('' when it can): every group that must hold the whole fleet
+    while the other half is replaced needs the MaxSize for it."""
+    if mode != "join":
+        return split_capacity.surge_problem(size, config.split.blue_percent, {s: b.max_size for s, b in before.items()})
+    for slot, b in before.items():
+        if b.max_size < size and slot != order[0]:
+            return (
+                f"the {slot} slot's group has MaxSize {b.max_size}, below the {size} it must hold while the"
+                f" {order[0]} slot is rebuilt: raise its MaxSize to at least {size}"
+            )
+    return ""
 
 
 def half_fleet(
