@@ -184,26 +184,9 @@ class Monitor:
 
     def check_at_rest(self) -> list[Breach]:
         """I3 and I4, once every execution has ended."""
-        found: list[Breach] = []
         now = self.sample()
+        found = shape_at_rest(now)
         at = now.at
-        slots = {g["slot"] for g in now.groups.values()}
-        split_now = all(w > 0 for w in now.weights.values())
-        if split_now:  # a split app: one group per slot, both on one version, both slots weighted everywhere
-            if sorted(g["slot"] for g in now.groups.values()) != ["blue", "green"]:
-                found.append(Breach("I3", f"expected one group per slot, found {sorted(now.groups)}", at))
-            if len({g["ami"] for g in now.groups.values()}) != 1:
-                versions = {name: g["ami"] for name, g in now.groups.items()}
-                found.append(Breach("I3", f"the halves run different AMIs at rest: {versions}", at))
-            for split in now.splits or [now.weights]:
-                if not all(w > 0 for w in split.values()):
-                    found.append(Breach("I3", f"weights {split} do not split the traffic between the halves", at))
-        elif len(now.groups) != 1:
-            found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
-        for split in [] if split_now else now.splits or [now.weights]:
-            full = [s for s, w in split.items() if w == 100]
-            if len(full) != 1 or full[0] not in slots:
-                found.append(Breach("I3", f"weights {split} do not put 100 % on the live group {slots}", at))
         if state_table.get(self.app, "LOCK", table(self.aws)):
             found.append(Breach("I3", "the lock is still held", at))
         releases = state_table.history(self.app, "RELEASE#", 1000, table(self.aws))
@@ -222,6 +205,31 @@ class Monitor:
                 found.append(Breach("I4", f"two releases overlapped at {start.isoformat()}", at))
         self.breaches.extend(found)
         return found
+
+
+def shape_at_rest(now: Sample) -> list[Breach]:
+    """I3's shape: one live group holding all the traffic, or (both slots weighted) a split app's one group per slot,
+    both on one AMI."""
+    found: list[Breach] = []
+    at = now.at
+    slots = {g["slot"] for g in now.groups.values()}
+    split_now = all(w > 0 for w in now.weights.values())
+    if split_now:  # a split app: one group per slot, both on one version, both slots weighted everywhere
+        if sorted(g["slot"] for g in now.groups.values()) != ["blue", "green"]:
+            found.append(Breach("I3", f"expected one group per slot, found {sorted(now.groups)}", at))
+        if len({g["ami"] for g in now.groups.values()}) != 1:
+            versions = {name: g["ami"] for name, g in now.groups.items()}
+            found.append(Breach("I3", f"the halves run different AMIs at rest: {versions}", at))
+        for split in now.splits or [now.weights]:
+            if not all(w > 0 for w in split.values()):
+                found.append(Breach("I3", f"weights {split} do not split the traffic between the halves", at))
+    elif len(now.groups) != 1:
+        found.append(Breach("I3", f"expected one group, found {sorted(now.groups)}", at))
+    for split in [] if split_now else now.splits or [now.weights]:
+        full = [s for s, w in split.items() if w == 100]
+        if len(full) != 1 or full[0] not in slots:
+            found.append(Breach("I3", f"weights {split} do not put 100 % on the live group {slots}", at))
+    return found
 
 
 def check_quarantine(

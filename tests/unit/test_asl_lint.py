@@ -32,6 +32,8 @@ def deploy() -> dict:
         (lambda d: d.pop("TimeoutSeconds"), "no TimeoutSeconds on the state machine"),
         (lambda d: d["States"]["CheckGreenHealth"].update(Next="Nowhere"), "does not exist"),
         (lambda d: d["States"]["CheckGreenHealth"].pop("Catch"), "a loop must contain"),
+        # A loop nested in a larger one (the split fleet's moves inside the loop over halves) is checked on its own.
+        (lambda d: d["States"]["MoveSplitFleet"].pop("Catch"), "IsSplitFleetMoved/MoveSplitFleet/WaitForSplitFleet"),
     ],
 )
 def test_each_rule_is_enforced(breakage, message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bluegreen.aws import Aws
-from bluegreen.proof.invariants import Monitor, Sample
+from bluegreen.proof.invariants import Monitor, Sample, shape_at_rest
 
 BLUE = {"blue-1": {"slot": "blue", "min": 2, "desired": 2, "healthy": 2}}
 BOTH = {**BLUE, "green-1": {"slot": "green", "min": 2, "desired": 2, "healthy": 2}}
@@ -56,3 +56,61 @@ def test_weights_all_zero_or_on_a_slot_without_healthy_instances_breach_i1() -> 
         (0.1, 0.15, {"blue": 0, "green": 100}, sick),
     )
     assert [b.invariant for b in monitor.breaches] == ["I1", "I1"]
+
+
+# --- a split app (Monitor.fleet): capacity against the fleet, the 150 % ceiling ------------------------------------
+
+
+def half(slot: str, desired: int, healthy: int | None = None, instances: int | None = None) -> dict:
+    healthy = desired if healthy is None else healthy
+    return {
+        "slot": slot,
+        "min": desired,
+        "desired": desired,
+        "healthy": healthy,
+        "instances": desired if instances is None else instances,
+        "ami": "ami-1",
+    }
+
+
+def watch_split(*samples: tuple[float, dict, dict]) -> Monitor:
+    monitor = Monitor(Aws(), "shop", drain_seconds=1.0, fleet=4)
+    for at, weights, groups in samples:
+        monitor.observe(Sample(at=at, weights=weights, groups=groups, started=at - 0.05))
+    return monitor
+
+
+def test_a_split_release_that_keeps_its_capacity_and_ceiling_breaches_nothing() -> None:
+    steady = {"b": half("blue", 2), "g": half("green", 2)}
+    surged = {"b": half("blue", 2), "g": half("green", 4)}
+    monitor = watch_split(
+        (0.1, {"blue": 50, "green": 50}, steady),
+        (0.2, {"blue": 50, "green": 50}, surged),
+        (0.3, {"blue": 0, "green": 100}, surged),
+        # green shrinks from its surge while it keeps its weight: Auto Scaling drains what leaves (no I2)
+        (0.4, {"blue": 50, "green": 50}, {"b": half("blue", 2), "g": half("green", 2)}),
+    )
+    assert monitor.breaches == []
+
+
+def test_serving_below_the_fleet_or_running_above_150_percent_breaches_i1() -> None:
+    monitor = watch_split(
+        # green took all the traffic with only its share healthy
+        (0.1, {"blue": 0, "green": 100}, {"b": half("blue", 2), "g": half("green", 4, healthy=2)}),
+        # 7 instances for a fleet of 4 (6 is 150 %)
+        (0.2, {"blue": 50, "green": 50}, {"b": half("blue", 2, instances=3), "g": half("green", 4)}),
+    )
+    assert [b.detail.split(",")[0].split(":")[0] for b in monitor.breaches] == [
+        "serving capacity 2 below the fleet of 4",
+        "7 instances",
+    ]
+
+
+def test_a_split_app_at_rest_on_two_versions_or_without_traffic_on_a_half_breaches_i3() -> None:
+    def shape(weights: dict, groups: dict) -> list[str]:
+        return [b.detail for b in shape_at_rest(Sample(at=1.0, weights=weights, groups=groups))]
+
+    assert shape({"blue": 50, "green": 50}, {"b": half("blue", 2), "g": half("green", 2)}) == []
+    mixed = shape({"blue": 50, "green": 50}, {"b": half("blue", 2), "g": {**half("green", 2), "ami": "ami-2"}})
+    assert len(mixed) == 1 and "different AMIs" in mixed[0]
+    assert "expected one group per slot" in shape({"blue": 50, "green": 50}, {"b": half("blue", 2)})[0]
