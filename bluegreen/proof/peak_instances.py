@@ -24,9 +24,11 @@ class PeakMonitor(Monitor):
 
     peak: int = 0
     peak_groups: dict | None = None
+    latest: Sample | None = None  # the last sample observed (a live view shows it)
 
     def observe(self, now: Sample) -> None:
         super().observe(now)
+        self.latest = now
         if running(now) > self.peak:
             self.peak = running(now)
             self.peak_groups = {name: group["instances"] for name, group in now.groups.items()}
