@@ -34,7 +34,7 @@ def seed(aws: Aws, urls: dict[str, str]) -> SeededApp:
 
 
 def expected() -> str:
-    return f"SUCCEEDED, at most {ceiling(FLEET)} instances"
+    return f"SUCCEEDED, peak <= {ceiling(FLEET)}"
 
 
 def halves(sample: Sample | None, new_ami: str, fleet: int) -> Group:
