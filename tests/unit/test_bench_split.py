@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bluegreen.aws import Aws
+from bluegreen.proof.bench_costs import calls_by_task, services
 from bluegreen.proof.bench_split import SECTION, ModeRun, growth, passes, report
 from bluegreen.proof.invariants import Sample
 from bluegreen.proof.peak_instances import PeakMonitor, ceiling
@@ -113,3 +114,15 @@ def test_the_report_puts_each_mode_beside_the_other_and_their_growth_with_the_fl
     assert "Transitions, invocations or calls differ between 4 and 20 instances" in text
     assert growth(runs, "split", "route53", "peak") == (6, 30)
     assert growth(runs, "split", "alb", "peak") is None
+
+
+def test_the_twin_call_log_is_counted_per_task_in_the_order_tasks_first_called() -> None:
+    log = [
+        {"function": "bluegreen-PrepareReleaseFunction-AB12", "action": "ec2:DescribeImages"},
+        {"function": "bluegreen-MoveSplitFleetFunction-CD34", "action": "autoscaling:DescribeAutoScalingGroups"},
+        {"function": "bluegreen-PrepareReleaseFunction-AB12", "action": "ec2:DescribeImages"},
+    ]
+    found = calls_by_task(log)
+    assert list(found) == ["PrepareRelease", "MoveSplitFleet"]
+    assert found["PrepareRelease"] == Counter({"ec2:DescribeImages": 2})
+    assert services(found) == Counter({"ec2": 2, "autoscaling": 1})
