@@ -367,7 +367,8 @@ def local_up(
 
 @local.command("demo")
 def local_demo(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000) -> None:
-    """Seed a demo app on the twin and run three releases live: good, bad (rolled back), quarantine."""
+    """Seed the demo apps on the twin and run their scenes live: a release, a broken AMI rolled back, a quarantine, a
+    regression only the canary judge sees, a split fleet's halves replaced in turn."""
     from bluegreen.demo import scenes as demo
 
     raise typer.Exit(demo.run(port=port, console=console))

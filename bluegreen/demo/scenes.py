@@ -5,8 +5,10 @@ Application Load Balancer whose listener weights its slots' target groups (its s
 of that load balancer). Scenes, on both at once: a new AMI released all the way from its EventBridge event; a broken
 AMI caught by its smoke test and rolled back; a GuardDuty finding on an instance of the live fleet, which is
 quarantined while the fleet is swapped onto fresh instances; a new AMI whose green fleet answers twice the errors of
-blue's, which the app's alarms let through and the canary judge stops. An invariant monitor samples each app
-throughout; the demo exits 0 only if every scene ended as expected and no invariant was breached.
+blue's, which the app's alarms let through and the canary judge stops. Then a third app, `catalog`, a split fleet
+(both slots serving, 50/50): a release replaces one half, then the other, never above 150 % of its instances. An
+invariant monitor samples each app throughout (the split app's checks the split capacity rules too); the demo exits 0
+only if every scene ended as expected and no invariant was breached.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from rich.table import Table
 
 from bluegreen.aws import Aws
 from bluegreen.cli import ops, views
+from bluegreen.demo import split_scene
 from bluegreen.demo.seed import SeededApp, guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import LoadBalancerServer, start_slot_servers
 from bluegreen.proof.invariants import Breach, Monitor, check_quarantine
 from bluegreen.twin import local, server
 
 APPS = {"shop": "route53", "tickets": "alb"}  # app -> its traffic router
+ROUTERS = {**APPS, split_scene.APP: split_scene.ROUTER}  # every app of the demo, the split one's too
 # Drain at the twin's wait scale: what each release computes (TTL for Route 53 + deregistration delay 30 s) x 0.02.
 DRAIN = {"route53": 2, "alb": 1}
 
@@ -139,6 +143,15 @@ def regressions_only_the_judge_sees(aws: Aws, console: Console, scenes: list[Sce
     server.clear_traffic(endpoint)
 
 
+def split_release(aws: Aws, console: Console, scene: Scene) -> Monitor:
+    """Scene 5: the split app's release, watched half by half; returns its monitor (split capacity rules)."""
+    started = time.monotonic()
+    drain = DRAIN[split_scene.ROUTER]
+    scene.got, monitor = split_scene.release_both_halves(aws, console, scene.name, drain, execution_for_ami)
+    scene.seconds = time.monotonic() - started
+    return monitor
+
+
 def _print_isolation(aws: Aws, console: Console, app: str, instance_id: str) -> None:
     case_id = (ops.state_table.get(app, "CASE", ops.table(aws)) or {}).get("case_id")
     item = ops.state_table.get(app, f"CASE#{case_id}", ops.table(aws)) or {}
@@ -167,7 +180,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
     stack = local.start(port=port)
     aws = stack.aws
     console.print(f"twin at {stack.twin.endpoint_url}; stack deployed from template.yaml")
-    servers: dict[str, dict] = {app: dict(start_slot_servers(aws, app)) for app in APPS}
+    servers: dict[str, dict] = {app: dict(start_slot_servers(aws, app)) for app in ROUTERS}
     try:
         seeded = {}
         for app, router in APPS.items():
@@ -186,6 +199,12 @@ def run(port: int = 5000, console: Console | None = None) -> int:
                     f"seeded {app!r} (router route53): VPC, two slots with load balancers and target groups, weighted"
                     f" records in {seeded[app].config['dns']['record_name']}, blue fleet {seeded[app].blue_asg} of 3"
                 )
+        split_urls = {slot: servers[split_scene.APP][slot].url for slot in ("blue", "green")}
+        split_scene.seed(aws, split_urls)
+        console.print(
+            f"seeded {split_scene.APP!r} (router {split_scene.ROUTER}, split): a blue and a green group of"
+            f" {split_scene.FLEET // 2} each, weights 50/50"
+        )
         scenes = [
             [Scene("1. a new AMI, released all the way", app, "SUCCEEDED") for app in APPS],
             [Scene("2. a broken AMI, caught by its smoke test", app, "FAILED SmokeTestFailedError") for app in APPS],
@@ -196,6 +215,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
                 )
                 for app in APPS
             ],
+            [Scene("5. a split fleet: each half replaced in turn", split_scene.APP, split_scene.expected())],
         ]
         monitors = [Monitor(aws, app, drain_seconds=DRAIN[router]).__enter__() for app, router in APPS.items()]
         try:
@@ -208,6 +228,7 @@ def run(port: int = 5000, console: Console | None = None) -> int:
             for monitor in monitors:
                 monitor.__exit__(None, None, None)
         monitors[0].breaches += i5
+        monitors.append(split_release(aws, console, scenes[4][0]))
         for monitor in monitors:
             monitor.check_at_rest()
         return summarise(console, aws, [s for row in scenes for s in row], monitors, time.monotonic() - began)
@@ -225,12 +246,13 @@ def summarise(console: Console, aws: Aws, scenes: list[Scene], monitors: list[Mo
     for scene in scenes:
         style = "green" if scene.ok else "red"
         got = f"[{style}]{scene.got}[/{style}]"
-        table.add_row(scene.name, f"{scene.app} ({APPS[scene.app]})", scene.expected, got, f"{scene.seconds:.1f}")
+        table.add_row(scene.name, f"{scene.app} ({ROUTERS[scene.app]})", scene.expected, got, f"{scene.seconds:.1f}")
     console.print(table)
-    for app in APPS:
+    for app in ROUTERS:
         status = ops.status(aws, app)
         live = status["live"] or {}
-        console.print(f"{app}: live {live.get('asg_name')} on {live.get('ami_id')}; weights {status['weights']}")
+        groups = ", ".join((live.get("groups") or {}).values()) or live.get("asg_name")
+        console.print(f"{app}: live {groups} on {live.get('ami_id')}; weights {status['weights']}")
     breaches = [b for m in monitors for b in m.breaches]
     for breach in breaches:
         console.print(f"[red]{breach.invariant} breached[/red]: {breach.detail}")

@@ -2,7 +2,8 @@
 
 Counts per release: state transitions and Lambda invocations (from the execution history), and AWS API calls made by
 the handlers (a botocore hook on the session the handlers use). Also: growth with fleet size, a rollback, both traffic
-routers (Route 53 and ALB) side by side with their time to roll back, many apps at once, (bluegreen.proof.bench_costs)
+routers (Route 53 and ALB) side by side with their time to roll back, split-fleet releases beside blue/green ones
+(`bench_split`: calls, moves and peak instances), many apps at once, (bluegreen.proof.bench_costs)
 the calls of a 4-step release per task and service, handler import time against a bare `import boto3`, and the
 executions a self-rolled-back release starts, the canary judge (`canary_bench`), and what events that no app could
 match cost (`bench_triggers`).
@@ -29,7 +30,8 @@ from bluegreen.aws import Aws
 from bluegreen.cli import ops
 from bluegreen.demo.seed import guardduty_event, register_ami, seed_app
 from bluegreen.demo.standin import start_slot_servers
-from bluegreen.proof import bench_costs, bench_triggers, canary_bench
+from bluegreen.proof import bench_costs, bench_split, bench_triggers, canary_bench
+from bluegreen.proof.bench_costs import history_counts
 from bluegreen.proof.invariants import traffic_splits
 from bluegreen.twin import local, server
 
@@ -54,21 +56,6 @@ class Run:
     seconds: float
     top: str
     router: str = "route53"
-
-
-def history_counts(aws: Aws, arn: str) -> tuple[int, int]:
-    sfn = aws.client("stepfunctions")
-    events: list[dict] = []
-    token = None
-    while True:
-        page = sfn.get_execution_history(executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
-        events += page["events"]
-        token = page.get("nextToken")
-        if not token:
-            break
-    transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
-    invocations = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
-    return transitions, invocations
 
 
 def release(aws: Aws, label: str, instances: int, broken: bool = False, router: str = "route53") -> Run:
@@ -311,6 +298,7 @@ def main() -> int:
             release(aws, "rollback (smoke test fails)", 3, broken=True, router="alb"),
         ]
         rollbacks = [rollback_timing(aws, r, how) for how in ("operator", "alarm") for r in ("route53", "alb")]
+        modes = bench_split.measure(stack)
         parallel_seconds, parallel = many_apps(aws, 5)
         isolations = [quarantine(aws) for _ in range(3)]
         costs, reconciliations = bench_costs.measure(stack)
@@ -331,7 +319,7 @@ def main() -> int:
     canary = canary_bench.measure()  # in-process moto with the twin's target group metrics: no stack needed
     timing = bench_costs.imports()
     costs_section = bench_costs.report(costs, timing, reconciliations, bench_costs.baseline_imports())
-    write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained)
+    write_report(runs, parallel_seconds, parallel, costs_section, isolations, routers, rollbacks, contained, modes)
     bench_costs.replace_section(bench_triggers.report(unrelated))
     canary_bench.write_section(canary)
     print((REPO / "docs" / "benchmarks.md").read_text())
@@ -341,7 +329,7 @@ def main() -> int:
     ok = ok and all(q.status == "SUCCEEDED" for q in isolations)
     ok = ok and containment_ratio(contained) <= 1.2 and canary_bench.passes(canary)
     ok = ok and all(c.status == "SUCCEEDED" for c in costs) and not bench_costs.unexplained(costs)
-    ok = ok and bench_triggers.passes(unrelated)
+    ok = ok and bench_triggers.passes(unrelated) and bench_split.passes(modes)
     return 0 if ok and all(s == "SUCCEEDED" for s in parallel) else 1
 
 
@@ -354,6 +342,7 @@ def write_report(
     routers: list[Run],
     rollbacks: list[Rollback],
     contained: list[Containment],
+    modes: list[bench_split.ModeRun],
 ) -> None:
     lines = [
         "# Benchmarks",
@@ -406,6 +395,7 @@ def write_report(
             for r in rollbacks
         ],
         "",
+        *bench_split.report(modes),
         "## Many apps at once",
         "",
         f"{len(parallel)} apps of 2 instances released at the same time: {parallel.count('SUCCEEDED')} succeeded, "

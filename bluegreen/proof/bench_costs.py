@@ -137,14 +137,27 @@ class ReleaseCalls:
 
     @property
     def by_service(self) -> Counter[str]:
-        found: Counter[str] = Counter()
-        for calls in self.by_task.values():
-            for action, n in calls.items():
-                found[action.split(":")[0]] += n
-        return found
+        return services(self.by_task)
 
 
-def _task(function_name: str) -> str:
+def services(by_task: dict[str, Counter[str]]) -> Counter[str]:
+    """Calls per AWS service, from calls per task."""
+    found: Counter[str] = Counter()
+    for calls in by_task.values():
+        for action, n in calls.items():
+            found[action.split(":")[0]] += n
+    return found
+
+
+def calls_by_task(log: list[dict]) -> dict[str, Counter[str]]:
+    """The twin's call log, as each task's calls (action -> count), tasks in the order they first called."""
+    by_task: dict[str, Counter[str]] = {}
+    for call in log:
+        by_task.setdefault(task_of(call["function"]), Counter())[call["action"]] += 1
+    return by_task
+
+
+def task_of(function_name: str) -> str:
     """`bluegreen-PrepareReleaseFunction-ABC123` -> `PrepareRelease`."""
     return function_name.split("-")[-2].removesuffix("Function")
 
@@ -163,14 +176,27 @@ def release_calls(stack: local.LocalStack, router: str) -> list[ReleaseCalls]:
             settled(aws, ami)
             server.clear_api_calls(endpoint)
             execution = ops.wait_for(aws, ops.start_release(aws, app, ami), timeout=300, poll=0.1)
-            by_task: dict[str, Counter[str]] = {}
-            for call in server.api_call_log(endpoint):
-                by_task.setdefault(_task(call["function"]), Counter())[call["action"]] += 1
-            found.append(ReleaseCalls(router, label, execution.status, by_task))
+            found.append(ReleaseCalls(router, label, execution.status, calls_by_task(server.api_call_log(endpoint))))
     finally:
         for slot_server in servers.values():
             slot_server.stop()
     return found
+
+
+def history_counts(aws: Aws, arn: str) -> tuple[int, int]:
+    """(state transitions, Lambda invocations) of an execution, from its history."""
+    sfn = aws.client("stepfunctions")
+    events: list[dict] = []
+    token = None
+    while True:
+        page = sfn.get_execution_history(executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    transitions = sum(1 for e in events if e["type"].endswith("StateEntered"))
+    invocations = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
+    return transitions, invocations
 
 
 def settled(aws: Aws, ami: str, timeout: float = 60) -> None:
