@@ -332,8 +332,8 @@ def prepare(
     router = routers.of(config)
     weights = router.weights()
     split = idle_slot = None
-    if split_release.applies(config, weights):
-        groups = split_release.slot_groups(app)
+    groups = split_release.groups_to_release(config, weights)
+    if groups is not None:
         split, idle_slot, live_group = split_release.plan(config, weights, groups, options.get("first_slot"))
         live, clone_source = split_release.half_fleet(app, split, idle_slot, live_group, None, ami_id)
     else:

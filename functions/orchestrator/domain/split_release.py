@@ -35,9 +35,17 @@ NEVER = datetime(1970, 1, 1, tzinfo=UTC).isoformat()  # a slot without traffic s
 # --- planning a split release (Prepare) --------------------------------------------------------------------------
 
 
-def applies(config: AppConfig, weights: dict[str, int]) -> bool:
-    """A split release: the app is configured split, or is split now (both slots weighted: it joins blue/green)."""
-    return config.release_mode == "split" or all(weights.get(slot, 0) > 0 for slot in SLOTS)
+def groups_to_release(config: AppConfig, weights: dict[str, int]) -> dict[str, dict] | None:
+    """Each slot's group when this is a split release, else None: the app is configured split, or it is a split app
+    at rest joining blue/green (both slots weighted, one group each, both on one AMI). Traffic split any other way (by
+    hand, between two versions) is the operator's to settle: the blue/green path refuses it (TrafficSplitError)."""
+    if config.release_mode == "split":
+        return slot_groups(config.app)
+    if not all(weights.get(slot, 0) > 0 for slot in SLOTS):
+        return None
+    groups = slot_groups(config.app)
+    amis = {autoscaling.tag_value(g, autoscaling.TAG_AMI) for g in groups.values()}
+    return groups if len(groups) == 2 and len(amis) == 1 and None not in amis else None
 
 
 def slot_groups(app: str) -> dict[str, dict]:
