@@ -17,16 +17,22 @@ SPLIT_LONG_BAKE = {**SPLIT, **LONG_BAKE}
 SPLIT_ALB_LONG_BAKE = {**SPLIT_ALB, **LONG_BAKE}
 
 
+def held(app, half: int) -> None:
+    """Until the release is baking its first half's first step (a long bake), or moving its fleet for the second half
+    (the other half surging, traffic moving, the first half's surge shrinking: a few looks)."""
+    if half == 1:
+        app.wait_for_phase("Bake", timeout=60)
+    else:
+        in_half(app, 2, "SplitVacate")
+
+
 @pytest.mark.parametrize(
-    ("app", "half"), [(SPLIT_LONG_BAKE, 1), (SPLIT_ALB_LONG_BAKE, 2)], indirect=["app"], ids=["route53-1", "alb-2"]
+    ("app", "half"), [(SPLIT_LONG_BAKE, 1), (SPLIT_ALB, 2)], indirect=["app"], ids=["route53-bake-1", "alb-moving-2"]
 )
 def test_an_aborted_split_release_rolls_both_halves_back(app, half: int) -> None:
-    # Given a split release baking in its first or second half
+    # Given a split release baking in its first half, or moving its fleet for the second
     arn = app.start(app.publish_ami())
-    if half == 2:
-        app.wait_for_phase("Bake", timeout=60)
-        app.wait_until(lambda: (app.lock() or {}).get("phase", "").startswith("Split"), 90, "the second half")
-    app.wait_for_phase("Bake", timeout=90)
+    held(app, half)
     # When an operator aborts it
     ops.abort(app.aws, app.name, "the build is wrong")
     # Then it rolls back cooperatively: both halves on the old version, 50/50, the lock free
@@ -34,16 +40,13 @@ def test_an_aborted_split_release_rolls_both_halves_back(app, half: int) -> None
 
 
 @pytest.mark.parametrize(
-    ("app", "half"), [(SPLIT_LONG_BAKE, 2), (SPLIT_ALB_LONG_BAKE, 1)], indirect=["app"], ids=["route53-2", "alb-1"]
+    ("app", "half"), [(SPLIT, 2), (SPLIT_ALB_LONG_BAKE, 1)], indirect=["app"], ids=["route53-moving-2", "alb-bake-1"]
 )
 def test_a_stopped_split_release_is_reconciled_back_to_the_old_version(app, half: int) -> None:
-    # Given a split release baking in one of its halves
+    # Given a split release baking in its first half, or moving its fleet for the second
     ami = app.publish_ami()
     arn = app.start(ami)
-    if half == 2:
-        app.wait_for_phase("Bake", timeout=60)
-        app.wait_until(lambda: (app.lock() or {}).get("phase", "").startswith("Split"), 90, "the second half")
-    app.wait_for_phase("Bake", timeout=90)
+    held(app, half)
     # When someone stops its execution (no Catch sees it)
     stop(app, arn)
     # Then a reconciliation brings every old group back, deletes the new ones and restores the split
