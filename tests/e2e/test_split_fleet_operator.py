@@ -101,3 +101,20 @@ def test_a_dry_run_of_a_split_release_plans_the_first_half_and_changes_nothing(a
     assert release["split"]["fleet"] == 4 and release["split"]["order"] == ["blue", "green"]
     assert release["steps"] == [25, 50]
     assert halves(app) == before and app.weights() == {"blue": 50, "green": 50}
+
+
+@pytest.mark.parametrize(
+    "app", [{**SPLIT, "approval": {"before_traffic": True}, "keep_previous_seconds": 3600}], indirect=True
+)
+def test_a_split_release_asks_once_and_its_keep_window_rollback_relaunches_the_old_halves(app) -> None:
+    # Given a split release that asks for approval before traffic and keeps the old halves for an hour
+    arn = app.start(app.publish_ami())
+    app.wait_for_phase("AwaitingApproval", timeout=60)
+    app.approve()
+    # When both halves are replaced (the approval asked once only) and an operator rolls back in the keep window
+    app.wait_for_phase("KeepWindow", timeout=90)
+    assert len(app.state_durations(arn, "WaitForApproval")) == 1
+    assert {g["ami"] for g in halves(app).values()} != {app.seeded.base_ami}
+    ops.rollback(app.aws, app.name)
+    # Then the old halves (held empty) are relaunched and take the traffic back: both on the old version, 50/50
+    back_as_before(app, app.wait(arn, timeout=120), "OperatorRollbackError")
