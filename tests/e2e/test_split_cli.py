@@ -30,7 +30,7 @@ def follow(app: App, arn: str) -> tuple[set[str], set[str]]:
         if found.get("split"):
             progress.add(f"{found['split']['half']}:{found['split']['slot']}:{found['split']['goal']}")
         drawn.update(views.snapshot(app.aws, app.name, arn)["groups"])
-        time.sleep(0.2)
+        time.sleep(0.05)  # the rest (one move, a look or two) is on screen for about a second
     return progress, drawn
 
 
