@@ -79,9 +79,8 @@ def back_as_before(app, execution, error: str) -> None:
 
 def in_half(app, half: int, phase: str) -> dict:
     """The lock once the release's `half` (1 or 2) has reached `phase` (each half builds its group once)."""
-    if half == 2:
-        app.wait_for_phase("Bake", timeout=60)  # the first half's gates
-        app.wait_until(lambda: (app.lock() or {}).get("phase", "").startswith("Split"), 60, "the second half")
+    if half == 2:  # the split gate records the half it moves the fleet for (0 for the first)
+        app.wait_until(lambda: (app.lock() or {}).get("split_half") == 1, 90, "the second half")
     if phase.startswith("Split") and (app.lock() or {}).get("phase") == phase:
         return app.lock() or {}
     return app.wait_for_phase(phase, timeout=60)
