@@ -11,6 +11,7 @@ from types import ModuleType
 
 from bluegreen.twin import (
     api_calls,
+    autoscaling_capacity_bounds,
     autoscaling_detach_replacements,
     autoscaling_detach_validation,
     autoscaling_group_deletion,
@@ -105,6 +106,7 @@ BEHAVIOURS: tuple[ModuleType, ...] = (
     autoscaling_notifications,
     autoscaling_detach_replacements,
     autoscaling_detach_validation,
+    autoscaling_capacity_bounds,
     autoscaling_lifecycle_hooks,
     autoscaling_policy_descriptions,
     autoscaling_policy_alarms,

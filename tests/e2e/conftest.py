@@ -214,6 +214,17 @@ class App:
             lambda: (lock := self.lock()) and lock.get("phase") == phase and lock, timeout, f"phase {phase}"
         )
 
+    def fill_subnet(self, group: str, leave: int) -> str:
+        """Take every free address but `leave` of the subnet `group` launches into (the first of its subnets: the one
+        the twin launches into) with network interfaces; the subnet's id."""
+        ec2 = self.aws.client("ec2")
+        described = self.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group])
+        subnet = described["AutoScalingGroups"][0]["VPCZoneIdentifier"].split(",")[0]
+        free = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailableIpAddressCount"]
+        for _ in range(free - leave):
+            ec2.create_network_interface(SubnetId=subnet)
+        return subnet
+
     def set_slot_health(self, slot: str, state: str) -> None:
         """Every target of the slot's target group reports `state` (also instances registered later)."""
         server.set_target_health(self.endpoint, [], state, target_group_arn=self.seeded.target_groups[slot])

@@ -51,12 +51,7 @@ def test_a_launch_that_fails_ends_the_release_in_seconds_with_its_reason(app) ->
 @pytest.mark.parametrize("app", [{"health": {"timeout_seconds": HEALTH_TIMEOUT}}], indirect=True)
 def test_a_subnet_out_of_addresses_ends_the_release_in_seconds_naming_it(app) -> None:
     # Given the subnet green launches into with fewer free addresses than green's instances (interfaces hold the rest)
-    ec2 = app.aws.client("ec2")
-    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[app.seeded.blue_asg])
-    subnet = group["AutoScalingGroups"][0]["VPCZoneIdentifier"].split(",")[0]
-    free = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailableIpAddressCount"]
-    for _ in range(free - 2):
-        ec2.create_network_interface(SubnetId=subnet)
+    subnet = app.fill_subnet(app.seeded.blue_asg, leave=2)
     # When an AMI is released
     ami, versions, execution, took = release_timed(app)
 

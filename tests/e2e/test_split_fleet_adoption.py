@@ -35,7 +35,9 @@ def test_a_blue_green_app_becomes_split_with_one_release(app) -> None:
 
 @pytest.mark.parametrize("app", [SPLIT], indirect=True)
 def test_a_split_app_becomes_blue_green_with_one_release(app) -> None:
-    # Given a split app whose config now says blue_green (that release peaks as blue/green does: twice the fleet)
+    # Given a split app whose config now says blue_green (that release peaks as blue/green does: twice the fleet), and
+    # whose blue group, the one rebuilt with the whole fleet, may hold only its share (MaxSize 2)
+    app.aws.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName=app.seeded.blue_asg, MaxSize=2)
     put_mode(app, "blue_green")
     app.monitors[0].ceiling = 200
     ami = app.publish_ami()
@@ -45,6 +47,11 @@ def test_a_split_app_becomes_blue_green_with_one_release(app) -> None:
     assert execution.status == "SUCCEEDED", execution.cause
     assert execution.output["release"]["split"]["mode"] == "join"
     assert {s: (g["desired"], g["ami"]) for s, g in halves(app).items()} == {"blue": (4, ami)}
+    # And the commit gave the new group its own sizes (a MaxSize that holds the fleet, the minimum no longer pinned)
+    # without an error on the way (a refused resize would have finished the release forward)
+    assert "error" not in execution.output, execution.output.get("error")
+    new_blue = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=app.groups())
+    assert [(g["MinSize"], g["MaxSize"]) for g in new_blue["AutoScalingGroups"]] == [(2, 4)]
     assert app.weights() == {"blue": 100, "green": 0}
     # And the next release is an ordinary blue/green one
     second = app.release(app.publish_ami(), timeout=120)

@@ -75,12 +75,7 @@ def test_a_failure_in_either_half_leaves_both_halves_on_the_old_version(app, fai
 @pytest.mark.parametrize("app", [SPLIT], indirect=True)
 def test_a_surge_the_subnet_has_no_addresses_for_ends_the_release_with_nothing_changed(app) -> None:
     # Given a split app whose subnet has one free address (the surge of the other half needs two)
-    ec2 = app.aws.client("ec2")
-    group = app.aws.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[app.seeded.green_asg])
-    subnet = group["AutoScalingGroups"][0]["VPCZoneIdentifier"].split(",")[0]
-    free = ec2.describe_subnets(SubnetIds=[subnet])["Subnets"][0]["AvailableIpAddressCount"]
-    for _ in range(free - 1):
-        ec2.create_network_interface(SubnetId=subnet)
+    subnet = app.fill_subnet(app.seeded.green_asg, leave=1)
     before = halves(app)
     # When a release starts
     execution = app.release(app.publish_ami(), timeout=120)

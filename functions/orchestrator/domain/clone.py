@@ -134,16 +134,20 @@ def names_collide(app: str, security_prefix: str) -> str | None:
     return None
 
 
+def launch_template_spec(group: dict) -> dict:
+    """The launch template a group launches: its own, or its mixed instances policy's."""
+    return group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
+        "LaunchTemplateSpecification", {}
+    )
+
+
 def pinned_version(group: dict, default_version: int, latest_version: int) -> tuple[str, int | None]:
     """The version live launches now, and the number to pin it to if it names `$Default` or `$Latest`.
 
     A new launch template version changes what `$Latest` resolves to (and an operator may change `$Default`), so
     live is pinned to the number first: making green's version must never change what live launches.
     """
-    spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
-        "LaunchTemplateSpecification", {}
-    )
-    version = str(spec.get("Version") or "$Default")
+    version = str(launch_template_spec(group).get("Version") or "$Default")
     if version == "$Latest":
         return version, latest_version
     if version == "$Default":

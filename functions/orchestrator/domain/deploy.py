@@ -169,10 +169,7 @@ def _live_from(group: dict, slot: str, ami_id: str | None, release_id: str | Non
 
 
 def live_launch_template_version(group: dict) -> str:
-    spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
-        "LaunchTemplateSpecification", {}
-    )
-    return str(spec.get("Version") or "$Default")
+    return str(clone.launch_template_spec(group).get("Version") or "$Default")
 
 
 def check_image(config: AppConfig, image: dict, group: dict) -> None:
@@ -335,7 +332,7 @@ def prepare(
     groups = split_release.groups_to_release(config, weights)
     if groups is not None:
         split, idle_slot, live_group = split_release.plan(config, weights, groups, options.get("first_slot"))
-        live, clone_source = split_release.half_fleet(app, split, idle_slot, live_group, None, ami_id)
+        live, clone_source = split_release.half_fleet(app, split, idle_slot, None, ami_id)
     else:
         live, live_group = find_live_group(config, weights, seen)
         clone_source = None
@@ -703,10 +700,7 @@ def _pin_others(release: Release, source: str, versions: list[int]) -> None:
     assert release.split and release.config
     others = [name for name in split_release.old_groups(release) if name != source]
     for group in autoscaling.describe_groups(others):
-        spec = group.get("LaunchTemplate") or group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get(
-            "LaunchTemplateSpecification", {}
-        )
-        if spec.get("LaunchTemplateId") not in (None, release.config.launch_template_id):
+        if clone.launch_template_spec(group).get("LaunchTemplateId") not in (None, release.config.launch_template_id):
             continue  # another template: this release's new version changes nothing for it
         _, pin = clone.pinned_version(group, *versions)
         if pin is not None:

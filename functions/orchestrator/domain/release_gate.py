@@ -11,14 +11,7 @@ from orchestrator.models import Release
 
 
 def gate(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
-    assert release.app and release.release_id
-    lock = state_table.gate(
-        release.app,
-        release.release_id,
-        int(now.timestamp()),
-        release.waits.lease_seconds,
-        {"phase": phase, **fields},
-    )
+    lock = renew(release, now, phase, **fields)
     if lock.get("abort_requested"):
         raise ReleaseAbortedError(f"release {release.release_id} of {release.app} aborted: {lock['abort_requested']}")
     if lock.get("rollback_requested"):

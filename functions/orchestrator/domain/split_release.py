@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from orchestrator.adapters import autoscaling, cloudwatch, elbv2, state_table
 from orchestrator.config import SLOTS, AppConfig
 from orchestrator.domain import clone, green_launch, health, routers, split_capacity
-from orchestrator.domain.release import live_pointer, steps_for
+from orchestrator.domain.release import live_pointer, other_slot, steps_for
 from orchestrator.domain.release_gate import gate, renew
 from orchestrator.domain.split_capacity import ABSENT, Fleet, Group, Move, State
 from orchestrator.errors import SplitCapacityError, SplitFleetUnsupportedError
@@ -121,8 +121,8 @@ def _order(mode: str, live: list[str], first: str) -> list[str]:
     """The halves in release order: an adoption builds the empty slot first (the live one serves all meanwhile); a
     join rebuilds one slot only."""
     if mode == "adopt":
-        return [next(s for s in SLOTS if s not in live), live[0]]
-    return [first] if mode == "join" else [first, next(s for s in SLOTS if s != first)]
+        return [other_slot(live[0]), live[0]]
+    return [first] if mode == "join" else [first, other_slot(first)]
 
 
 def _problem(config: AppConfig, mode: str, size: int, before: dict[str, SplitGroupBefore], order: list[str]) -> str:
@@ -139,19 +139,29 @@ def _problem(config: AppConfig, mode: str, size: int, before: dict[str, SplitGro
     return ""
 
 
+def source_of(split: SplitProgress, slot: str) -> SplitGroupBefore:
+    """The old group `slot`'s new group is cloned from: the slot's own, or on adoption (an empty slot) the other's."""
+    return split.before.get(slot) or split.before[other_slot(slot)]  # type: ignore[call-overload,index]
+
+
+def size_at_rest(split: SplitProgress, slot: str) -> int:
+    """The instances `slot`'s new group holds once the release is done: its share (a join: the whole fleet)."""
+    return split.fleet if split.mode == "join" else split.shares[slot]  # type: ignore[index]
+
+
 def half_fleet(
-    app: str, split: SplitProgress, slot: str, source_group: dict, release_id: str | None, ami_id: str | None
+    app: str, split: SplitProgress, slot: str, release_id: str | None, ami_id: str | None
 ) -> tuple[LiveFleet, LiveFleet]:
     """(live, clone source) for the half that replaces `slot`: live is the other slot's serving group (the canary
     judge's baseline), the source is the half's own old group (on adoption, the other slot's), built again at the
-    half's share."""
-    other = next(s for s in SLOTS if s != slot)
-    before = split.before.get(slot) or split.before[other]  # type: ignore[call-overload]
-    target = split.shares[slot] if split.mode != "join" else split.fleet  # type: ignore[index]
+    half's size at rest."""
+    other = other_slot(slot)
+    before = source_of(split, slot)
+    target = size_at_rest(split, slot)
     source = LiveFleet(
-        slot=autoscaling.tag_value(source_group, autoscaling.TAG_SLOT) or slot,
-        asg_name=source_group["AutoScalingGroupName"],
-        ami_id=autoscaling.tag_value(source_group, autoscaling.TAG_AMI),
+        slot=slot if slot in split.before else other,
+        asg_name=before.asg_name,
+        ami_id=before.ami_id,
         min_size=min(before.min_size, target),
         max_size=max(before.max_size, split.fleet),
         desired_capacity=target,
@@ -173,7 +183,7 @@ def steps_for_half(steps: list[int], split: SplitProgress | None, slot: str | No
     """The half's traffic steps: the app's steps (percent of the whole release) scaled to the slot's share."""
     if split is None or slot is None:
         return steps
-    target = (split.ratio if slot == "blue" else 100 - split.ratio) if split.mode != "join" else 100
+    target = (split.ratio if slot == "blue" else 100 - split.ratio) if split.mode != "join" else 100  # percent
     scaled = sorted({max(1, round(step * target / 100)) for step in steps})
     return scaled if scaled[-1] == target else [*scaled, target]
 
@@ -432,10 +442,7 @@ def next_half(release: Release, now: datetime) -> Release:
     split.pending = None
     if split.half < len(split.order):
         slot = split.order[split.half]
-        source = autoscaling.require_group(split.before[slot].asg_name)
-        release.live, release.clone_source = half_fleet(
-            release.app, split, slot, source, release.release_id, release.ami_id
-        )
+        release.live, release.clone_source = half_fleet(release.app, split, slot, release.release_id, release.ami_id)
         release.idle_slot = slot
         release.green_asg = clone.green_name(release.app, slot, release.release_id)
         release.steps = steps_for_half(steps_for(config, release.emergency), split, slot)
@@ -499,9 +506,9 @@ def commit(release: Release, now: datetime) -> Release:
         f"release={release.release_id} ami={release.ami_id} slot={where} asg={','.join(groups.values())}"
     )
     for slot, name in groups.items():
-        before = split.before.get(slot) or next(iter(split.before.values()))  # type: ignore[call-overload]
-        share = split.fleet if split.mode == "join" else split.shares[slot]  # type: ignore[index]
-        autoscaling.set_capacity(name, min_size=min(before.min_size, share), max_size=before.max_size, desired=share)
+        # The sizes its clone was made with (half_fleet), its minimum no longer pinned at its size.
+        _, sized = half_fleet(release.app, split, slot, release.release_id, release.ami_id)
+        autoscaling.set_capacity(name, min_size=sized.min_size, max_size=sized.max_size, desired=sized.desired_capacity)
     for name in old_groups(release):
         autoscaling.stop_scaling(name)
         autoscaling.set_capacity(name, min_size=0, max_size=0, desired=0)
