@@ -59,9 +59,9 @@ WHY = {
     ("PrepareRelease", "elasticloadbalancing:DescribeRules"): "the weights of the ALB router's rules",
     ("PrepareRelease", "autoscaling:DescribeAutoScalingGroups"): "the live group, to clone",
     ("PrepareRelease", "ec2:DescribeLaunchTemplateVersions"): "the live launch template version, to clone",
-    ("PrepareRelease", "ec2:DescribeInstanceTypes"): "the instance type's architecture against the AMI's",
+    ("PrepareRelease", "ec2:DescribeInstanceTypes"): "the instance type's architecture against the AMI's (once: the"
+    " live pointer keeps it, as an instance type's architectures never change)",
     ("PrepareRelease", "elasticloadbalancing:DescribeTargetGroupAttributes"): "the deregistration delay (drain waits)",
-    ("PrepareRelease", "autoscaling:DescribeWarmPool"): "clone: the warm pool",
     ("PrepareRelease", "autoscaling:DescribePolicies"): "clone: scaling policies",
     ("PrepareRelease", "autoscaling:DescribeScheduledActions"): "clone: scheduled actions",
     ("PrepareRelease", "autoscaling:DescribeLifecycleHooks"): "clone: lifecycle hooks",
@@ -69,15 +69,15 @@ WHY = {
     (
         "PrepareRelease",
         "elasticloadbalancing:DescribeTargetGroups",
-    ): "clone: the load balancer of green's target groups",
-    ("PrepareRelease", "ec2:DescribeLaunchTemplates"): "clone: default and latest versions (pinning live)",
+    ): "clone: the load balancer of green's target groups (only for a policy on ALBRequestCountPerTarget, as here)",
+    ("PrepareRelease", "ec2:DescribeLaunchTemplates"): "only when live launches `$Default` or `$Latest` (or a split"
+    " release): the numbers to pin it to",
     ("PrepareRelease", "dynamodb:TransactWriteItems"): "lock (fenced), once-only claim, execution pointer and history"
     " record, all or nothing",
     ("PrepareRelease", "elasticloadbalancing:ModifyListener"): "first ALB release: the listener becomes a weighted"
     " forward (no traffic moves)",
-    ("CreateGreenGroup", "dynamodb:UpdateItem"): "gate before creating (lease, fencing, abort); then the new launch"
-    " template version recorded for a retry or the reconciler",
-    ("CreateGreenGroup", "ec2:CreateLaunchTemplateVersion"): "green's launch template version (the new AMI)",
+    ("CreateGreenGroup", "ec2:CreateLaunchTemplateVersion"): "green's launch template version (the new AMI); its client"
+    " token makes a retry return the same version, so nothing records it (Prepare's lock, moments old, fences it)",
     ("CreateGreenGroup", "autoscaling:CreateAutoScalingGroup"): "green",
     ("CreateGreenGroup", "autoscaling:PutScalingPolicy"): "green's copy of live's scaling policy",
     ("CreateGreenGroup", "autoscaling:PutNotificationConfiguration"): "green's copy of live's notifications",
@@ -87,8 +87,9 @@ WHY = {
     ("CheckGreenHealth", "elasticloadbalancing:DescribeTargetHealth"): "green's targets (one call per target group)",
     ("CheckGreenHealth", "autoscaling:DescribeScalingActivities"): "only while green is not healthy: a launch that"
     " failed ends the release at once (GreenLaunchFailedError)",
-    ("CheckGreenHealth", "dynamodb:UpdateItem"): "gate per poll: lease, abort, health counts for `watch`",
-    ("RunSmokeTests", "dynamodb:UpdateItem"): "gate: lease, abort, phase",
+    ("CheckGreenHealth", "dynamodb:UpdateItem"): "only while green is not healthy: gate per poll (lease, abort, health"
+    " counts for `watch`)",
+    ("RunSmokeTests", "dynamodb:UpdateItem"): "gate: lease, abort, phase and health counts",
     ("RunSmokeTests", "elasticloadbalancing:DescribeListeners"): "ALB: the test route re-read before any request",
     ("RunSmokeTests", "elasticloadbalancing:DescribeRules"): "ALB: the test route re-read before any request",
     ("ShiftTraffic", "dynamodb:UpdateItem"): "first step only: gate, and the weights it sets (later steps are fenced"
@@ -107,19 +108,28 @@ WHY = {
     ("CommitRelease", "route53:ChangeResourceRecordSets"): "the TXT pointer `_bluegreen.<record>`",
     ("CommitRelease", "ssm:PutParameter"): "ALB: the live parameter /bluegreen/live/<app>",
     ("CommitRelease", "autoscaling:UpdateAutoScalingGroup"): "green's minimum unpinned; the old group to zero",
-    ("CommitRelease", "autoscaling:DescribeScheduledActions"): "the old group's schedules, deleted before it empties",
-    ("CommitRelease", "autoscaling:DescribeAutoScalingGroups"): "the old group's scale-in protected instances",
+    ("CommitRelease", "autoscaling:DescribeScheduledActions"): "a split release's old groups' schedules (a blue/green"
+    " release deletes those Prepare read)",
+    ("CommitRelease", "autoscaling:DeleteScheduledAction"): "each of the old group's schedules, before it empties",
     ("CheckOldDrained", "autoscaling:DescribeAutoScalingGroups"): "instances left in the old group",
+    ("CheckOldDrained", "autoscaling:SetInstanceProtection"): "only for instances protected from scale-in",
+    ("CheckOldDrained", "autoscaling:UpdateAutoScalingGroup"): "only after lifting protection: the group emptied again",
+    (
+        "CheckOldDrained",
+        "ec2:DescribeInstances",
+    ): "only for protected instances: a quarantined one keeps its protection",
     (
         "DeleteOldGroup",
         "autoscaling:DescribeAutoScalingGroups",
     ): "quarantined instances to detach first; then gone yet?",
     ("DeleteOldGroup", "autoscaling:DeleteAutoScalingGroup"): "the old group",
-    ("DeleteOldGroup", "cloudwatch:DescribeAlarms"): "the old group's cloned alarms, to delete (today's prefix and the"
-    " one before issue 15)",
-    ("CompleteRelease", "dynamodb:UpdateItem"): "the history record (read back: notified already?); then notified",
-    ("CompleteRelease", "dynamodb:TransactWriteItems"): "lock freed (if still ours) and execution pointer removed",
-    ("CompleteRelease", "dynamodb:DeleteItem"): "the queue: the next AMI to start, if any",
+    ("DeleteOldGroup", "cloudwatch:DescribeAlarms"): "a split release's old groups' cloned alarms, by prefix (a"
+    " blue/green release deletes those Prepare read off the old group's policies)",
+    ("DeleteOldGroup", "cloudwatch:DeleteAlarms"): "the old group's cloned alarms",
+    ("CompleteRelease", "dynamodb:UpdateItem"): "the history record (read back: notified already?)",
+    ("CompleteRelease", "dynamodb:TransactWriteItems"): "lock freed (if still ours), execution pointer removed, record"
+    " marked notified, and the queue checked empty, all or nothing",
+    ("CompleteRelease", "dynamodb:DeleteItem"): "only when an AMI is queued: taken off the queue to start",
     ("CompleteRelease", "sns:Publish"): "the notification",
 }
 

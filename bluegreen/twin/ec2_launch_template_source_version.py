@@ -12,14 +12,21 @@ InvalidLaunchTemplateId.VersionNotFound.
 
 moto stores only what was given, so a new version made of `{"ImageId": ...}` launches instances with no instance
 type, security groups, user data or metadata options.
+
+The same request's `ClientToken` (EC2 API Reference, "CreateLaunchTemplateVersion"; EC2 Developer Guide, "Ensuring
+idempotency in Amazon EC2 API requests"): a request repeated with a token already used, and the same parameters,
+makes nothing and returns the original version; with other parameters it fails with IdempotentParameterMismatch.
+moto ignores the token and makes a second version, so a retried CreateGreenGroup would leave an orphan version.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.responses.launch_templates import LaunchTemplates
 from moto.ec2.utils import parse_user_data
 
@@ -36,16 +43,40 @@ def _inherited(source_data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _template(self: LaunchTemplates) -> Any:
+    name, template_id = self._get_param("LaunchTemplateName"), self._get_param("LaunchTemplateId")
+    if template_id:
+        return self.ec2_backend.get_launch_template(template_id)
+    return self.ec2_backend.get_launch_template_by_name(name)
+
+
 def _create_version(self: LaunchTemplates) -> ActionResult:
+    """The request's token first: a repeated request returns what the first one made."""
+    token = self._get_param("ClientToken")
+    if not token:
+        return _create_new_version(self)
+    template = _template(self)
+    request = json.dumps(
+        [self._get_param(p) for p in ("SourceVersion", "VersionDescription", "LaunchTemplateData")], sort_keys=True
+    )
+    made = template.__dict__.setdefault("_client_tokens", {})
+    if token in made:
+        if made[token][0] != request:
+            raise EC2ClientError(
+                "IdempotentParameterMismatch",
+                "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).",
+            )
+        return ActionResult(copy.deepcopy(made[token][1]))
+    result = _create_new_version(self)
+    made[token] = (request, copy.deepcopy(result.result))
+    return result
+
+
+def _create_new_version(self: LaunchTemplates) -> ActionResult:
     source = self._get_param("SourceVersion")
     if source is None:
         return _original_create_version(self)
-    name, template_id = self._get_param("LaunchTemplateName"), self._get_param("LaunchTemplateId")
-    template = (
-        self.ec2_backend.get_launch_template(template_id)
-        if template_id
-        else self.ec2_backend.get_launch_template_by_name(name)
-    )
+    template = _template(self)
     given = self._get_param("LaunchTemplateData", {})
     if "UserData" in given:
         # Stored parsed, as CreateLaunchTemplate stores it, so Auto Scaling can launch from this version.

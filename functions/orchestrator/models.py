@@ -200,6 +200,12 @@ class Release(_Model):
     # What Prepare read to plan the clone (live group without its instances, its extras, target group labels, the
     # launch template's versions): CreateGreenGroup builds green from the same reads, moments later, and drops them.
     clone_reads: dict[str, Any] | None = None
+    # Read by Prepare off the live group (a blue/green release's old one) for the commit and the clean-up: its
+    # scheduled actions, and the alarms bluegreen made for it. None: read again then (a split release's old groups).
+    old_schedules: list[str] | None = None
+    # The fleet's instance types and the architectures each supports (kept in the live pointer: they never change).
+    type_architectures: dict[str, list[str]] = {}
+    old_alarms: list[str] | None = None
     steps: list[int] = []
     step_index: int = 0
     weights: dict[str, int] = {}

@@ -13,6 +13,8 @@ from bluegreen.twin import server
 from tests.e2e.expect import FAULT_ERRORS, THROTTLE_FOREVER, finished_forward, rolled_back
 
 ONE_STEP = {"traffic": {"steps": [100], "bake_seconds": 60, "alarm_names": []}}
+# HoldKeepWindow runs only when the app keeps its previous fleet for a while (1 s on the twin).
+KEEP = {"keep_previous_seconds": 100}
 TASKS = ["HoldKeepWindow", "CommitRelease", "CheckOldDrained", "DeleteOldGroup", "CompleteRelease"]
 # After these, green is live whatever the fault (a late timeout of CommitRelease has committed, too).
 COMMITTED = {"CheckOldDrained", "DeleteOldGroup", "CompleteRelease"}
@@ -21,7 +23,7 @@ ROLLBACK_TASKS = ["RollbackTraffic", "RemoveFailedGroup", "RecordFailure"]
 
 @pytest.mark.parametrize("kind", list(FAULT_ERRORS))
 @pytest.mark.parametrize("task", TASKS)
-@pytest.mark.parametrize("app", [ONE_STEP], indirect=True, ids=["one-step"])
+@pytest.mark.parametrize("app", [ONE_STEP | KEEP], indirect=True, ids=["one-step"])
 def test_a_fault_after_the_traffic_gates_rolls_back_or_finishes_forward(app, task: str, kind: str) -> None:
     # Given a good AMI, a subscriber to the notifications, and a fault waiting for the task's first call
     ami = app.publish_ami()
@@ -56,7 +58,7 @@ def test_the_rollback_retries_until_done_and_can_run_twice(app, task: str, kind:
     rolled_back(app, execution, "SmokeTestFailedError", ami, versions)
 
 
-@pytest.mark.parametrize("app", [{"approval": {"before_traffic": True}}], indirect=True, ids=["approval"])
+@pytest.mark.parametrize("app", [{"approval": {"before_traffic": True}} | KEEP], indirect=True, ids=["approval"])
 def test_a_throttle_that_clears_within_the_retries_costs_nothing(app) -> None:
     # Given one throttle waiting for the first call of every task, and a DNS change that is not INSYNC at once
     ami = app.publish_ami()

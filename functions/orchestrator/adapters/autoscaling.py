@@ -47,10 +47,13 @@ def tag_value(group: dict, key: str) -> str | None:
     return next((t["Value"] for t in group.get("Tags", []) if t["Key"] == key), None)
 
 
-def group_extras(name: str, api: Any = None) -> dict[str, list[dict]]:
-    """What a group carries beside its own description: policies, schedules, hooks, warm pool, notifications."""
+def group_extras(group: dict, api: Any = None) -> dict[str, list[dict]]:
+    """What a group carries beside its own description: policies, schedules, hooks, warm pool, notifications.
+
+    The warm pool's configuration is part of the group's description (DescribeWarmPool adds only its instances)."""
     api = api or client("autoscaling")
-    warm_pool = api.describe_warm_pool(AutoScalingGroupName=name).get("WarmPoolConfiguration")
+    name = group["AutoScalingGroupName"]
+    warm_pool = group.get("WarmPoolConfiguration")
     return {
         "scaling_policies": paginate(api, "describe_policies", "ScalingPolicies", AutoScalingGroupName=name),
         "scheduled_actions": paginate(
@@ -113,20 +116,27 @@ def set_capacity(name: str, *, min_size: int, max_size: int, desired: int, api: 
     )
 
 
-def stop_scaling(name: str, api: Any = None) -> None:
-    """Before a group is emptied: delete its scheduled actions and lift scale-in protection from its instances."""
+def stop_scaling(name: str, schedules: list[str] | None = None, api: Any = None) -> None:
+    """Before a group is emptied: delete its scheduled actions (`schedules`: their names, when the caller has read
+    them already), so none raises its capacity again."""
     api = api or client("autoscaling")
-    actions = paginate(api, "describe_scheduled_actions", "ScheduledUpdateGroupActions", AutoScalingGroupName=name)
-    for action in actions:
+    if schedules is None:
+        found = paginate(api, "describe_scheduled_actions", "ScheduledUpdateGroupActions", AutoScalingGroupName=name)
+        schedules = [action["ScheduledActionName"] for action in found]
+    for action in schedules:
         try:
-            api.delete_scheduled_action(AutoScalingGroupName=name, ScheduledActionName=action["ScheduledActionName"])
+            api.delete_scheduled_action(AutoScalingGroupName=name, ScheduledActionName=action)
         except ClientError as err:
             if error_code(err) != "ValidationError":  # deleted by a previous attempt
                 raise
-    _lift_protection(name, describe_group(name, api), api)
 
 
-def _lift_protection(name: str, group: dict | None, api: Any) -> None:
+def lift_protection(group: dict, api: Any = None) -> bool:
+    """Lift scale-in protection from a group's instances (a quarantined one keeps it); whether any was lifted."""
+    return _lift_protection(group["AutoScalingGroupName"], group, api or client("autoscaling"))
+
+
+def _lift_protection(name: str, group: dict | None, api: Any) -> bool:
     protected = [i["InstanceId"] for i in (group or {}).get("Instances", []) if i.get("ProtectedFromScaleIn")]
     # A quarantined instance that could not leave the group yet keeps its protection: the scale-in must not end it.
     quarantined = _quarantined(protected)
@@ -135,6 +145,7 @@ def _lift_protection(name: str, group: dict | None, api: Any) -> None:
         api.set_instance_protection(
             AutoScalingGroupName=name, InstanceIds=protected[start : start + 50], ProtectedFromScaleIn=False
         )
+    return bool(protected)
 
 
 # Kept while a group is held empty for a rollback: its alarms' scaling and its schedule must not bring it back.

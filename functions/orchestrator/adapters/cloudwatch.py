@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,15 @@ def alarm_tags(alarm_arn: str, api: Any = None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags}
 
 
+def delete_alarms(names: list[str], api: Any = None) -> None:
+    """Delete metric alarms by name, at most 100 per call; a name that no longer exists is no error (CloudWatch API,
+    "DeleteAlarms": the alarms named correctly are still deleted)."""
+    api = api or client("cloudwatch")
+    for start in range(0, len(names), 100):
+        with contextlib.suppress(api.exceptions.ResourceNotFound):  # deleted already (a retried task)
+            api.delete_alarms(AlarmNames=names[start : start + 100])
+
+
 def delete_alarms_with_prefix(prefixes: str | tuple[str, ...], api: Any = None) -> list[str]:
     """Delete every metric alarm whose name starts with one of the prefixes (at most 100 per call); their names."""
     api = api or client("cloudwatch")
@@ -48,8 +58,7 @@ def delete_alarms_with_prefix(prefixes: str | tuple[str, ...], api: Any = None) 
         for prefix in ((prefixes,) if isinstance(prefixes, str) else prefixes)
         for a in paginate(api, "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix)
     ]
-    for start in range(0, len(names), 100):
-        api.delete_alarms(AlarmNames=names[start : start + 100])
+    delete_alarms(names, api)
     return names
 
 

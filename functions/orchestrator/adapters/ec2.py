@@ -44,17 +44,33 @@ def launch_template_data(template_id: str, version: str, api: Any = None) -> dic
 
 
 def create_launch_template_version(
-    template_id: str, source_version: str, ami_id: str, note: str, api: Any = None
+    template_id: str, source_version: str, ami_id: str, note: str, token: str, api: Any = None
 ) -> int:
-    """A new version identical to the source but for the AMI."""
+    """A new version identical to the source but for the AMI. The same request with the same `token` (a retry) makes
+    nothing and returns the version the first one made (EC2's client tokens: at most 64 characters here)."""
     api = api or client("ec2")
     created = api.create_launch_template_version(
         LaunchTemplateId=template_id,
         SourceVersion=source_version,
         VersionDescription=note[:255],
         LaunchTemplateData={"ImageId": ami_id},
+        ClientToken=token[:64],
     )
     return int(created["LaunchTemplateVersion"]["VersionNumber"])
+
+
+def version_described(template_id: str, ami_id: str, note: str, api: Any = None) -> int | None:
+    """The number of the template's version for this AMI whose description is `note` (None if there is none)."""
+    api = api or client("ec2")
+    filters = [{"Name": "image-id", "Values": [ami_id]}]
+    found = paginate(
+        api,
+        "describe_launch_template_versions",
+        "LaunchTemplateVersions",
+        LaunchTemplateId=template_id,
+        Filters=filters,
+    )
+    return next((int(v["VersionNumber"]) for v in found if v.get("VersionDescription") == note[:255]), None)
 
 
 def launch_template_versions(template_id: str, api: Any = None) -> tuple[int, int]:
@@ -95,12 +111,11 @@ def delete_launch_template_version(template_id: str, version: int, api: Any = No
     return None
 
 
-def architectures_of(instance_types: list[str], api: Any = None) -> set[str]:
-    """The CPU architectures every one of these instance types supports."""
+def architectures_of(instance_types: list[str], api: Any = None) -> dict[str, list[str]]:
+    """The CPU architectures each of these instance types supports."""
     api = api or client("ec2")
     found = api.describe_instance_types(InstanceTypes=instance_types)["InstanceTypes"]
-    sets = [set(t["ProcessorInfo"]["SupportedArchitectures"]) for t in found]
-    return set.intersection(*sets) if sets else set()
+    return {t["InstanceType"]: sorted(t["ProcessorInfo"]["SupportedArchitectures"]) for t in found}
 
 
 # --- instances, interfaces, volumes and snapshots: the quarantine path ------------------------------------------

@@ -264,13 +264,20 @@ def go_live(app: str, pointer: dict, ami_id: str | None, tbl: Any = None) -> Non
         raise LockHeldError(f"the live pointer of {app!r} could not be written ({', '.join(failed)}): try again")
 
 
-def finish_release(
-    app: str, release_id: str, execution_arn: str | None, record: dict, ami: dict | None = None, tbl: Any = None
-) -> dict:
-    """A release's end: its record updated (read back as it was), then in one transaction its AMI's claim updated,
-    its lock freed (if still its own) and its execution's pointer removed. The record as it was before."""
+def record_end(app: str, release_id: str, record: dict, tbl: Any = None) -> dict:
+    """A release's end written into its record; the record as it was before (was it notified already?)."""
     tbl = tbl or table()
     old = tbl.update_item(Key={"pk": _pk(app), "sk": f"RELEASE#{release_id}"}, ReturnValues="ALL_OLD", **_set(record))
+    return _plain(old.get("Attributes") or {})
+
+
+def free_release(
+    app: str, release_id: str, execution_arn: str | None, notified: str, ami: dict | None = None, tbl: Any = None
+) -> bool:
+    """In one transaction: the lock freed (if still the release's own), its AMI's claim updated, its execution's
+    pointer removed, and its record marked notified of `notified` (the outcome people were told of). Whether an AMI
+    waits in the queue (checked in the same transaction, so nothing is read when none does)."""
+    tbl = tbl or table()
     lock = {
         "Delete": {
             "Key": {"pk": _pk(app), "sk": "LOCK"},
@@ -278,15 +285,27 @@ def finish_release(
             "ExpressionAttributeValues": {":rid": release_id},
         }
     }
-    rest = [{"Update": {"Key": {"pk": _pk(app), "sk": f"AMI#{ami.pop('ami_id')}"}, **_set(ami)}}] if ami else []
+    rest = [{"Update": {"Key": {"pk": _pk(app), "sk": f"RELEASE#{release_id}"}, **_set({"notified": notified})}}]
+    if ami:
+        rest.append({"Update": {"Key": {"pk": _pk(app), "sk": f"AMI#{ami.pop('ami_id')}"}, **_set(ami)}})
     if execution_arn:
         rest.append({"Delete": {"Key": _execution_key(execution_arn)}})
-    failed = _transact(tbl, [lock, *rest])
-    if failed and failed[0] == "ConditionalCheckFailed" and rest:
-        failed = _transact(tbl, rest)  # the lock is another release's now (after our lease ran out): leave it
-    if failed and failed[0] != "ConditionalCheckFailed":
+    empty_queue = {
+        "ConditionCheck": {"Key": {"pk": _pk(app), "sk": "QUEUE"}, "ConditionExpression": "attribute_not_exists(pk)"}
+    }
+    failed = _transact(tbl, [lock, *rest, empty_queue])
+    if not failed:
+        return False
+    # Cancelled, so nothing was written: again without the conditions that failed. The lock may be another release's
+    # now (after our lease ran out): then it is left alone.
+    codes = failed if len(failed) == len(rest) + 2 else ["None"] * (len(rest) + 2)
+    if any(code not in ("None", "ConditionalCheckFailed") for code in codes):
         raise LockHeldError(f"the end of release {release_id} of {app!r} could not be recorded ({', '.join(failed)})")
-    return _plain(old.get("Attributes") or {})
+    queued = codes[-1] == "ConditionalCheckFailed"
+    again = _transact(tbl, ([lock] if codes[0] == "None" else []) + rest)
+    if again:
+        raise LockHeldError(f"the end of release {release_id} of {app!r} could not be recorded ({', '.join(again)})")
+    return queued
 
 
 def release_lock(app: str, release_id: str, tbl: Any = None) -> bool:

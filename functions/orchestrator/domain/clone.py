@@ -141,7 +141,7 @@ def launch_template_spec(group: dict) -> dict:
     )
 
 
-def pinned_version(group: dict, default_version: int, latest_version: int) -> tuple[str, int | None]:
+def pinned_version(group: dict, default_version: int | None, latest_version: int | None) -> tuple[str, int | None]:
     """The version live launches now, and the number to pin it to if it names `$Default` or `$Latest`.
 
     A new launch template version changes what `$Latest` resolves to (and an operator may change `$Default`), so

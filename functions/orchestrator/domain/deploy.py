@@ -172,7 +172,9 @@ def live_launch_template_version(group: dict) -> str:
     return str(clone.launch_template_spec(group).get("Version") or "$Default")
 
 
-def check_image(config: AppConfig, image: dict, group: dict) -> None:
+def check_image(config: AppConfig, image: dict, group: dict, known: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Refuse an AMI that is not available or that the fleet's instance types cannot run; the architectures of those
+    types (`known`: what the live pointer kept of them: an instance type's architectures never change)."""
     if image.get("State") != "available":
         raise AmiInvalidError(
             f"ami_id: {image['ImageId']} is {image.get('State')}, not available"
@@ -182,13 +184,16 @@ def check_image(config: AppConfig, image: dict, group: dict) -> None:
     types = [data["LaunchTemplateData"].get("InstanceType")]
     overrides = group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get("Overrides", [])
     types = sorted({t for t in types + [o.get("InstanceType") for o in overrides] if t})
-    fits = ec2.architectures_of(types) if types else set()
+    if any(t not in known for t in types):
+        known = ec2.architectures_of(types)
+    fits = set.intersection(*(set(known.get(t, [])) for t in types)) if types else set()
     if types and image.get("Architecture") not in fits:
         raise AmiInvalidError(
             f"ami_id: {image['ImageId']} is built for {image.get('Architecture')}, but the fleet runs"
             f" {', '.join(types)} ({'/'.join(sorted(fits)) or 'no common architecture'}):"
             " build the AMI for that architecture, or change the launch template's instance types"
         )
+    return {t: known[t] for t in types if t in known}
 
 
 def prepare(
@@ -337,7 +342,8 @@ def prepare(
         live, live_group = find_live_group(config, weights, seen)
         clone_source = None
     convert_dns = router.check(live.slot)
-    check_image(config, image, live_group)
+    pointer = seen.get("LIVE") or {}
+    architectures = check_image(config, image, live_group, pointer.get("type_architectures") or {})
 
     release = Release(
         split=split,
@@ -359,6 +365,7 @@ def prepare(
         approval_required=(config.approval.before_traffic or bool(build_approval)) and not emergency,
         matched_by=matched_by,
         ami_notes=ami_notes,
+        type_architectures=architectures,
     )
     # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
     older = _older_than_live(live, built)
@@ -383,6 +390,8 @@ def prepare(
         release.expected_duration_seconds *= len(split.order)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
     release.clone_reads = read_for_clone(release, live_group)
+    if not split:  # the live group is the old one: what the commit and the clean-up act on, read once here
+        release.old_schedules, release.old_alarms = _own_schedules_and_alarms(live.asg_name, release.clone_reads)
     release.clone_plan, _, _ = _clone_params(release, release.clone_reads, lt_version="<new>", now=now)
     release.clone_plan.refused.extend(refused_ami)
     refused = "; ".join(f"{i.what} {i.detail}" for i in release.clone_plan.refused)
@@ -585,20 +594,40 @@ def read_for_clone(release: Release, live_group: dict) -> dict[str, Any]:
     """Everything the clone is planned from besides the release itself, read once (Prepare) for plan and create."""
     config, live = release.config, release.clone_source or release.live
     assert config and live and release.idle_slot
-    extras: dict[str, Any] = autoscaling.group_extras(live.asg_name)
+    extras: dict[str, Any] = autoscaling.group_extras(live_group)
     extras["alarms"] = cloudwatch.describe_alarms(
         [a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])]
     )
     router = routers.of(config)
     # An ALB app's idle target groups join its load balancer when the release converts or shifts, if not before.
+    # Only a policy on ALBRequestCountPerTarget names them (clone._retarget_policy).
     green_target_groups = config.slots[release.idle_slot].target_group_arns
-    labels = {arn: elbv2.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
+    labels = {}
+    if any(_resource_label(p) for p in extras["scaling_policies"]):
+        labels = {arn: elbv2.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
+    # The template's default and latest numbers matter only to pin a group that launches `$Default` or `$Latest`
+    # (a split release pins the other slot's group too).
+    named = str(clone.launch_template_spec(live_group).get("Version") or "$Default")
+    versions = ec2.launch_template_versions(config.launch_template_id) if release.split or not named.isdigit() else None
     return {
         "live_group": {k: v for k, v in live_group.items() if k != "Instances"},  # instances are not cloned
         "extras": extras,
         "labels": labels,
-        "versions": list(ec2.launch_template_versions(config.launch_template_id)),
+        "versions": list(versions) if versions else [None, None],
     }
+
+
+def _resource_label(policy: dict) -> str | None:
+    return policy.get("TargetTrackingConfiguration", {}).get("PredefinedMetricSpecification", {}).get("ResourceLabel")
+
+
+def _own_schedules_and_alarms(group: str, reads: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The group's scheduled actions, and the alarms bluegreen made for it (named by clone.alarm_prefixes, each the
+    trigger of one of its policies), from Prepare's reads."""
+    extras, prefixes = reads["extras"], clone.alarm_prefixes(group)
+    schedules = [action["ScheduledActionName"] for action in extras["scheduled_actions"]]
+    alarms = {a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])}
+    return schedules, sorted(a for a in alarms if a.startswith(prefixes))
 
 
 def _clone_params(
@@ -651,15 +680,14 @@ def _pin_item(group: str, named: str, pin: int) -> clone.PlanItem:
 
 
 def create_green(release: Release, now: datetime) -> Release:
-    lock = gate(release, now, "CreateGreen")
+    """Green's launch template version and group. No gate: Prepare's transaction took the lock (with its lease, and no
+    abort yet to read) a moment ago; a split release's second half comes from MoveSplitFleet's gate."""
     assert release.config and release.live and release.green_asg and release.idle_slot
     # The smoke tests reach green through the app's own load balancer, if it has a test route (ALB router).
     routers.of(release.config).point_test_route(release.idle_slot)
     # Prepare's reads, moments old (a release from before they were carried reads them again).
     source = release.clone_source or release.live
     reads = release.clone_reads or read_for_clone(release, autoscaling.require_group(source.asg_name))
-    # A retried task finds the version its first attempt made (recorded on the lock) instead of making another.
-    release.lt_version = release.lt_version or lock.get("lt_version")
     pinned = None
     if release.lt_version is None:
         named, pin = clone.pinned_version(reads["live_group"], *reads["versions"])
@@ -670,18 +698,13 @@ def create_green(release: Release, now: datetime) -> Release:
             reads = {**reads, "live_group": autoscaling.require_group(source.asg_name)}
         if release.split:  # the other slot serves (and surges) on through the release: it keeps its version too
             _pin_others(release, source.asg_name, reads["versions"])
+        # A retried task sends the same request with the same token: EC2 returns the version its first attempt made.
         release.lt_version = ec2.create_launch_template_version(
             release.config.launch_template_id,
             live_launch_template_version(reads["live_group"]),
             release.ami_id or "",
-            note=f"bluegreen {release.app} release {release.release_id}",
-        )
-        state_table.gate(
-            release.app or "",
-            release.release_id or "",
-            int(now.timestamp()),
-            release.waits.lease_seconds,
-            {"lt_version": release.lt_version},
+            note=version_note(release),
+            token=f"bluegreen-{release.release_id}",
         )
     plan, params, after = _clone_params(release, reads, release.lt_version, now)
     if pinned:
@@ -694,6 +717,12 @@ def create_green(release: Release, now: datetime) -> Release:
     release.clone_reads = None
     release.healthy_by = (now + timedelta(seconds=release.waits.health_timeout_seconds)).isoformat()
     return release
+
+
+def version_note(release: Release) -> str:
+    """The description of the launch template version a release makes: how a rollback finds it when the task that
+    made it failed before saying its number."""
+    return f"bluegreen {release.app} release {release.release_id}"
 
 
 def _pin_others(release: Release, source: str, versions: list[int]) -> None:
@@ -719,21 +748,28 @@ def fleet_health(asg_name: str, target_group_arns: list[str]) -> HealthReport:
 def check_green_health(release: Release, now: datetime) -> Release:
     assert release.config and release.idle_slot and release.green_asg
     report = fleet_health(release.green_asg, release.config.slots[release.idle_slot].target_group_arns)
-    # One write per poll: the gate renews the lease, reads abort/rollback flags and records the health counts.
-    gate(release, now, "WaitHealthy", health=f"{report.healthy_targets}/{report.desired}")
-    if not report.healthy:  # a launch Auto Scaling could not make ends the release now, saying why
-        green_launch.check(release.green_asg, autoscaling.scaling_activities(release.green_asg))
-    if not report.healthy and release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
-        raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
     release.health = report
+    if report.healthy:  # straight on to the smoke tests, whose gate renews the lease and reads abort and rollback
+        return release
+    # While the release waits, one write per poll: the gate renews the lease, reads abort and rollback requests and
+    # records the health counts for `watch`.
+    gate(release, now, "WaitHealthy", health=_health_counts(report))
+    # A launch Auto Scaling could not make ends the release now, saying why.
+    green_launch.check(release.green_asg, autoscaling.scaling_activities(release.green_asg))
+    if release.healthy_by and now >= datetime.fromisoformat(release.healthy_by):
+        raise GreenUnhealthyError(f"{release.green_asg} not healthy in time: {health.describe_unhealthy(report)}")
     return release
+
+
+def _health_counts(report: HealthReport | None) -> str | None:
+    return f"{report.healthy_targets}/{report.desired}" if report else None
 
 
 # --- Smoke tests -----------------------------------------------------------------------------------------------
 
 
 def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
-    gate(release, now, "SmokeTest")
+    gate(release, now, "SmokeTest", health=_health_counts(release.health))
     assert release.config and release.idle_slot
     router = routers.of(release.config)
     # Proof first: through a test route, requests reach the idle slot only if the route leads there alone.
@@ -871,9 +907,9 @@ def commit_release(release: Release, now: datetime) -> Release:
         f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
     )
     autoscaling.set_min_size(release.green_asg, release.live.min_size)
-    # Nothing may keep the old fleet alive or bring it back: its scheduled actions could raise its capacity again and
-    # scale-in protection (often copied from a group setting) would keep instances through the scale-in.
-    autoscaling.stop_scaling(release.live.asg_name)
+    # Nothing may bring the old fleet back: its scheduled actions (Prepare read them) could raise its capacity again.
+    # Scale-in protection is lifted by CheckOldDrained, which reads the group's instances anyway.
+    autoscaling.stop_scaling(release.live.asg_name, release.old_schedules)
     autoscaling.set_capacity(release.live.asg_name, min_size=0, max_size=0, desired=0)
     release.committed = True
     release.old_drain_by = _after(now, release.waits.old_drain_seconds)
@@ -884,7 +920,13 @@ def check_old_drained(release: Release, now: datetime) -> Release:
     """Drained when no instance is left; past the deadline the group is force-deleted with what remains."""
     assert release.live
     names = split_release.old_groups(release) if release.split else [release.live.asg_name]
-    remaining = sum(len(g.get("Instances", [])) for g in autoscaling.describe_groups(names))
+    groups = autoscaling.describe_groups(names)
+    for group in groups:
+        # Scale-in protection (often copied from a group setting) keeps instances through the scale-in: lifted, and the
+        # group asked to be empty again, so Auto Scaling ends them now.
+        if autoscaling.lift_protection(group):
+            autoscaling.set_capacity(group["AutoScalingGroupName"], min_size=0, max_size=0, desired=0)
+    remaining = sum(len(g.get("Instances", [])) for g in groups)
     release.old_remaining = remaining
     release.old_drained = remaining == 0 or _past(now, release.old_drain_by)
     return release
@@ -900,7 +942,9 @@ def delete_old_group(release: Release, now: datetime) -> Release:
     if not release.old_gone and _past(now, release.delete_by):
         left = ", ".join(name for name, done in zip(names, gone, strict=True) if not done)
         raise GroupDeletionTimeoutError(f"{left} still exists at {release.delete_by}")
-    if release.old_gone:
+    if release.old_gone and release.old_alarms is not None:  # Prepare read them off the old group's policies
+        cloudwatch.delete_alarms(release.old_alarms)
+    elif release.old_gone:
         cloudwatch.delete_alarms_with_prefix(tuple(p for name in names for p in clone.alarm_prefixes(name)))
     return release
 
@@ -922,26 +966,26 @@ def complete_release(release: Release, now: datetime, topic: str | None) -> Rele
 def _finish(
     release: Release, topic: str | None, status: str, record: dict, ami: dict | None, detail: dict, headline: str = ""
 ) -> None:
-    """Record the end, free the lock, start the queued release if any, and tell people (once per outcome, even if
-    run twice)."""
+    """Record the end, tell people (once per outcome, even if run twice), free the lock and start the queued release
+    if any."""
     assert release.app and release.release_id and release.config
-    before = state_table.finish_release(release.app, release.release_id, release.execution_arn, record, ami)
-    start_queued(release)
-    # A task retried after its first run finished (and then timed out) must not tell people twice.
-    if before.get("notified") == status:
-        return
-    notify.publish(
-        [topic, release.config.notify_topic_arn],
-        f"bluegreen: {release.app} release {release.release_id} {headline or status}",
-        {
-            "app": release.app,
-            "release_id": release.release_id,
-            "ami_id": release.ami_id,
-            "status": status,
-            **detail,
-        },
-    )
-    state_table.update(release.app, f"RELEASE#{release.release_id}", {"notified": status})
+    before = state_table.record_end(release.app, release.release_id, record)
+    # A task retried after its first run finished (and then timed out) must not tell people twice; one whose first run
+    # failed between telling and freeing tells them again (at least once).
+    if before.get("notified") != status:
+        notify.publish(
+            [topic, release.config.notify_topic_arn],
+            f"bluegreen: {release.app} release {release.release_id} {headline or status}",
+            {
+                "app": release.app,
+                "release_id": release.release_id,
+                "ami_id": release.ami_id,
+                "status": status,
+                **detail,
+            },
+        )
+    if state_table.free_release(release.app, release.release_id, release.execution_arn, status, ami):
+        start_queued(release)
 
 
 def start_queued(release: Release, sfn: Any = None) -> str | None:
@@ -998,9 +1042,11 @@ def remove_failed_group(release: Release, now: datetime) -> Release:
     release.old_gone = all([autoscaling.delete_group(name) for name in doomed])
     if not release.old_gone and _past(now, release.delete_by):
         raise RollbackIncompleteError(f"{', '.join(doomed)} still exists at {release.delete_by}: delete it by hand")
-    if release.old_gone and not release.committed and release.lt_version is None:
-        lock = state_table.get(release.app, "LOCK") or {}
-        release.lt_version = lock.get("lt_version") if lock.get("release_id") == release.release_id else None
+    if release.old_gone and not release.committed and release.lt_version is None and release.ami_id:
+        # CreateGreenGroup failed (or its execution died) after making the version, before it said its number.
+        release.lt_version = ec2.version_described(
+            release.config.launch_template_id, release.ami_id, version_note(release)
+        )
     if release.old_gone and doomed:
         cloudwatch.delete_alarms_with_prefix(tuple(p for name in doomed for p in clone.alarm_prefixes(name)))
     if release.old_gone and not release.committed and release.lt_version is not None:

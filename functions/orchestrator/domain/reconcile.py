@@ -95,7 +95,7 @@ def reconcile(
         live=LiveFleet(**record["previous"]),
         idle_slot=slot,
         green_asg=lock.get("green_asg") or clone.green_name(app, slot, release_id),
-        lt_version=lock.get("lt_version"),
+        lt_version=lock.get("lt_version"),  # None now: RemoveFailedGroup finds it by its description
         steps=steps_for(config, emergency),
         step_index=1 if weights.get(slot, 0) > 0 else 0,
         weights=weights,

@@ -124,5 +124,6 @@ def live_pointer(release: Release, slot: str, asg_name: str, now: datetime, **mo
         "ami_built": release.ami_built,
         "release_id": release.release_id,
         "lt_version": release.lt_version,
+        "type_architectures": release.type_architectures,
         "since": now.isoformat(),
     }

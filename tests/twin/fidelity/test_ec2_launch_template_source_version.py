@@ -115,3 +115,32 @@ def test_a_given_list_replaces_the_inherited_one_and_aliases_name_versions(aws) 
             LaunchTemplateId=template, SourceVersion="9", LaunchTemplateData={"ImageId": new_image}
         )
     assert refused.value.response["Error"]["Code"] == "InvalidLaunchTemplateId.VersionNotFound"
+
+
+@pytest.mark.behaviour(ec2_launch_template_source_version)
+def test_a_request_repeated_with_its_client_token_makes_no_second_version(aws) -> None:
+    # Given a template and a version made with a client token (a release's CreateGreenGroup)
+    ec2 = aws("ec2")
+    template, _, _ = base_template(aws)
+
+    def create(description: str = "release r1") -> Any:
+        return ec2.create_launch_template_version(
+            LaunchTemplateId=template,
+            SourceVersion="1",
+            VersionDescription=description,
+            LaunchTemplateData={"ImageId": STOCK_AMI},
+            ClientToken="bluegreen-r1",
+        )["LaunchTemplateVersion"]["VersionNumber"]
+
+    first = create()
+
+    # When the same request is sent again (the task retried), Then it returns the same version and makes none
+    assert create() == first == 2
+    listed = ec2.describe_launch_template_versions(LaunchTemplateId=template)["LaunchTemplateVersions"]
+    assert sorted(v["VersionNumber"] for v in listed) == [1, 2]
+    # And the token with other parameters is refused, making nothing
+    with pytest.raises(ClientError) as refused:
+        create("another release")
+    assert refused.value.response["Error"]["Code"] == "IdempotentParameterMismatch"
+    listed = ec2.describe_launch_template_versions(LaunchTemplateId=template)["LaunchTemplateVersions"]
+    assert len(listed) == 2

@@ -139,3 +139,21 @@ def test_copy_image_keeps_the_source_images_architecture(aws) -> None:
     # Then both copies are arm64
     assert ec2.describe_images(ImageIds=[here])["Images"][0]["Architecture"] == "arm64"
     assert west.describe_images(ImageIds=[there])["Images"][0]["Architecture"] == "arm64"
+
+
+def test_describe_auto_scaling_groups_carries_the_warm_pool_configuration(aws) -> None:
+    # AWS (Auto Scaling API Reference, "AutoScalingGroup": WarmPoolConfiguration, "The warm pool for the group"):
+    # a group's description holds its warm pool's configuration; DescribeWarmPool is needed only for the pool's
+    # instances. Prepare reads the pool from the group's description (one call less per release).
+    create_group(aws)
+    asg = aws("autoscaling")
+
+    def described() -> dict | None:
+        return asg.describe_auto_scaling_groups(AutoScalingGroupNames=["fleet"])["AutoScalingGroups"][0].get(
+            "WarmPoolConfiguration"
+        )
+
+    assert described() is None
+    asg.put_warm_pool(AutoScalingGroupName="fleet", MinSize=1, PoolState="Stopped")
+    assert described() == asg.describe_warm_pool(AutoScalingGroupName="fleet")["WarmPoolConfiguration"]
+    assert described()["PoolState"] == "Stopped"
