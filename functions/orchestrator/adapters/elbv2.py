@@ -212,5 +212,8 @@ def target_group_facts(target_group_arns: list[str], api: Any = None) -> dict[st
             "name": group.get("TargetGroupName", group["TargetGroupArn"]),
             "load_balancers": list(group.get("LoadBalancerArns", [])),
             "sticky": values.get("stickiness.enabled") == "true",
+            "deregistration_delay": int(
+                values.get("deregistration_delay.timeout_seconds", DEFAULT_DEREGISTRATION_DELAY)
+            ),
         }
     return facts

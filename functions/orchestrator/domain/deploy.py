@@ -381,7 +381,7 @@ def prepare(
     # A Prepare retried after it timed out finds the lock its first attempt took: it goes on as that release.
     mine = holder.get("release_id") if holder.get("execution_arn") == execution_arn else None
 
-    delay = max((elbv2.deregistration_delay(arn) for arn in config.slots[live.slot].target_group_arns), default=300)
+    delay = router.deregistration_delay(config.slots[live.slot].target_group_arns)
     release.waits = plan_waits(config, scale=scale, deregistration_delay=delay, emergency=emergency)
     release.release_id = mine or new_release_id(now)
     release.green_asg = clone.green_name(app, release.idle_slot, release.release_id)
@@ -389,7 +389,7 @@ def prepare(
     if split:  # each half has its own health wait, steps and drain
         release.expected_duration_seconds *= len(split.order)
     # The plan is made before anything changes: what green cannot copy faithfully refuses the release here.
-    release.clone_reads = read_for_clone(release, live_group)
+    release.clone_reads = read_for_clone(release, live_group, router)
     if not split:  # the live group is the old one: what the commit and the clean-up act on, read once here
         release.old_schedules, release.old_alarms = _own_schedules_and_alarms(live.asg_name, release.clone_reads)
     release.clone_plan, _, _ = _clone_params(release, release.clone_reads, lt_version="<new>", now=now)
@@ -590,21 +590,22 @@ def _older_than_live(live: LiveFleet, built: str) -> str:
     return ""
 
 
-def read_for_clone(release: Release, live_group: dict) -> dict[str, Any]:
-    """Everything the clone is planned from besides the release itself, read once (Prepare) for plan and create."""
+def read_for_clone(release: Release, live_group: dict, router: routers.Router | None = None) -> dict[str, Any]:
+    """Everything the clone is planned from besides the release itself, read once (Prepare) for plan and create.
+    `router`: Prepare's, which may have read the target groups already."""
     config, live = release.config, release.clone_source or release.live
     assert config and live and release.idle_slot
     extras: dict[str, Any] = autoscaling.group_extras(live_group)
     extras["alarms"] = cloudwatch.describe_alarms(
         [a["AlarmName"] for p in extras["scaling_policies"] for a in p.get("Alarms", [])]
     )
-    router = routers.of(config)
+    router = router or routers.of(config)
     # An ALB app's idle target groups join its load balancer when the release converts or shifts, if not before.
     # Only a policy on ALBRequestCountPerTarget names them (clone._retarget_policy).
     green_target_groups = config.slots[release.idle_slot].target_group_arns
     labels = {}
     if any(_resource_label(p) for p in extras["scaling_policies"]):
-        labels = {arn: elbv2.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
+        labels = {arn: router.load_balancer_label(arn) or router.balancer_label() for arn in green_target_groups}
     # The template's default and latest numbers matter only to pin a group that launches `$Default` or `$Latest`
     # (a split release pins the other slot's group too).
     named = str(clone.launch_template_spec(live_group).get("Version") or "$Default")

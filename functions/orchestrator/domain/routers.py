@@ -87,6 +87,14 @@ class Router(Protocol):
         """`app/<name>/<id>` of the load balancer every slot shares, if there is one."""
         ...
 
+    def deregistration_delay(self, target_group_arns: list[str]) -> int:
+        """The longest deregistration delay of these target groups (what a drain waits for)."""
+        ...
+
+    def load_balancer_label(self, target_group_arn: str) -> str | None:
+        """`app/<name>/<id>` of the load balancer that routes to the target group; None if none."""
+        ...
+
 
 def of(config: AppConfig, clients: Clients = client) -> Router:
     """The app's router; `clients` builds a boto3 client per service (the CLI passes its own session's)."""
@@ -208,6 +216,20 @@ class Route53Router:
     def balancer_label(self) -> str | None:
         return None
 
+    def deregistration_delay(self, target_group_arns: list[str]) -> int:
+        return _longest_delay(target_group_arns, {})
+
+    def load_balancer_label(self, target_group_arn: str) -> str | None:
+        return elbv2.load_balancer_label(target_group_arn)
+
+
+def _longest_delay(target_group_arns: list[str], facts: dict[str, dict]) -> int:
+    """From target group facts read already, else read now."""
+    return max(
+        (facts[a]["deregistration_delay"] if a in facts else elbv2.deregistration_delay(a) for a in target_group_arns),
+        default=elbv2.DEFAULT_DEREGISTRATION_DELAY,
+    )
+
 
 # --- ALB: weighted target groups in the forward actions of listeners and rules -----------------------------------
 
@@ -219,6 +241,9 @@ class AlbRouter:
         assert config.alb is not None
         self.config, self.alb, self._clients = config, config.alb, clients
         self.pairs = list(zip(*(config.slots[slot].target_group_arns for slot in SLOTS), strict=True))
+        # What this router (one task's) read already: the routes its weights came from, the target groups' facts.
+        self._weighed: list[elbv2.Route] | None = None
+        self._facts: dict[str, dict] = {}
 
     @property
     def api(self) -> Any:
@@ -268,7 +293,8 @@ class AlbRouter:
         return percent({slot: by_group.get(pair[n], 0) for n, slot in enumerate(SLOTS)})
 
     def splits(self) -> list[tuple[str, dict[str, int]]]:
-        return [(route.label, self._split(route)) for route in self.routes()]
+        self._weighed = self.routes()
+        return [(route.label, self._split(route)) for route in self._weighed]
 
     def weights(self) -> dict[str, int]:
         return _settled(self.splits())
@@ -296,7 +322,7 @@ class AlbRouter:
         if problem:
             raise ForwardActionConflictError(problem)
         groups = [arn for pair in self.pairs for arn in pair]
-        facts = elbv2.target_group_facts(groups, self.api)
+        facts = self._facts = elbv2.target_group_facts(groups, self.api)
         balancer = load_balancer_of(self.alb.routes[0])
         for slot in SLOTS:
             for arn in self.config.slots[slot].target_group_arns:
@@ -385,7 +411,8 @@ class AlbRouter:
         return set(elbv2.forward_split(self._forward(route))) != set(self.pairs[self._pair_of(route)])
 
     def check(self, live_slot: str) -> bool:
-        routes = self.routes()
+        # The routes the weights were read from a moment ago (Prepare reads the weights first), else read now.
+        routes = self._weighed if self._weighed is not None else self.routes()
         self._inspect(routes)
         return any(self._needs_conversion(route) for route in routes)
 
@@ -468,6 +495,15 @@ class AlbRouter:
 
     def balancer_label(self) -> str | None:
         return load_balancer_of(self.alb.routes[0])
+
+    def deregistration_delay(self, target_group_arns: list[str]) -> int:
+        return _longest_delay(target_group_arns, self._facts)
+
+    def load_balancer_label(self, target_group_arn: str) -> str | None:
+        if target_group_arn not in self._facts:
+            return elbv2.load_balancer_label(target_group_arn)
+        balancers = self._facts[target_group_arn]["load_balancers"]
+        return balancers[0].split(":loadbalancer/")[-1] if balancers else None
 
 
 def _condition(condition: dict) -> tuple[str, str, tuple[str, ...]]:
