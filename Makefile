@@ -23,20 +23,37 @@ demo: $(STAMP)
 
 # A test file runs on one worker: each twin/e2e module starts its twin and deploys its stack once. (xdist's
 # loadgroup cannot tag pytest 9.2's node ids, so it split modules across workers, each deploying the stack.)
-test: lint cfn
-	$(BIN)/pytest -n 4 --dist loadfile --durations=40
+# Files go to workers longest first (tests/file_weights.py), so no long e2e file starts last; the gates run two at
+# a time first (each its own make target: any that fails stops `make test`, its output in one piece).
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint cfn
+	$(BIN)/pytest -n 4 --dist loadfile --no-loadscope-reorder --durations=40
 
-lint: $(STAMP)
+LINT_GATES := ruff-check ruff-format asl-lint
+CFN_GATES := cfn-lint iam-lint reachability escalation sam-validate sam-build
+.PHONY: $(LINT_GATES) $(CFN_GATES)
+
+lint: $(LINT_GATES)
+cfn: $(CFN_GATES)
+
+ruff-check: $(STAMP)
 	$(BIN)/ruff check .
+ruff-format: $(STAMP)
 	$(BIN)/ruff format --check .
+asl-lint: $(STAMP)
 	$(BIN)/python -m bluegreen.proof.asl_lint statemachine/*.asl.json
 
-cfn: $(STAMP)
+cfn-lint: $(STAMP)
 	$(BIN)/cfn-lint template.yaml
+iam-lint: $(STAMP)
 	$(BIN)/python -m bluegreen.proof.iam_lint
+reachability: $(STAMP)
 	$(BIN)/python -m bluegreen.proof.reachability
+escalation: $(STAMP)
 	$(BIN)/python -m bluegreen.proof.escalation
+sam-validate: $(STAMP)
 	$(BIN)/sam validate --lint
+sam-build: $(STAMP)
 	$(BIN)/sam build --cached --parallel > /dev/null
 
 bench: $(STAMP)

@@ -30,6 +30,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "")
 
 # moto's catalogue of public images, cut to its stock ones before moto.ec2 is imported: 0.4 s less per fresh account.
 from bluegreen.twin import stock_images  # noqa: E402
+from tests import file_weights  # noqa: E402
 
 stock_images.use()
 
@@ -76,3 +77,15 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 @pytest.fixture
 def region() -> str:
     return "us-east-1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files longest first (`tests/file_weights.py`), each file's tests in their own order: with `--dist loadfile
+    --no-loadscope-reorder`, the order workers are given files in. Every worker sorts alike (a stable sort of the same
+    collection), as xdist requires."""
+    root = config.rootpath
+
+    def path_of(item: pytest.Item) -> str:
+        return item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else str(item.path)
+
+    items.sort(key=lambda item: -file_weights.weight(path_of(item)))

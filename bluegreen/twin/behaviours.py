@@ -22,7 +22,9 @@ from bluegreen.twin import (
     autoscaling_policy_descriptions,
     autoscaling_policy_names,
     autoscaling_target_deregistration,
+    botocore_model_cache,
     cloudformation_stack_reads,
+    cloudformation_template_speed,
     cloudwatch_alarm_events,
     cloudwatch_target_group_metrics,
     dynamodb_item_writes,
@@ -52,6 +54,7 @@ from bluegreen.twin import (
     kms_cross_account_keys,
     lambda_invoke_in_process,
     moto_request_routing,
+    moto_serializer_speed,
     route53_change_batches,
     route53_changes,
     route53_weighted_conflicts,
@@ -134,6 +137,9 @@ TOOLS: tuple[ModuleType, ...] = (
     stepfunctions_retry_intervals,
     moto_request_routing,
     stepfunctions_interpreter_speed,
+    botocore_model_cache,
+    moto_serializer_speed,
+    cloudformation_template_speed,
 )
 
 _lock = threading.Lock()

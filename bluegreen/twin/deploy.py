@@ -5,6 +5,8 @@ The template is transformed with samtranslator here because moto's CloudFormatio
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import io
 import json
@@ -78,11 +80,37 @@ def deploy_stack(
 
 
 def translate(template_path: str | Path, upload: Any, parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    """The SAM template as CloudFormation: code zipped and handed to `upload` (which returns its s3:// URI)."""
+    """The SAM template as CloudFormation: code zipped and handed to `upload` (which returns its s3:// URI).
+
+    Each test module's twin deploys the same template: its YAML is parsed once per process, and the transform of the
+    same localised template, parameters and region (samtranslator's pseudo parameters) is done once; each call gets
+    its own copy, and still zips and uploads the code."""
     template_path = Path(template_path).resolve()
-    sam = yaml_parse(template_path.read_text())
+    sam = copy.deepcopy(_parsed(template_path.read_text()))
     _localise(sam, template_path.parent, upload)
-    return transform(sam, dict(parameters or {}), _NoManagedPolicies())
+    given = dict(parameters or {})
+    region = boto3.session.Session().region_name
+    return copy.deepcopy(
+        _transformed(repr(sam), repr(given), region, lambda: transform(sam, given, _NoManagedPolicies()))
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(text: str) -> dict[str, Any]:
+    return yaml_parse(text)
+
+
+_transforms: dict[tuple[str, str, str | None], dict[str, Any]] = {}
+
+
+def _transformed(sam: str, parameters: str, region: str | None, make: Any) -> dict[str, Any]:
+    """The transform of a template and parameters (by their repr) in a region, made once (a few kept)."""
+    key = (sam, parameters, region)
+    if key not in _transforms:
+        if len(_transforms) >= 4:
+            _transforms.clear()
+        _transforms[key] = make()
+    return _transforms[key]
 
 
 def _localise(sam: dict[str, Any], base: Path, upload: Any) -> None:

@@ -182,7 +182,9 @@ class App:
     # --- what the release left behind ---------------------------------------------------------------------------
 
     def lock(self) -> dict | None:
-        return ops.status(self.aws, self.name)["in_flight"]
+        """The release in flight (`status`'s `in_flight`): the LOCK item alone, as a phase wait reads it 20 times a
+        second (the whole status read the app's configuration, its records and two more items each time)."""
+        return ops.state_table.get(self.name, "LOCK", ops.table(self.aws))
 
     def releases(self) -> list[dict]:
         """RELEASE# items, newest first."""
