@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
 from antlr4 import ParserRuleContext
@@ -43,9 +44,14 @@ def _client(region: str, service: str, port: str) -> BaseClient:
     return boto_client_for(region=region, service=service)
 
 
+# lru_cache does not hold other threads back while it builds: executions started together would each build one.
+_building = threading.Lock()
+
+
 def _boto_client_for(region: str, service: str, state_credentials: Any = None) -> BaseClient:
     # The port is part of the key: each twin (a test module's) listens on its own.
-    return _client(region, service, str(moto_server_port()))
+    with _building:
+        return _client(region, service, str(moto_server_port()))
 
 
 patches = Patches(

@@ -89,7 +89,13 @@ def test_the_interpreter_builds_one_lambda_client_for_all_tasks(
     speed._client.cache_clear()
     built: list[Any] = []
     make = boto_client.boto3.client
-    monkeypatch.setattr(boto_client.boto3, "client", lambda *a, **k: built.append(k) or make(*a, **k))
+
+    def slow_make(*a: Any, **k: Any) -> Any:
+        built.append(k)
+        time.sleep(0.2)  # slow enough that executions started together all ask before the first client exists
+        return make(*a, **k)
+
+    monkeypatch.setattr(boto_client.boto3, "client", slow_make)
     interpreters = lambda: [k for k in built if k.get("aws_access_key_id") == "ak"]  # noqa: E731  # moto's own keys
 
     # When three executions each run a Lambda Task

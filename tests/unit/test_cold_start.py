@@ -69,7 +69,14 @@ def test_every_handler_module_imports_within_a_generous_multiple_of_boto3(tmp_pa
     statements = ["import boto3", *(f"import {m}" for m in TEMPLATE_MODULES)]
     for statement in statements:
         _cpu_seconds(statement, **cache)
-    samples = [[_cpu_seconds(statement, **cache) for statement in statements] for _ in range(5)]
-    boto3, *handlers = (min(run[i] for run in samples) for i in range(len(statements)))
-    worst, module = max(zip(handlers, TEMPLATE_MODULES, strict=True))
+    # Load only ever adds to a sample, so a figure over the bound is sampled again (up to 15 interpreters each): a
+    # heavy import that came back stays over it however often it is sampled. 5 once missed by 5 % when the suite ran
+    # its longest e2e files beside this test.
+    samples: list[list[float]] = []
+    for _ in range(3):
+        samples += [[_cpu_seconds(statement, **cache) for statement in statements] for _ in range(5)]
+        boto3, *handlers = (min(run[i] for run in samples) for i in range(len(statements)))
+        worst, module = max(zip(handlers, TEMPLATE_MODULES, strict=True))
+        if worst <= 2.2 * boto3:
+            break
     assert worst <= 2.2 * boto3, f"importing {module} took {worst:.3f} s of CPU, import boto3 {boto3:.3f} s"
