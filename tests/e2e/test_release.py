@@ -32,6 +32,9 @@ def test_an_ami_event_releases_all_the_way(app) -> None:
     records = app.aws.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
     txt = [r for r in records if r["Type"] == "TXT" and r["Name"].startswith("_bluegreen.")]
     assert release["release_id"] in txt[0]["ResourceRecords"][0]["Value"]
+    # And with no keep window asked for (the default), none was polled: the commit came straight after the drain
+    assert app.state_durations(execution.arn, "HoldKeepWindow") == []
+    assert len(app.state_durations(execution.arn, "CommitRelease")) == 1
 
 
 def test_a_failing_smoke_test_rolls_back_to_blue(app) -> None:

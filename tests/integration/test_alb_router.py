@@ -4,6 +4,7 @@ set in a fixed order, a refusal half way put back, and every configuration it mu
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -343,3 +344,28 @@ def test_the_test_route_is_pointed_at_the_idle_slot_only() -> None:
         # And the app's own traffic is untouched: all on blue
         assert router.weights() == BLUE_ONLY
         adapter_aws.client.cache_clear()
+
+
+def test_prepare_reads_the_routes_and_the_target_groups_once(alb) -> None:
+    # Given a router whose elbv2 reads are counted
+    reads: Counter[str] = Counter()
+
+    class CountingSpy(Elbv2Spy):
+        def __getattr__(self, name: str) -> Any:
+            reads[name] += 1
+            return getattr(self.api, name)
+
+    alb.spy = CountingSpy(alb.aws.client("elbv2"))
+    router = alb.router()
+
+    # When Prepare reads the weights, then checks the routes: the listeners and rules are described once
+    assert router.weights() == BLUE_ONLY
+    router.check("blue")
+    assert (reads["describe_listeners"], reads["describe_rules"]) == (1, 1)
+
+    # And the drain's deregistration delay and the clone's load balancer labels come from what the check read
+    reads.clear()
+    blue, green = alb.seeded.target_groups["blue"], alb.seeded.target_groups["green"]
+    assert router.deregistration_delay([blue]) == elbv2.deregistration_delay(blue, alb.aws.client("elbv2"))
+    assert router.load_balancer_label(green) == elbv2.load_balancer_label(green, alb.aws.client("elbv2"))
+    assert not reads

@@ -28,8 +28,12 @@ def load_balancer_label(target_group_arn: str, api: Any = None) -> str | None:
     """`app/<name>/<id>` of the load balancer that routes to the target group (what ALB metrics name); None if none."""
     api = api or client("elbv2")
     groups = api.describe_target_groups(TargetGroupArns=[target_group_arn])["TargetGroups"]
-    balancers = groups[0].get("LoadBalancerArns", []) if groups else []
-    return balancers[0].split(":loadbalancer/")[-1] if balancers else None
+    return label_of(groups[0].get("LoadBalancerArns", []) if groups else [])
+
+
+def label_of(load_balancer_arns: list[str]) -> str | None:
+    """`app/<name>/<id>` of the first of a target group's load balancers (its `LoadBalancerArns`); None if none."""
+    return load_balancer_arns[0].split(":loadbalancer/")[-1] if load_balancer_arns else None
 
 
 def deregistration_delay(target_group_arn: str, api: Any = None) -> int:

@@ -502,8 +502,7 @@ class AlbRouter:
     def load_balancer_label(self, target_group_arn: str) -> str | None:
         if target_group_arn not in self._facts:
             return elbv2.load_balancer_label(target_group_arn)
-        balancers = self._facts[target_group_arn]["load_balancers"]
-        return balancers[0].split(":loadbalancer/")[-1] if balancers else None
+        return elbv2.label_of(self._facts[target_group_arn]["load_balancers"])
 
 
 def _condition(condition: dict) -> tuple[str, str, tuple[str, ...]]:
