@@ -55,18 +55,18 @@ def start(
 
 def up(port: int, wait_scale: float, console: Console, parameters: dict[str, str] | None = None) -> None:
     stack = start(port=port, wait_scale=wait_scale, parameters=parameters)
-    console.print(f"[bold green]twin up[/bold green] at {stack.twin.endpoint_url} (stack {DEFAULT_STACK!r})")
-    for key, value in sorted((parameters or {}).items()):
-        console.print(f"  parameter {key:<14} {value}")
-    for key, value in sorted(stack.outputs.items()):
-        console.print(f"  {key:<24} {value}")
-    console.print(
-        "\nTry:\n"
-        f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}\n"
-        f"  aws --endpoint-url {stack.twin.endpoint_url} events put-events --entries file://events/ami-available.entries.json\n"
-        f"  bluegreen --endpoint-url {stack.twin.endpoint_url} status\n"
-        "Ctrl-C stops the twin."
-    )
+    lines = [f"[bold green]twin up[/bold green] at {stack.twin.endpoint_url} (stack {DEFAULT_STACK!r})"]
+    lines += [f"  parameter {key:<14} {value}" for key, value in sorted((parameters or {}).items())]
+    lines += [f"  {key:<24} {value}" for key, value in sorted(stack.outputs.items())]
+    lines += [
+        "\nTry:",
+        f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}",
+        f"  aws --endpoint-url {stack.twin.endpoint_url} events put-events --entries file://events/ami-available.entries.json",
+        f"  bluegreen --endpoint-url {stack.twin.endpoint_url} status",
+        "Ctrl-C stops the twin.",
+    ]
+    # One print, so a reader that sees "twin up" in the log also sees the outputs (a piped stdout is written per print)
+    console.print("\n".join(lines))
     try:
         while True:
             time.sleep(3600)

@@ -107,7 +107,7 @@ def test_local_up_serves_the_stack_to_any_aws_client(tmp_path: Path) -> None:
         twin = subprocess.Popen([BLUEGREEN, "local", "up", "--port", str(port)], env=env, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 60
-        while "twin up" not in log.read_text() and time.monotonic() < deadline and twin.poll() is None:
+        while "Ctrl-C stops the twin" not in log.read_text() and time.monotonic() < deadline and twin.poll() is None:
             time.sleep(0.2)
         printed = log.read_text()
         # Then it prints the endpoint and the stack's outputs
