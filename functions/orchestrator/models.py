@@ -205,6 +205,10 @@ class Release(_Model):
     old_schedules: list[str] | None = None
     # The fleet's instance types and the architectures each supports (kept in the live pointer: they never change).
     type_architectures: dict[str, list[str]] = {}
+    # The instance type of the launch template version live launches, which green's version copies ("": none, the
+    # mixed instances policy's overrides name them). Kept in the live pointer with green's version number: a numbered
+    # version never changes, so the next release need not read it again.
+    lt_instance_type: str | None = None
     old_alarms: list[str] | None = None
     steps: list[int] = []
     step_index: int = 0

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from orchestrator.adapters import aws as adapter_aws
-from orchestrator.adapters import state_table
+from orchestrator.adapters import route53, state_table
+from orchestrator.config import AppConfig
 
 from bluegreen.demo.seed import register_ami
 from tests.integration.test_deploy_handlers import prepare, step
@@ -89,3 +90,127 @@ def test_a_healthy_green_is_not_gated_until_the_smoke_tests(world) -> None:
         checked = step("check_green_health", release)
     assert checked["health"]["healthy"]
     assert made["UpdateItem"] == 0
+
+
+def test_the_live_launch_template_version_is_read_once_per_version(world) -> None:
+    # Given a live pointer that names the version live launches ("1", the seeded one) and its instance type
+    group = world.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[world.app.blue_asg])
+    ami_id = next(t["Value"] for t in group["AutoScalingGroups"][0]["Tags"] if t["Key"] == "bluegreen:ami")
+    pointer = {"slot": "blue", "asg_name": world.app.blue_asg, "ami_id": ami_id, "release_id": "r0"}
+    kept = {"type_architectures": {"t3.micro": ["x86_64"]}, "lt_instance_type": "t3.micro"}
+    state_table.put("shop", "LIVE", {**pointer, **kept, "lt_version": 1})
+    # When a release is prepared, Then the version is not read again (a numbered version never changes)
+    with calls() as made:
+        release = prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v2", app="shop")})
+    assert release["outcome"] == "Proceed" and release["lt_instance_type"] == "t3.micro"
+    assert made["DescribeLaunchTemplateVersions"] == 0
+    # And when the pointer names another version than the one live launches, it is read
+    state_table.put("shop", "LIVE", {**pointer, **kept, "lt_version": 7})
+    state_table.release_lock("shop", release["release_id"])
+    with calls() as made:
+        prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v3", app="shop")})
+    assert made["DescribeLaunchTemplateVersions"] == 1
+
+
+def test_the_smoke_tests_gate_is_the_first_traffic_steps(world) -> None:
+    # Given a healthy green with no smoke requests to make
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v2", "shop")}))
+    release = step("check_green_health", release)
+    release["config"]["smoke_tests"] = []
+    # When the smoke tests pass and the first step shifts traffic
+    with calls() as made:
+        release = step("run_smoke_tests", release)
+        gated = made["UpdateItem"]
+        release = step("shift_traffic", release)
+    # Then one gate was written, by the smoke tests, with the weights the first step then set
+    assert (gated, made["UpdateItem"]) == (1, 1)
+    lock = state_table.get("shop", "LOCK")
+    assert lock["phase"] == "SmokeTest" and lock["weights"] == release["weights"]
+    assert release["weights"][release["idle_slot"]] == release["steps"][0]
+
+
+@pytest.mark.parametrize("flag", ["abort_requested", "rollback_requested"])
+def test_the_commit_is_its_own_gate(world, flag: str) -> None:
+    # Given a release whose traffic is all on green
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v2", "shop")}))
+    before = state_table.get("shop", "LIVE")
+    # When an operator asks to abort or roll back before the commit
+    state_table.flag_lock("shop", flag, "operator said so")
+    with calls() as made, pytest.raises(Exception) as raised:
+        step("commit_release", release)
+    # Then the commit refuses with the request's error, and nothing went live
+    assert type(raised.value).__name__ in ("ReleaseAbortedError", "OperatorRollbackError")
+    assert state_table.get("shop", "LIVE") == before
+    assert state_table.get("shop", f"AMI#{release['ami_id']}")["status"] != "live"
+    assert made["UpdateAutoScalingGroup"] == 0 and made["ChangeResourceRecordSets"] == 0
+
+
+def test_a_commit_writes_its_gate_with_the_pointer_and_an_empty_old_group_is_deleted_unread(world) -> None:
+    # Given a release whose traffic is all on green
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v2", "shop")}))
+    # When it commits
+    with calls() as made:
+        release = step("commit_release", release)
+    # Then one transaction was its gate and its pointer (the lease renewed in it), with no UpdateItem
+    assert (made["TransactWriteItems"], made["UpdateItem"]) == (1, 0)
+    assert state_table.get("shop", "LOCK")["phase"] == "Drain"
+    assert state_table.get("shop", "LIVE")["lt_instance_type"] == "t3.micro"
+    # And once the old group is seen empty, its delete is not followed by a read
+    release = step("check_old_drained", release)
+    assert release["old_remaining"] == 0
+    with calls() as made:
+        release = step("delete_old_group", release)
+    assert release["old_gone"]
+    assert (made["DeleteAutoScalingGroup"], made["DescribeAutoScalingGroups"]) == (1, 0)
+    names = [
+        g["AutoScalingGroupName"]
+        for g in world.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    ]
+    assert names == [release["green_asg"]]
+
+
+def _live_record(world) -> list[str]:
+    zone = world.app.config["dns"]["hosted_zone_id"]
+    listed = world.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return [
+        v["Value"]
+        for r in listed
+        if r["Type"] == "TXT" and r["Name"].startswith("_bluegreen.")
+        for v in r["ResourceRecords"]
+    ]
+
+
+def _to_the_last_step(world) -> dict:
+    release = step("create_green_group", prepare({"app": "shop", "ami_id": register_ami(world.aws, "shop-v2", "shop")}))
+    release = step("check_green_health", release)
+    release["config"]["smoke_tests"] = []
+    release = step("run_smoke_tests", release)
+    while release["step_index"] < len(release["steps"]):
+        release = step("shift_traffic", release)
+    return release
+
+
+@pytest.mark.parametrize("before", ["never released", "released before"])
+def test_the_last_step_names_the_live_release_and_a_rollback_takes_it_back(world, before: str) -> None:
+    # Given a fleet bluegreen never released (no live record), or one it released (its record names that release)
+    if before == "released before":
+        group = world.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[world.app.blue_asg])
+        ami_id = next(t["Value"] for t in group["AutoScalingGroups"][0]["Tags"] if t["Key"] == "bluegreen:ami")
+        state_table.put(
+            "shop", "LIVE", {"slot": "blue", "asg_name": world.app.blue_asg, "ami_id": ami_id, "release_id": "r0"}
+        )
+        text = f"release=r0 ami={ami_id} slot=blue asg={world.app.blue_asg}"
+        route53.publish_live(AppConfig.model_validate(world.app.config), text)
+    kept = _live_record(world)
+    # When every step has shifted traffic
+    with calls() as made:
+        release = _to_the_last_step(world)
+    # Then the last step's one change batch named the release with its weights
+    assert made["ChangeResourceRecordSets"] == len(release["steps"])
+    assert _live_record(world) == [
+        f'"release={release["release_id"]} ami={release["ami_id"]} slot=green asg={release["green_asg"]}"'
+    ]
+    # And when an alarm in the last bake rolls it back, the record is as it was before the release
+    error = {"Error": "AlarmTriggeredError", "Cause": "alarm"}
+    step("rollback_traffic", release, error=error)
+    assert _live_record(world) == kept

@@ -180,7 +180,9 @@ def delete_group(name: str, api: Any = None, *, empty: bool = False) -> bool:
 
     ForceDelete terminates every instance, termination-protected or not: a quarantined instance still in the group is
     detached first, and while one cannot be (still launching), the group is left for the next poll. `empty`: the
-    caller has just seen the group hold no instance (nothing to detach), so it is not described first.
+    caller has just seen the group hold no instance (nothing to detach), so it is not described first, nor after an
+    accepted delete: a group with no instance has nothing left to terminate, and Auto Scaling deletes it ("Delete in
+    progress" until then; the old group, at size 0 with its schedules gone, launches nothing meanwhile).
     """
     api = api or client("autoscaling")
     group = {} if empty else describe_group(name, api)
@@ -198,6 +200,9 @@ def delete_group(name: str, api: Any = None, *, empty: bool = False) -> bool:
         # Real AWS answers ScalingActivityInProgress while a previous delete runs; poll again later.
         if error_code(err) not in ("ScalingActivityInProgress", "ResourceInUse", "ValidationError"):
             raise
+    else:
+        if empty:
+            return True
     return describe_group(name, api) is None
 
 

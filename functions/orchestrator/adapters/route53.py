@@ -100,12 +100,20 @@ def same_target(alias: dict | None, dns_name: str) -> bool:
     return plain(alias.get("DNSName", "")) == plain(dns_name)
 
 
-def set_weights(config: AppConfig, weights: dict[str, int], api: Any = None) -> str:
-    """Both weighted records in ONE change batch, so the split is atomic. Returns the change id."""
+def set_weights(
+    config: AppConfig, weights: dict[str, int], api: Any = None, live: str | None = None, unlive: str | None = None
+) -> str:
+    """Both weighted records in ONE change batch, so the split is atomic. Returns the change id. `live`: the text the
+    TXT pointer takes in the same batch; `unlive`: the text it holds now, deleted in the same batch (DELETE must name
+    the record exactly)."""
     if sum(weights.values()) <= 0:
         raise ValueError("weights must not all be zero")
     api = api or client("route53")
     changes = [{"Action": "UPSERT", "ResourceRecordSet": _weighted(config, slot, weights[slot])} for slot in SLOTS]
+    if live:
+        changes.append({"Action": "UPSERT", "ResourceRecordSet": _pointer(config, live)})
+    elif unlive:
+        changes.append({"Action": "DELETE", "ResourceRecordSet": _pointer(config, unlive)})
     batch = {"Comment": f"bluegreen {config.app}: {weights}", "Changes": changes}
     return api.change_resource_record_sets(HostedZoneId=config.dns.hosted_zone_id, ChangeBatch=batch)["ChangeInfo"][
         "Id"
@@ -117,19 +125,32 @@ def is_in_sync(change_id: str, api: Any = None) -> bool:
     return api.get_change(Id=change_id)["ChangeInfo"]["Status"] == "INSYNC"
 
 
+def _pointer_name(config: AppConfig) -> str:
+    return f"_bluegreen.{config.dns.record_name}"
+
+
+def _pointer(config: AppConfig, text: str) -> dict:
+    return {"Name": _pointer_name(config), "Type": "TXT", "TTL": 60, "ResourceRecords": [{"Value": f'"{text}"'}]}
+
+
 def publish_live(config: AppConfig, text: str, api: Any = None) -> None:
     """`_bluegreen.<record name>` TXT, so anyone can `dig` which release is live."""
     api = api or client("route53")
-    record = {
-        "Name": f"_bluegreen.{config.dns.record_name}",
-        "Type": "TXT",
-        "TTL": 60,
-        "ResourceRecords": [{"Value": f'"{text}"'}],
-    }
     api.change_resource_record_sets(
         HostedZoneId=config.dns.hosted_zone_id,
-        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]},
+        ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": _pointer(config, text)}]},
     )
+
+
+def published_live(config: AppConfig, api: Any = None) -> str | None:
+    """What the TXT pointer holds now (None: there is none)."""
+    api = api or client("route53")
+    name = _pointer_name(config).rstrip(".") + "."
+    listed = api.list_resource_record_sets(
+        HostedZoneId=config.dns.hosted_zone_id, StartRecordName=name, StartRecordType="TXT", MaxItems="1"
+    )["ResourceRecordSets"]
+    found = next((r for r in listed if r["Name"] == name and r["Type"] == "TXT"), None)
+    return found["ResourceRecords"][0]["Value"].strip('"') if found and found.get("ResourceRecords") else None
 
 
 def list_records(zone_id: str, api: Any = None) -> list[dict]:

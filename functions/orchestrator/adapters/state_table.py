@@ -253,15 +253,30 @@ def gate(app: str, release_id: str, now: int, lease_seconds: int, fields: dict |
     return _plain(response["Attributes"])
 
 
-def go_live(app: str, pointer: dict, ami_id: str | None, tbl: Any = None) -> None:
-    """The live pointer, and the AMI's claim marked live, in one transaction."""
+def go_live(
+    app: str, pointer: dict, ami_id: str | None, fence: tuple[str, dict] | None = None, tbl: Any = None
+) -> bool:
+    """The live pointer, and the AMI's claim marked live, in one transaction. `fence`: (release id, lock fields): the
+    same transaction renews that release's lock with those fields, only while it holds the lock and nobody asked to
+    abort or roll it back. False when that condition failed (nothing was written)."""
     tbl = tbl or table()
     items = [{"Put": {"Item": {"pk": _pk(app), "sk": "LIVE", **_dynamo(pointer)}}}]
     if ami_id:
         items.append({"Update": {"Key": {"pk": _pk(app), "sk": f"AMI#{ami_id}"}, **_set({"status": "live"})}})
+    if fence:
+        release_id, fields = fence
+        update = _set(fields)
+        update["ExpressionAttributeValues"][":rid"] = release_id
+        condition = (
+            "release_id = :rid AND attribute_not_exists(abort_requested) AND attribute_not_exists(rollback_requested)"
+        )
+        items.append({"Update": {"Key": {"pk": _pk(app), "sk": "LOCK"}, "ConditionExpression": condition, **update}})
     failed = _transact(tbl, items)
+    if fence and failed and failed[-1] == "ConditionalCheckFailed":
+        return False
     if failed:
         raise LockHeldError(f"the live pointer of {app!r} could not be written ({', '.join(failed)}): try again")
+    return True
 
 
 def record_end(app: str, release_id: str, record: dict, tbl: Any = None) -> dict:

@@ -46,6 +46,7 @@ from orchestrator.domain.release import (
     expected_duration,
     live_pointer,
     live_slot_from_weights,
+    live_text,
     new_release_id,
     other_slot,
     plan_waits,
@@ -53,7 +54,7 @@ from orchestrator.domain.release import (
     steps_for,
     traffic_split,
 )
-from orchestrator.domain.release_gate import gate
+from orchestrator.domain.release_gate import gate, go_live
 from orchestrator.errors import (
     AlarmTriggeredError,
     AmiInvalidError,
@@ -172,7 +173,18 @@ def live_launch_template_version(group: dict) -> str:
     return str(clone.launch_template_spec(group).get("Version") or "$Default")
 
 
-def check_image(config: AppConfig, image: dict, group: dict, known: dict[str, list[str]]) -> dict[str, list[str]]:
+def live_instance_type(config: AppConfig, group: dict, pointer: dict) -> str:
+    """The instance type of the launch template version the live group launches ("": it names none). A numbered
+    version never changes: the one the live pointer names (green's last time, which copied it) is not read again."""
+    version = live_launch_template_version(group)
+    known = clone.launch_template_spec(group).get("LaunchTemplateId") == config.launch_template_id
+    if known and version == str(pointer.get("lt_version")) and pointer.get("lt_instance_type") is not None:
+        return str(pointer["lt_instance_type"])
+    data = ec2.launch_template_data(config.launch_template_id, version)
+    return data["LaunchTemplateData"].get("InstanceType") or ""
+
+
+def check_image(image: dict, group: dict, instance_type: str, known: dict[str, list[str]]) -> dict[str, list[str]]:
     """Refuse an AMI that is not available or that the fleet's instance types cannot run; the architectures of those
     types (`known`: what the live pointer kept of them: an instance type's architectures never change)."""
     if image.get("State") != "available":
@@ -180,10 +192,8 @@ def check_image(config: AppConfig, image: dict, group: dict, known: dict[str, li
             f"ami_id: {image['ImageId']} is {image.get('State')}, not available"
             " (release it once it is available; its AMI event starts the release by itself)"
         )
-    data = ec2.launch_template_data(config.launch_template_id, live_launch_template_version(group))
-    types = [data["LaunchTemplateData"].get("InstanceType")]
     overrides = group.get("MixedInstancesPolicy", {}).get("LaunchTemplate", {}).get("Overrides", [])
-    types = sorted({t for t in types + [o.get("InstanceType") for o in overrides] if t})
+    types = sorted({t for t in [instance_type] + [o.get("InstanceType") for o in overrides] if t})
     if any(t not in known for t in types):
         known = ec2.architectures_of(types)
     fits = set.intersection(*(set(known.get(t, [])) for t in types)) if types else set()
@@ -343,7 +353,8 @@ def prepare(
         clone_source = None
     convert_dns = router.check(live.slot)
     pointer = seen.get("LIVE") or {}
-    architectures = check_image(config, image, live_group, pointer.get("type_architectures") or {})
+    instance_type = live_instance_type(config, live_group, pointer)
+    architectures = check_image(image, live_group, instance_type, pointer.get("type_architectures") or {})
 
     release = Release(
         split=split,
@@ -366,6 +377,7 @@ def prepare(
         matched_by=matched_by,
         ami_notes=ami_notes,
         type_architectures=architectures,
+        lt_instance_type=None if split else instance_type,  # a split release's halves may copy other versions
     )
     # An emergency swap (quarantine) redeploys the known-good AMI, usually the live one, onto fresh instances.
     older = _older_than_live(live, built)
@@ -770,7 +782,6 @@ def _health_counts(report: HealthReport | None) -> str | None:
 
 
 def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.http_request) -> Release:
-    gate(release, now, "SmokeTest", health=_health_counts(release.health))
     assert release.config and release.idle_slot
     router = routers.of(release.config)
     # Proof first: through a test route, requests reach the idle slot only if the route leads there alone.
@@ -787,6 +798,11 @@ def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.
     )
     if failures:
         raise SmokeTestFailedError("; ".join(failures))
+    # The gate comes after the smoke requests (they change nothing): it renews the lease, reads abort and rollback
+    # requests, records the health counts and, unless an approval comes first, is the first traffic step's gate too,
+    # recording the weights that step sets (a rollback of an ALB step cut half way reads them).
+    first = None if release.approval_required else traffic_split(release.idle_slot, release.steps[release.step_index])
+    gate(release, now, "SmokeTest", health=_health_counts(release.health), weights=first)
     return release
 
 
@@ -820,16 +836,21 @@ def shift_traffic(release: Release, now: datetime) -> Release:
     assert release.config and release.idle_slot
     percent = release.steps[release.step_index]
     weights = traffic_split(release.idle_slot, percent)
-    if release.step_index == 0 or not release.traffic or release.traffic.verdict != "ok":
-        # The first step comes after smoke tests or an approval (so does a step the canary judge asked a human for):
-        # it renews the lease, reads abort and rollback requests, and records the weights it sets (a rollback of an
-        # ALB step cut half way reads them). Every other step comes straight from a passing CheckAlarms, whose gate
-        # did all of that a moment ago: the lease it renewed still fences this change (no other release can take a
-        # lock whose lease runs), and its abort read is this step's.
+    first = release.step_index == 0
+    if (first and release.approval_required) or (
+        not first and (not release.traffic or release.traffic.verdict != "ok")
+    ):
+        # After an approval (or a step the canary judge asked a human for), this step renews the lease, reads abort and
+        # rollback requests, and records the weights it sets (a rollback of an ALB step cut half way reads them). Every
+        # other step comes straight from a gate that did all of that a moment ago: the first from the smoke tests'
+        # (which recorded these weights), the others from a passing CheckAlarms. The lease it renewed still fences this
+        # change (no other release can take a lock whose lease runs), and its abort read is this step's.
         gate(release, now, "ShiftTraffic", weights=weights)
     router = routers.of(release.config)
+    # All traffic on green: a router that keeps the live record beside the weights (Route 53's TXT) changes it with them.
+    live = _live_text(release) if percent == 100 and not release.split and router.publishes_with_weights else None
     # Route 53: one change batch, in sync within about a minute; ALB: every listener and rule, in effect at once.
-    change_id = router.set_weights(weights)
+    change_id = router.set_weights(weights, live=live)
     release.weights = weights
     release.step_index += 1
     release.traffic = TrafficProgress(
@@ -896,17 +917,14 @@ def commit_release(release: Release, now: datetime) -> Release:
     """The point of no return: green becomes live, its minimum unpinned, and blue is scaled in."""
     if release.split:
         return split_release.commit(release, now)
-    gate(release, now, "Drain")
     assert release.config and release.live and release.green_asg and release.idle_slot
-    state_table.go_live(
-        release.config.app,
-        live_pointer(release, release.idle_slot, release.green_asg, now),
-        release.ami_id,
-    )
-    # Route 53: the TXT record `_bluegreen.<record name>`; ALB: the SSM parameter /bluegreen/live/<app>.
-    routers.of(release.config).publish_live(
-        f"release={release.release_id} ami={release.ami_id} slot={release.idle_slot} asg={release.green_asg}",
-    )
+    # The gate before the point of no return is the pointer's own transaction: abort or rollback asked, nothing changes.
+    go_live(release, now, "Drain", live_pointer(release, release.idle_slot, release.green_asg, now))
+    # ALB: the SSM parameter /bluegreen/live/<app>. Route 53's TXT record `_bluegreen.<record name>` changed with the
+    # last step's weights (a rollback since would have taken it back).
+    router = routers.of(release.config)
+    if not router.publishes_with_weights:
+        router.publish_live(_live_text(release))
     autoscaling.set_min_size(release.green_asg, release.live.min_size)
     # Nothing may bring the old fleet back: its scheduled actions (Prepare read them) could raise its capacity again.
     # Scale-in protection is lifted by CheckOldDrained, which reads the group's instances anyway.
@@ -1014,9 +1032,10 @@ def rollback_traffic(release: Release, now: datetime) -> Release:
     splits = [weights for _, weights in router.splits()]
     keep_slot = release.idle_slot if release.committed else release.live.slot
     wanted = {keep_slot: 100, other_slot(keep_slot): 0}
-    if any(weights != wanted for weights in splits):
+    live_back = _live_back(router, release) if not release.committed else {}
+    if any(weights != wanted for weights in splits) or live_back:
         # No put back here: every listener and rule already changed is one more on the way back (a retry does the rest).
-        router.set_weights(wanted, put_back=False)
+        router.set_weights(wanted, put_back=False, **live_back)
     idle_weight = max(weights.get(release.idle_slot or "", 0) for weights in splits)
     had_traffic = idle_weight > 0 or release.step_index > 0
     if router.changes_span_calls and not had_traffic:
@@ -1028,6 +1047,27 @@ def rollback_traffic(release: Release, now: datetime) -> Release:
     release.rollback_drain_seconds = release.waits.drain_seconds if had_traffic and not release.committed else 0
     release.weights = wanted
     return release
+
+
+def _live_text(release: Release) -> str:
+    assert release.idle_slot and release.green_asg
+    return live_text(release.release_id, release.ami_id, release.idle_slot, release.green_asg)
+
+
+def _live_back(router: routers.Router, release: Release) -> dict[str, str]:
+    """The live record back to the previous fleet, when the last step (its weights, or an operator's rollback since)
+    left it naming this release: read only when that step may have run. The previous fleet's own text if bluegreen
+    released it (it wrote one then), else the record is deleted (there was none)."""
+    assert release.live
+    if not router.publishes_with_weights or not release.green_asg or release.step_index < len(release.steps) - 1:
+        return {}
+    now = router.published_live()
+    if now is None or now != _live_text(release):
+        return {}
+    live = release.live
+    if live.release_id:
+        return {"live": live_text(live.release_id, live.ami_id, live.slot, live.asg_name)}
+    return {"unlive": now}
 
 
 def remove_failed_group(release: Release, now: datetime) -> Release:

@@ -114,6 +114,11 @@ def traffic_split(idle_slot: str, percent: int) -> dict[str, int]:
     return {idle_slot: percent, other_slot(idle_slot): 100 - percent}
 
 
+def live_text(release_id: str | None, ami_id: str | None, slot: str, asg: str) -> str:
+    """What the router's live record says (Route 53's TXT `_bluegreen.<record>`, the ALB router's SSM parameter)."""
+    return f"release={release_id} ami={ami_id} slot={slot} asg={asg}"
+
+
 def live_pointer(release: Release, slot: str, asg_name: str, now: datetime, **more: object) -> dict:
     """The state table's LIVE item for a release going live (`more`: a split app's groups and mode)."""
     return {
@@ -125,5 +130,6 @@ def live_pointer(release: Release, slot: str, asg_name: str, now: datetime, **mo
         "release_id": release.release_id,
         "lt_version": release.lt_version,
         "type_architectures": release.type_architectures,
+        "lt_instance_type": release.lt_instance_type,
         "since": now.isoformat(),
     }

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.adapters import state_table
-from orchestrator.errors import OperatorRollbackError, ReleaseAbortedError
+from orchestrator.errors import LockHeldError, OperatorRollbackError, ReleaseAbortedError
 from orchestrator.models import Release
 
 
@@ -24,3 +24,14 @@ def renew(release: Release, now: datetime, phase: str, **fields: Any) -> dict:
     assert release.app and release.release_id
     fields = {"phase": phase, **fields}
     return state_table.gate(release.app, release.release_id, int(now.timestamp()), release.waits.lease_seconds, fields)
+
+
+def go_live(release: Release, now: datetime, phase: str, pointer: dict) -> None:
+    """The gate and the point of no return in one transaction: the live pointer is written, and the AMI's claim marked
+    live, only while the release holds its lock and nobody asked to abort or roll it back (its lease renewed too)."""
+    assert release.app and release.release_id
+    fields = {"phase": phase, "expires_at": int(now.timestamp()) + release.waits.lease_seconds}
+    if state_table.go_live(release.app, pointer, release.ami_id, fence=(release.release_id, fields)):
+        return
+    gate(release, now, phase)  # nothing was written: the gate says why (lock lost, abort or rollback asked)
+    raise LockHeldError(f"release {release.release_id} of {release.app} could not go live: try again")

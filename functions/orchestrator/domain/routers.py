@@ -36,6 +36,9 @@ class Router(Protocol):
     # True when one change is several calls (listeners and rules one by one): a change that failed half way may have
     # given the idle slot traffic for a moment even though the weights read back say it has none.
     changes_span_calls: bool
+    # True when the record of which release is live (publish_live) can change in the same call as the weights: the
+    # last step publishes it with its weights, and a rollback takes it back with its own.
+    publishes_with_weights: bool
 
     def splits(self) -> list[tuple[str, dict[str, int]]]:
         """Percent per slot of each place that routes the app's traffic (a record pair, a listener, a rule)."""
@@ -61,8 +64,15 @@ class Router(Protocol):
         """Make the app's traffic path weighted, with all of it on the live slot (no traffic moves)."""
         ...
 
-    def set_weights(self, weights: dict[str, int], *, put_back: bool = True) -> str | None:
-        """Apply the split; the change to wait for, or None when it is in effect at once."""
+    def set_weights(
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+    ) -> str | None:
+        """Apply the split; the change to wait for, or None when it is in effect at once. With
+        `publishes_with_weights`: `live`, the live record's new text, or `unlive`, its text now, to delete."""
+        ...
+
+    def published_live(self) -> str | None:
+        """What the live record holds now (a rollback reads it; None: there is none)."""
         ...
 
     def in_sync(self, change_id: str | None) -> bool: ...
@@ -131,6 +141,7 @@ def _settled(splits: list[tuple[str, dict[str, int]]]) -> dict[str, int]:
 
 class Route53Router:
     changes_span_calls = False
+    publishes_with_weights = True  # the TXT record goes in the weights' change batch
 
     def __init__(self, config: AppConfig, clients: Clients = client) -> None:
         assert config.dns is not None
@@ -190,13 +201,20 @@ class Route53Router:
         )
 
     def convert(self, live_slot: str) -> None:
-        simple, _ = route53.strangers(self.config, route53.records(self.config, self.api))
+        simple, _ = route53.strangers(
+            self.config, self.listed
+        )  # as Prepare read them (the ALB router's convert says why)
         if simple is not None:
             route53.convert_simple_record(self.config, simple, live_slot, self.api)
 
-    def set_weights(self, weights: dict[str, int], *, put_back: bool = True) -> str | None:
+    def set_weights(
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+    ) -> str | None:
         # One change batch: Route 53 applies it whole or not at all, so there is nothing to put back.
-        return route53.set_weights(self.config, weights, self.api)
+        return route53.set_weights(self.config, weights, self.api, live=live, unlive=unlive)
+
+    def published_live(self) -> str | None:
+        return route53.published_live(self.config, self.api)
 
     def in_sync(self, change_id: str | None) -> bool:
         return change_id is None or route53.is_in_sync(change_id, self.api)
@@ -236,6 +254,7 @@ def _longest_delay(target_group_arns: list[str], facts: dict[str, dict]) -> int:
 
 class AlbRouter:
     changes_span_calls = True
+    publishes_with_weights = False  # the live parameter is SSM's: published at the commit
 
     def __init__(self, config: AppConfig, clients: Clients = client) -> None:
         assert config.alb is not None
@@ -433,13 +452,17 @@ class AlbRouter:
 
     def convert(self, live_slot: str) -> None:
         weights = {slot: 100 if slot == live_slot else 0 for slot in SLOTS}
-        for route in self.routes():
+        # The routes Prepare read its weights from: no other release changed them since, as none held the lock then
+        # (Prepare read it free first) and none can take it before this one.
+        for route in self._weighed if self._weighed is not None else self.routes():
             if self._needs_conversion(route):
                 elbv2.modify_route(route, elbv2.weighted_actions(route.actions, self._wanted(route, weights)), self.api)
 
-    def set_weights(self, weights: dict[str, int], *, put_back: bool = True) -> str | None:
+    def set_weights(
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+    ) -> str | None:
         """Every listener and rule in order; a refusal puts back those already changed (with `put_back`: a rollback
-        goes on instead, and its retry sets what is left)."""
+        goes on instead, and its retry sets what is left). The live parameter is not changed here."""
         if sum(weights.values()) <= 0:
             raise ValueError("weights must not all be zero")
         changed: list[elbv2.Route] = []
@@ -478,6 +501,9 @@ class AlbRouter:
 
     def publish_live(self, text: str) -> None:
         config_store.publish_live(self.config.app, text, self._clients("ssm"))
+
+    def published_live(self) -> str | None:
+        return None  # never changed with the weights, so never taken back by a rollback
 
     def point_test_route(self, idle_slot: str) -> None:
         route = self._test_route()

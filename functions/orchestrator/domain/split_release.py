@@ -20,11 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from orchestrator.adapters import autoscaling, cloudwatch, elbv2, state_table
+from orchestrator.adapters import autoscaling, cloudwatch, elbv2
 from orchestrator.config import SLOTS, AppConfig
 from orchestrator.domain import clone, green_launch, health, routers, split_capacity
 from orchestrator.domain.release import live_pointer, other_slot, steps_for
-from orchestrator.domain.release_gate import gate, renew
+from orchestrator.domain.release_gate import gate, go_live, renew
 from orchestrator.domain.split_capacity import ABSENT, Fleet, Group, Move, State
 from orchestrator.errors import SplitCapacityError, SplitFleetUnsupportedError
 from orchestrator.models import LiveFleet, Release, SplitGroupBefore, SplitProgress
@@ -489,18 +489,13 @@ def new_groups(release: Release) -> dict[str, str]:
 def commit(release: Release, now: datetime) -> Release:
     """The point of no return of a split release: the new groups live (the pointer names both), their minimums
     unpinned, the old groups (empty already) made ready for deletion."""
-    gate(release, now, "Drain")
     split, config = release.split, release.config
     assert split and config and release.app
     groups = new_groups(release)
     first = split.order[0]
-    state_table.go_live(
-        config.app,
-        live_pointer(
-            release, first, groups[first], now, groups=groups, mode="blue_green" if split.mode == "join" else "split"
-        ),
-        release.ami_id,
-    )
+    mode = "blue_green" if split.mode == "join" else "split"
+    # The gate before the point of no return is the pointer's own transaction (release_gate.go_live).
+    go_live(release, now, "Drain", live_pointer(release, first, groups[first], now, groups=groups, mode=mode))
     where = "both" if len(groups) > 1 else first
     routers.of(config).publish_live(
         f"release={release.release_id} ami={release.ami_id} slot={where} asg={','.join(groups.values())}"
