@@ -51,6 +51,7 @@ class SlotServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                outer.requests += 1
                 time.sleep(outer.delay_seconds)
                 broken = outer.broken or fleet_is_broken(outer.aws, outer.app, outer.slot)
                 status, body = (500, b"broken build") if broken else (200, b"ok")
@@ -67,6 +68,7 @@ class SlotServer:
 
         self.aws, self.app, self.slot = aws, app, slot
         self.delay_seconds = 0.0  # a slow fleet: each answer waits this long
+        self.requests = 0  # requests received (counted as they arrive)
         self.broken = False  # a fleet that answers 500 whatever it runs (a slot-specific fault)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -125,7 +125,7 @@ def test_the_smoke_tests_gate_is_the_first_traffic_steps(world) -> None:
     # Then one gate was written, by the smoke tests, with the weights the first step then set
     assert (gated, made["UpdateItem"]) == (1, 1)
     lock = state_table.get("shop", "LOCK")
-    assert lock["phase"] == "SmokeTest" and lock["weights"] == release["weights"]
+    assert lock["phase"] == "ShiftTraffic" and lock["weights"] == release["weights"]
     assert release["weights"][release["idle_slot"]] == release["steps"][0]
 
 

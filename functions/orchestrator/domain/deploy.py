@@ -799,10 +799,13 @@ def run_smoke_tests(release: Release, now: datetime, get: smoke.HttpGet = smoke.
     if failures:
         raise SmokeTestFailedError("; ".join(failures))
     # The gate comes after the smoke requests (they change nothing): it renews the lease, reads abort and rollback
-    # requests, records the health counts and, unless an approval comes first, is the first traffic step's gate too,
-    # recording the weights that step sets (a rollback of an ALB step cut half way reads them).
-    first = None if release.approval_required else traffic_split(release.idle_slot, release.steps[release.step_index])
-    gate(release, now, "SmokeTest", health=_health_counts(release.health), weights=first)
+    # requests, records the health counts and, unless an approval comes first, is the first traffic step's gate too:
+    # its phase, and the weights that step sets (a rollback of an ALB step cut half way reads them).
+    if release.approval_required:
+        gate(release, now, "SmokeTest", health=_health_counts(release.health))
+    else:
+        weights = traffic_split(release.idle_slot, release.steps[release.step_index])
+        gate(release, now, "ShiftTraffic", health=_health_counts(release.health), weights=weights)
     return release
 
 
