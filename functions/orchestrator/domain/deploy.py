@@ -1058,11 +1058,12 @@ def _live_text(release: Release) -> str:
 
 
 def _live_back(router: routers.Router, release: Release) -> dict[str, str]:
-    """The live record back to the previous fleet, when the last step (its weights, or an operator's rollback since)
-    left it naming this release: read only when that step may have run. The previous fleet's own text if bluegreen
-    released it (it wrote one then), else the record is deleted (there was none)."""
+    """The live record back to the previous fleet, when the last step left it naming this release (read on every
+    rollback: a reconciled release's step is not known, and an operator's rollback may have moved the weights back
+    already). The previous fleet's own text if bluegreen released it (it wrote one then), else the record is deleted
+    (there was none)."""
     assert release.live
-    if not router.publishes_with_weights or not release.green_asg or release.step_index < len(release.steps) - 1:
+    if not router.publishes_with_weights or not release.green_asg:
         return {}
     now = router.published_live()
     if now is None or now != _live_text(release):
