@@ -101,11 +101,11 @@ def same_target(alias: dict | None, dns_name: str) -> bool:
 
 
 def set_weights(
-    config: AppConfig, weights: dict[str, int], api: Any = None, live: str | None = None, unlive: str | None = None
+    config: AppConfig, weights: dict[str, int], api: Any = None, live: str | None = None, unlive: dict | None = None
 ) -> str:
     """Both weighted records in ONE change batch, so the split is atomic. Returns the change id. `live`: the text the
-    TXT pointer takes in the same batch; `unlive`: the text it holds now, deleted in the same batch (DELETE must name
-    the record exactly)."""
+    TXT pointer takes in the same batch; `unlive`: the TXT pointer as read, deleted in the same batch (DELETE must name
+    the record exactly, its TTL too)."""
     if sum(weights.values()) <= 0:
         raise ValueError("weights must not all be zero")
     api = api or client("route53")
@@ -113,7 +113,7 @@ def set_weights(
     if live:
         changes.append({"Action": "UPSERT", "ResourceRecordSet": _pointer(config, live)})
     elif unlive:
-        changes.append({"Action": "DELETE", "ResourceRecordSet": _pointer(config, unlive)})
+        changes.append({"Action": "DELETE", "ResourceRecordSet": unlive})
     batch = {"Comment": f"bluegreen {config.app}: {weights}", "Changes": changes}
     return api.change_resource_record_sets(HostedZoneId=config.dns.hosted_zone_id, ChangeBatch=batch)["ChangeInfo"][
         "Id"
@@ -142,15 +142,18 @@ def publish_live(config: AppConfig, text: str, api: Any = None) -> None:
     )
 
 
-def published_live(config: AppConfig, api: Any = None) -> str | None:
-    """What the TXT pointer holds now (None: there is none)."""
+def published_record(config: AppConfig, api: Any = None) -> dict | None:
+    """The TXT pointer as Route 53 holds it now (None: there is none)."""
     api = api or client("route53")
     name = _pointer_name(config).rstrip(".") + "."
     listed = api.list_resource_record_sets(
         HostedZoneId=config.dns.hosted_zone_id, StartRecordName=name, StartRecordType="TXT", MaxItems="1"
     )["ResourceRecordSets"]
-    found = next((r for r in listed if r["Name"] == name and r["Type"] == "TXT"), None)
-    return found["ResourceRecords"][0]["Value"].strip('"') if found and found.get("ResourceRecords") else None
+    return next((r for r in listed if r["Name"] == name and r["Type"] == "TXT" and r.get("ResourceRecords")), None)
+
+
+def pointer_text(record: dict) -> str:
+    return record["ResourceRecords"][0]["Value"].strip('"')
 
 
 def list_records(zone_id: str, api: Any = None) -> list[dict]:

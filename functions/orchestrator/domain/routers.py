@@ -146,6 +146,7 @@ class Route53Router:
     def __init__(self, config: AppConfig, clients: Clients = client) -> None:
         assert config.dns is not None
         self.config, self.dns, self._clients = config, config.dns, clients
+        self._published: dict | None = None  # the TXT pointer as published_live read it
 
     @property
     def api(self) -> Any:
@@ -211,10 +212,13 @@ class Route53Router:
         self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
     ) -> str | None:
         # One change batch: Route 53 applies it whole or not at all, so there is nothing to put back.
-        return route53.set_weights(self.config, weights, self.api, live=live, unlive=unlive)
+        read = self._published
+        gone = read if unlive and read and route53.pointer_text(read) == unlive else None  # deleted exactly as read
+        return route53.set_weights(self.config, weights, self.api, live=live, unlive=gone)
 
     def published_live(self) -> str | None:
-        return route53.published_live(self.config, self.api)
+        self._published = route53.published_record(self.config, self.api)
+        return route53.pointer_text(self._published) if self._published else None
 
     def in_sync(self, change_id: str | None) -> bool:
         return change_id is None or route53.is_in_sync(change_id, self.api)
