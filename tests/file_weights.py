@@ -6,9 +6,9 @@ they take). A long e2e file that starts last sets the wall time alone; given lon
 workers' ends (LPT scheduling).
 
 Seconds each file took on one of 4 workers on the 2-core machine, from a whole `make test` (the mean of two runs, per
-file from its first test's start to its last's end). Only the order matters: refresh the table when a file's length
-changes a lot. A file not listed takes `UNLISTED_E2E` if it is an e2e file (each deploys a stack and runs releases),
-else 0 (it runs in the last gaps).
+file from its first test's start to its last's end; `make test` runs 6 workers now). Only the order matters: refresh
+the table when a file's length changes a lot. A file not listed takes `UNLISTED_E2E` if it is an e2e file (each
+deploys a stack and runs releases), else 0 (it runs in the last gaps).
 """
 
 from __future__ import annotations

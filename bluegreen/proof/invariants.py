@@ -21,7 +21,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from orchestrator.adapters import route53, state_table
@@ -106,18 +107,39 @@ class Monitor:
     # above 150 % of it, and a group in a slot that keeps its weight may be scaled in (Auto Scaling drains it).
     fleet: int = 0
     ceiling: int = 150  # percent of `fleet` (a split app joining blue/green peaks like a blue/green release: 200)
+    # A cheap token of what a sample reads, from the twin in this process (`bluegreen.twin.state_fingerprint`): while
+    # it is what it was before the last reads, a sample keeps those reads with its own time (None: a token could not be
+    # taken, read). Without it every sample reads.
+    fingerprint: Callable[[], Hashable | None] | None = None
     breaches: list[Breach] = field(default_factory=list)
     samples: int = 0
+    reads: int = 0  # samples that read the app through the API (the others kept the previous reads)
     _stop: threading.Event = field(default_factory=threading.Event)
     _zero_since: dict[str, float] = field(default_factory=dict)
     _last: Sample | None = None
     _config: AppConfig | None = None
+    _read: Sample | None = None  # the last sample that read, and the token taken before it read
+    _token: Hashable | None = None
 
     def sample(self) -> Sample:
         """The app's DNS names do not change while it is watched: its configuration is read once (so a test may
         store an invalid one without blinding the monitor)."""
         self._config = self._config or load_config(self.aws, self.app)
         return sample(self.aws, self.app, self._config)
+
+    def next_sample(self) -> Sample:
+        """The app now: read, or, when the fingerprint says nothing it reads has changed since the last read, that read
+        at this time. The token is taken before reading, so a change made while reading makes the next token differ."""
+        if self.fingerprint is None:
+            self.reads += 1
+            return self.sample()
+        started = time.monotonic()
+        token = self.fingerprint()
+        if token is not None and token == self._token and self._read is not None:
+            return replace(self._read, started=started, at=time.monotonic())
+        self.reads += 1
+        self._read, self._token = self.sample(), token
+        return self._read
 
     def __enter__(self) -> Monitor:
         self._config = load_config(self.aws, self.app)
@@ -132,7 +154,7 @@ class Monitor:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.observe(self.sample())
+                self.observe(self.next_sample())
             except Exception as err:  # a sample that fails is a gap, not a breach; keep watching
                 self.breaches.append(Breach("monitor", f"sample failed: {err}", time.monotonic()))
             self._stop.wait(self.period)

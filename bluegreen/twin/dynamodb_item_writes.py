@@ -18,6 +18,7 @@ from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
 
+from bluegreen.twin import change_signals
 from bluegreen.twin.patching import Patches
 
 # Re-entrant: TransactWriteItems applies its parts through update_item, put_item and delete_item.
@@ -28,8 +29,11 @@ WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(write)
     def atomic(*args: Any, **kwargs: Any) -> Any:
-        with _lock:
-            return write(*args, **kwargs)
+        try:
+            with _lock:
+                return write(*args, **kwargs)
+        finally:
+            change_signals.items.fire()  # a test waiting on an item reads it again (after a refused write: for nothing)
 
     return atomic
 

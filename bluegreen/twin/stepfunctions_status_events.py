@@ -25,7 +25,7 @@ from moto.events.models import events_backends
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from bluegreen.twin import api_calls
+from bluegreen.twin import api_calls, change_signals
 from bluegreen.twin.patching import Patches
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,10 @@ _original_start = Execution.start
 
 def _terminated(self: BaseExecutionWorkerCommunication) -> None:
     _original_terminated(self)
-    _publish(self.execution)
+    try:
+        _publish(self.execution)
+    finally:
+        change_signals.executions.fire()  # after the event: a waiter that sees the end finds its event sent
 
 
 def _start(self: Execution) -> None:
@@ -102,6 +105,7 @@ def _start(self: Execution) -> None:
     self._twin_account = api_calls.account()
     _publish(self, "RUNNING")
     _original_start(self)
+    change_signals.executions.fire()  # the execution is listed by now (moto lists it before starting it)
 
 
 def stop_running(error: str = "TwinStopped", cause: str = "the twin that ran this execution was replaced") -> int:

@@ -19,12 +19,30 @@ from bluegreen.demo.seed import SeededApp, ami_event, register_ami, seed_app
 from bluegreen.demo.standin import LoadBalancerServer, SlotServer, start_slot_servers
 from bluegreen.proof import least_privilege
 from bluegreen.proof.invariants import Monitor
-from bluegreen.twin import local, server
+from bluegreen.twin import change_signals, local, server, state_fingerprint
 
 # Waits at 1 % of AWS's: a 60 s bake takes 1 s. Retry intervals at 2 %.
 WAIT_SCALE = 0.01
 RETRY_SCALE = 0.02
 _names = itertools.count(1)
+# The longest a wait sleeps between reads when the twin signals nothing (`bluegreen.twin.change_signals`): every change
+# a wait is for fires its signal, so this only bounds the cost of one that does not.
+QUIET_READS = 1.0
+
+
+def read_until(
+    signal: change_signals.Signal, read: Callable[[], Any], done: Callable[[Any], Any], timeout: float
+) -> Any:
+    """`read()` until `done` holds for what it read, or `timeout` has passed (then the last read): read again when the
+    twin in this process fires `signal` (an execution started or ended, an item written), at most `QUIET_READS` apart."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = signal.count()  # before the read: a change made while reading wakes the wait at once
+        value = read()
+        left = deadline - time.monotonic()
+        if done(value) or left <= 0:
+            return value
+        signal.wait_after(seen, min(QUIET_READS, left))
 
 
 def run_cli(
@@ -110,13 +128,10 @@ class App:
 
     def execution_for(self, ami_id: str, timeout: float = 15) -> str:
         """The first execution an AMI event started for this AMI."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.executions_for(ami_id, events=True)
-            if found:
-                return found[-1]  # listed newest first
-            time.sleep(0.1)
-        raise AssertionError(f"no execution for {ami_id}")
+        found = read_until(change_signals.executions, lambda: self.executions_for(ami_id, events=True), bool, timeout)
+        if not found:
+            raise AssertionError(f"no execution for {ami_id}")
+        return found[-1]  # listed newest first
 
     def executions_for(self, ami_id: str, events: bool = False) -> list[str]:
         """Executions of this AMI, newest first: those started by name (CLI, queue, quarantine), or with `events`,
@@ -139,8 +154,7 @@ class App:
 
     def release(self, ami_id: str, timeout: float = 90, **options: bool) -> ops.Execution:
         """Start a release from the CLI's code path and wait for its end."""
-        arn = ops.start_release(self.aws, self.name, ami_id, **options)
-        return ops.wait_for(self.aws, arn, timeout=timeout, poll=0.1)
+        return self.wait(ops.start_release(self.aws, self.name, ami_id, **options), timeout)
 
     def start(self, ami_id: str, **options: bool) -> str:
         """Start a release from the CLI's code path; its execution ARN."""
@@ -150,7 +164,9 @@ class App:
         return ops.answer_approval(self.aws, self.name, True)
 
     def wait(self, arn: str, timeout: float = 90) -> ops.Execution:
-        return ops.wait_for(self.aws, arn, timeout=timeout, poll=0.1)
+        """The execution once it has ended (as `ops.wait_for`: once `timeout` has passed, as it is then)."""
+        ended = lambda execution: execution.status != "RUNNING"  # noqa: E731
+        return read_until(change_signals.executions, lambda: ops.describe(self.aws, arn), ended, timeout)
 
     def status(self) -> dict:
         return ops.status(self.aws, self.name)
@@ -170,9 +186,12 @@ class App:
         # The release's drain: record TTL (Route 53 only) + the seeded 30 s deregistration delay, at the twin's scale.
         ttl = 60 if self.seeded.router == "route53" else 0
         drain = max(1, round((ttl + 30) * WAIT_SCALE))
-        # Every 0.1 s: well within the drain time I2 is about, without slowing the twin it watches.
+        # Every 0.1 s: well within the drain time I2 is about, without slowing the twin it watches (the twin runs in
+        # this process: a sample reads the app through the API only when the twin's groups or routes have changed).
         fleet = self.fleet if self.seeded.config.get("release_mode") == "split" else 0
-        watcher = Monitor(self.aws, self.name, drain_seconds=drain, period=0.1, fleet=fleet).__enter__()
+        watcher = Monitor(
+            self.aws, self.name, drain_seconds=drain, period=0.1, fleet=fleet, fingerprint=state_fingerprint.fingerprint
+        ).__enter__()
         self.monitors.append(watcher)
         return watcher
 
@@ -212,9 +231,10 @@ class App:
 
     def wait_for_phase(self, phase: str, timeout: float = 30) -> dict:
         """The lock item once the release in flight has reached `phase`."""
-        return self.wait_until(
-            lambda: (lock := self.lock()) and lock.get("phase") == phase and lock, timeout, f"phase {phase}"
-        )
+        lock = read_until(change_signals.items, self.lock, lambda lock: lock and lock.get("phase") == phase, timeout)
+        if not (lock and lock.get("phase") == phase):
+            raise AssertionError(f"timed out after {timeout}s waiting for phase {phase}")
+        return lock
 
     def fill_subnet(self, group: str, leave: int) -> str:
         """Take every free address but `leave` of the subnet `group` launches into (the first of its subnets: the one

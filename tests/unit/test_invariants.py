@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from bluegreen.aws import Aws
 from bluegreen.proof.invariants import Monitor, Sample, shape_at_rest
 
@@ -114,3 +116,47 @@ def test_a_split_app_at_rest_on_two_versions_or_without_traffic_on_a_half_breach
     mixed = shape({"blue": 50, "green": 50}, {"b": half("blue", 2), "g": {**half("green", 2), "ami": "ami-2"}})
     assert len(mixed) == 1 and "different AMIs" in mixed[0]
     assert "expected one group per slot" in shape({"blue": 50, "green": 50}, {"b": half("blue", 2)})[0]
+
+
+# --- a fingerprint of the twin's state (Monitor.fingerprint): reads only when it changed ----------------------------
+
+
+class Reads(Monitor):
+    """A monitor whose reads return the next of `answers` (weights, groups) and are counted."""
+
+    def __init__(self, answers: list[tuple[dict, dict]], tokens: list) -> None:
+        super().__init__(Aws(), "shop", drain_seconds=1.0, fingerprint=lambda: tokens.pop(0))
+        self.answers = answers
+
+    def sample(self) -> Sample:
+        weights, groups = self.answers.pop(0)
+        return Sample(at=time.monotonic(), weights=weights, groups=groups, started=time.monotonic())
+
+
+def test_a_sample_reads_only_when_the_fingerprint_changed_and_keeps_the_reads_at_its_own_time() -> None:
+    monitor = Reads([({"blue": 100, "green": 0}, BLUE), ({"blue": 0, "green": 100}, BOTH)], ["a", "a", "b"])
+    first, same, changed = (monitor.next_sample() for _ in range(3))
+    assert monitor.reads == 2  # the first sample and the one after the token changed
+    assert (same.weights, same.groups) == (first.weights, first.groups)
+    assert first.at <= same.started <= same.at  # the kept reads stand for this sample's time, not the first's
+    assert (changed.weights, changed.groups) == ({"blue": 0, "green": 100}, BOTH)
+
+
+def test_no_token_reads_every_time() -> None:
+    monitor = Reads([({"blue": 100, "green": 0}, BLUE)] * 3, [None, None, None])
+    for _ in range(3):
+        monitor.next_sample()
+    assert monitor.reads == 3
+
+
+def test_a_breach_seen_through_kept_reads_is_still_a_breach() -> None:
+    # Given green's group deleted right after blue took all the traffic back, and then nothing changes
+    monitor = Reads(
+        [({"blue": 50, "green": 50}, BOTH), ({"blue": 100, "green": 0}, BOTH), ({"blue": 100, "green": 0}, BLUE)],
+        ["a", "b", "c", "c", "c"],
+    )
+    for _ in range(5):
+        monitor.observe(monitor.next_sample())
+    # Then I2 is breached once (the deletion), and the kept samples judge I1 as the reads did
+    assert [b.invariant for b in monitor.breaches] == ["I2"]
+    assert monitor.samples == 5 and monitor.reads == 3
