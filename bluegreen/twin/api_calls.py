@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from bluegreen.twin import change_signals
 from bluegreen.twin.patching import Patches
 
 # botocore service names whose IAM action prefix differs from the name.
@@ -61,6 +62,7 @@ def running(function_name: str) -> Iterator[None]:
         yield
     finally:
         _function.reset(token)
+        change_signals.handlers.fire()  # what it changed is in place: a test waiting on it reads again
 
 
 def iam_action(service_name: str, operation: str) -> str:

@@ -28,13 +28,19 @@ _names = itertools.count(1)
 # The longest a wait sleeps between reads when the twin signals nothing (`bluegreen.twin.change_signals`): every change
 # a wait is for fires its signal, so this only bounds the cost of one that does not.
 QUIET_READS = 1.0
+# The same for `App.wait_until`, whose predicates may also wait on what no signal covers (a stand-in server's requests).
+CHANGE_READS = 0.25
 
 
 def read_until(
-    signal: change_signals.Signal, read: Callable[[], Any], done: Callable[[Any], Any], timeout: float
+    signal: change_signals.Signal,
+    read: Callable[[], Any],
+    done: Callable[[Any], Any],
+    timeout: float,
+    quiet: float = QUIET_READS,
 ) -> Any:
     """`read()` until `done` holds for what it read, or `timeout` has passed (then the last read): read again when the
-    twin in this process fires `signal` (an execution started or ended, an item written), at most `QUIET_READS` apart."""
+    twin in this process fires `signal` (an execution started or ended, an item written), at most `quiet` s apart."""
     deadline = time.monotonic() + timeout
     while True:
         seen = signal.count()  # before the read: a change made while reading wakes the wait at once
@@ -42,7 +48,7 @@ def read_until(
         left = deadline - time.monotonic()
         if done(value) or left <= 0:
             return value
-        signal.wait_after(seen, min(QUIET_READS, left))
+        signal.wait_after(seen, min(quiet, left))
 
 
 def run_cli(
@@ -221,13 +227,12 @@ class App:
         return sorted(v["VersionNumber"] for v in found)
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 30, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        """`predicate()` once it is true: asked again when the twin signals a change (a handler returned, an execution
+        started or ended, an item was written), and at least every `CHANGE_READS` s (a slot server's requests, say)."""
+        value = read_until(change_signals.changes, predicate, bool, timeout, quiet=CHANGE_READS)
+        if not value:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        return value
 
     def wait_for_phase(self, phase: str, timeout: float = 30) -> dict:
         """The lock item once the release in flight has reached `phase`."""

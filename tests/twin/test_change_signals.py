@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from bluegreen.twin import change_signals
+from bluegreen.twin import api_calls, change_signals
 
 ROLE = "arn:aws:iam::123456789012:role/twin"
 WAIT = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 30, "End": True}}}
@@ -59,3 +59,17 @@ def test_an_item_written_signals(twin_moto) -> None:
     before = change_signals.items.count()
     dynamodb.get_item(TableName="state", Key={"pk": {"S": "LOCK"}})
     assert change_signals.items.count() == before  # a read signals nothing
+
+
+def test_a_handler_returning_signals_and_every_signal_fires_the_changes_one() -> None:
+    # When a handler run by the twin returns, Then its signal and the one for any change fire
+    handlers, changes = change_signals.handlers.count(), change_signals.changes.count()
+    with api_calls.running("SomeFunction"):
+        assert change_signals.handlers.count() == handlers  # not while it runs
+    assert change_signals.handlers.count() == handlers + 1
+    assert change_signals.changes.count() == changes + 1
+    # And an execution's or an item's signal fires the one for any change too
+    for signal in (change_signals.executions, change_signals.items):
+        seen = change_signals.changes.count()
+        signal.fire()
+        assert change_signals.changes.count() == seen + 1
