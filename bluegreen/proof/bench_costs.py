@@ -357,9 +357,12 @@ NOTES = [
     "  models every task parses (a Release holds the app's config) 1.43x; `handlers.deploy` 1.63x;",
     "  `handlers.quarantine` 1.69x. The models alone pass the goal, and every task validates a Release as it starts,",
     "  so building them later (pydantic's `defer_build`) would only move their cost into the first invocation.",
-    "- **The suite** (not timed here): `make test` from a fresh clone on this 2-core machine took 10 min 10 s and",
-    "  11 min 5 s (pytest 9 min 6 s and 9 min 54 s, 1 373 tests) in two runs on 2026-12-06, against a goal of 8 min;",
-    "  it is CPU-bound (18 min of CPU on 2 cores).",
+    "- **The suite** (not timed here): `make test` from a fresh clone on this 2-core machine took 6 min 55 s on",
+    "  2026-12-06 (pytest 6 min 0 s, 1 393 tests; 704 s of CPU), against a goal of 8 min; before this round 10 min",
+    "  10 s to 11 min 5 s, and 9 min 21 s in CI. What it was: the e2e invariant monitor reads the app only when the",
+    "  twin's groups, records or routes changed (`state_fingerprint`), the tests' waits sleep until the twin signals a",
+    "  change (`change_signals`) instead of polling, the gates run beside pytest at a lower priority, and 6 workers",
+    "  share the 2 cores.",
 ]
 
 
