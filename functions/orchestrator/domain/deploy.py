@@ -1057,7 +1057,7 @@ def _live_text(release: Release) -> str:
     return live_text(release.release_id, release.ami_id, release.idle_slot, release.green_asg)
 
 
-def _live_back(router: routers.Router, release: Release) -> dict[str, str]:
+def _live_back(router: routers.Router, release: Release) -> dict[str, Any]:
     """The live record back to the previous fleet, when the last step left it naming this release (read on every
     rollback: a reconciled release's step is not known, and an operator's rollback may have moved the weights back
     already). The previous fleet's own text if bluegreen released it (it wrote one then), else the record is deleted
@@ -1065,13 +1065,12 @@ def _live_back(router: routers.Router, release: Release) -> dict[str, str]:
     assert release.live
     if not router.publishes_with_weights or not release.green_asg:
         return {}
-    now = router.published_live()
-    if now is None or now != _live_text(release):
+    if router.published_live() != _live_text(release):
         return {}
     live = release.live
     if live.release_id:
         return {"live": live_text(live.release_id, live.ami_id, live.slot, live.asg_name)}
-    return {"unlive": now}
+    return {"unpublish": True}
 
 
 def remove_failed_group(release: Release, now: datetime) -> Release:

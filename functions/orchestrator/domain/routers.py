@@ -65,10 +65,11 @@ class Router(Protocol):
         ...
 
     def set_weights(
-        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unpublish: bool = False
     ) -> str | None:
         """Apply the split; the change to wait for, or None when it is in effect at once. With
-        `publishes_with_weights`: `live`, the live record's new text, or `unlive`, its text now, to delete."""
+        `publishes_with_weights`: `live`, the live record's new text, or `unpublish`, the record deleted as
+        `published_live` last read it."""
         ...
 
     def published_live(self) -> str | None:
@@ -202,18 +203,16 @@ class Route53Router:
         )
 
     def convert(self, live_slot: str) -> None:
-        simple, _ = route53.strangers(
-            self.config, self.listed
-        )  # as Prepare read them (the ALB router's convert says why)
+        # The records Prepare read (the ALB router's convert says why they are still the ones there).
+        simple, _ = route53.strangers(self.config, self.listed)
         if simple is not None:
             route53.convert_simple_record(self.config, simple, live_slot, self.api)
 
     def set_weights(
-        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unpublish: bool = False
     ) -> str | None:
         # One change batch: Route 53 applies it whole or not at all, so there is nothing to put back.
-        read = self._published
-        gone = read if unlive and read and route53.pointer_text(read) == unlive else None  # deleted exactly as read
+        gone = self._published if unpublish else None  # deleted exactly as read (DELETE names every value)
         return route53.set_weights(self.config, weights, self.api, live=live, unlive=gone)
 
     def published_live(self) -> str | None:
@@ -463,7 +462,7 @@ class AlbRouter:
                 elbv2.modify_route(route, elbv2.weighted_actions(route.actions, self._wanted(route, weights)), self.api)
 
     def set_weights(
-        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unlive: str | None = None
+        self, weights: dict[str, int], *, put_back: bool = True, live: str | None = None, unpublish: bool = False
     ) -> str | None:
         """Every listener and rule in order; a refusal puts back those already changed (with `put_back`: a rollback
         goes on instead, and its retry sets what is left). The live parameter is not changed here."""
